@@ -1,0 +1,47 @@
+--[[
+  Create an event, or change it before its sale starts. Idempotent: putting
+  the same definition again (a restart, a retried request) changes nothing,
+  and nothing here ever resets the remaining stock or the buyers of a sale
+  that has started.
+
+  Input:
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name
+    KEYS[2] stock   sk:{E}:stock   units remaining
+    KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
+
+    ARGV[1] stock (initial units, integer > 0)
+    ARGV[2] start (ms since epoch)
+    ARGV[3] end   (ms since epoch)
+    ARGV[4] name
+
+  Output: array {result, remaining}
+    result 1 created, 2 updated (before start, no buyers yet),
+           3 unchanged (same definition), 4 refused: the sale has started or
+             has buyers, and the definition differs
+    remaining: units remaining after the call
+]]
+local rcall = redis.call
+local metaKey, stockKey, buyersKey = KEYS[1], KEYS[2], KEYS[3]
+local stock, startMs, endMs, name = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name')
+if not current[1] then
+  rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name)
+  rcall('SET', stockKey, stock, 'NX')
+  return {1, tonumber(rcall('GET', stockKey))}
+end
+
+local remaining = tonumber(rcall('GET', stockKey) or '0')
+if current[1] == stock and current[2] == startMs and current[3] == endMs and current[4] == name then
+  return {3, remaining}
+end
+
+local t = rcall('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now >= tonumber(current[2]) or rcall('HLEN', buyersKey) > 0 then
+  return {4, remaining}
+end
+
+rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name)
+rcall('SET', stockKey, stock)
+return {2, tonumber(stock)}

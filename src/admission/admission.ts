@@ -1,0 +1,63 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import { writeOutcome, type Format } from '../http/codec';
+import { Outcome } from '../outcome';
+import type { Catalog } from '../events/catalog';
+import type { Consumer } from './consumer';
+import { Parked } from './parked';
+import { FOLLOW, prefilter, QUEUE } from './prefilter';
+import type { ParkQueue } from './queue';
+
+/**
+ * Where a buy request is decided or parked, synchronously, inside the uWS
+ * handler: auth (8), event (7), prefilter, then queue full (5), Redis down
+ * (10), or park. Only a parked request registers onAborted (still before
+ * anything asynchronous happens); one answered here needs none.
+ */
+export class Admission {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly queue: ParkQueue,
+    private readonly consumer: Consumer,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Set at shutdown: nothing new is parked; what could not be decided locally gets 10. */
+  closing = false;
+
+  /** `user` is undefined when the token did not verify. */
+  buy(res: HttpResponse, eventId: string, user: string | undefined, format: Format): void {
+    if (user === undefined) return writeOutcome(res, Outcome.Unauthorized, 0, format);
+    const event = this.catalog.get(eventId);
+    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, format);
+    const now = Date.now();
+    const decision = prefilter(event, user, now);
+    if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
+      this.answer(res, event.outcomes, Outcome.Unavailable, 0, format);
+    } else if (decision === QUEUE) {
+      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format);
+      if (!this.consumer.redisReady) return this.answer(res, event.outcomes, Outcome.Unavailable, 0, format);
+      const p = this.park(res, event, user, format, now);
+      event.reserved++;
+      event.queued.set(user, p);
+      this.consumer.enqueue(p);
+    } else if (decision === FOLLOW) {
+      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format);
+      const leader = event.queued.get(user) as Parked;
+      this.queue.follow(leader, this.park(res, event, user, format, now));
+    } else {
+      const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
+      this.answer(res, event.outcomes, decision, order, format);
+    }
+  }
+
+  private answer(res: HttpResponse, outcomes: Float64Array, code: Outcome, order: number, format: Format): void {
+    outcomes[code]!++;
+    writeOutcome(res, code, order, format);
+  }
+
+  private park(res: HttpResponse, event: Parked['event'], user: string, format: Format, now: number): Parked {
+    const p = new Parked(res, event, user, format, now + this.timeoutMs);
+    res.onAborted(() => this.consumer.abandon(p));
+    return p;
+  }
+}

@@ -1,0 +1,44 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import { writeOutcome, type Format } from '../http/codec';
+import { Outcome } from '../outcome';
+import type { SaleEvent } from '../events/sale-event';
+
+/**
+ * A buy request waiting for its answer. The first request of a user is a
+ * leader (it holds a reservation and goes to Redis); the same user's repeat
+ * clicks while it waits become its followers and get its answer: "won" for
+ * the leader means "already bought, order n" for them.
+ */
+export class Parked {
+  /** Answered, or the client went away: never touch `res` again. */
+  done = false;
+  followers: Parked[] | undefined = undefined;
+
+  constructor(
+    readonly res: HttpResponse,
+    readonly event: SaleEvent,
+    readonly user: string,
+    readonly format: Format,
+    readonly deadline: number,
+  ) {}
+
+  /** Answers this request (after an async step: corked), once. */
+  answer(code: Outcome, order: number): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.event.outcomes[code]!++;
+    const { res, format } = this;
+    res.cork(() => writeOutcome(res, code, order, format));
+    return true;
+  }
+
+  /** Live followers, if any: a leader whose client left is still worth deciding for them. */
+  hasLiveFollowers(): boolean {
+    return this.followers !== undefined && this.followers.some((f) => !f.done);
+  }
+}
+
+/** The answer a follower gets when its leader got `code`. */
+export function followerOutcome(code: Outcome): Outcome {
+  return code === Outcome.Won ? Outcome.AlreadyBought : code;
+}

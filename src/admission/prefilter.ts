@@ -1,0 +1,29 @@
+import { Outcome } from '../outcome';
+import type { SaleEvent } from '../events/sale-event';
+
+/** The same user already waits: attach to that request and share its answer. */
+export const FOLLOW = -1;
+/** Could still win: reserve a unit and queue it. */
+export const QUEUE = -2;
+
+export type Decision = Outcome | typeof FOLLOW | typeof QUEUE;
+
+/**
+ * The in-process checks, O(1), no I/O, in this order: sale window, user
+ * already won here (2 with the order number), user already queued (follow
+ * that request), local stock estimate (1), else queue.
+ *
+ * "Already queued" comes before the stock estimate (DESIGN.md lists it
+ * after): a queued user's own reservation is part of what makes the estimate
+ * zero, so answering their repeat click "sold out" would be wrong; it gets
+ * the first request's answer instead ("already bought" with the order number
+ * when that one won).
+ */
+export function prefilter(event: SaleEvent, user: string, now: number): Decision {
+  if (now < event.start) return Outcome.NotStarted;
+  if (now >= event.end) return Outcome.Ended;
+  if (event.winners.has(user)) return Outcome.AlreadyBought;
+  if (event.queued.has(user)) return FOLLOW;
+  if (event.available <= 0) return Outcome.SoldOut;
+  return QUEUE;
+}

@@ -1,0 +1,155 @@
+import path from 'node:path';
+
+/**
+ * Every setting, its default, and the environment variable that sets it.
+ * Read once at start (env, then `--flag value` on the command line, where the
+ * flag is the variable's name without SECKILL_, lower-cased, `_` → `-`), then
+ * validated; a bad value stops the start with a message naming the variable.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** `redis://…` / `rediss://…` / a unix socket path; empty: start a local redis-server. */
+  readonly redisUrl: string;
+  /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd. */
+  readonly mysqlUrl: string;
+  readonly dataDir: string;
+  readonly jwtSecret: string;
+  /** PEM text, or a path to a PEM file. */
+  readonly jwtPublicKey: string;
+  readonly jwtCacheSize: number;
+  readonly adminToken: string;
+  readonly queueCapacity: number;
+  /** Requests per second the consumer may send to Redis. */
+  readonly queueRate: number;
+  readonly queueBurst: number;
+  readonly queueTimeoutMs: number;
+  readonly batchSize: number;
+  readonly redisTimeoutMs: number;
+  /** How often events are re-read from the store (other servers may add them). */
+  readonly eventRefreshMs: number;
+  readonly persistBatch: number;
+  readonly persistWaitMs: number;
+  readonly persister: boolean;
+}
+
+export const DEFAULT_CONFIG: Config = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  redisUrl: '',
+  mysqlUrl: '',
+  dataDir: path.resolve('.data'),
+  jwtSecret: '',
+  jwtPublicKey: '',
+  jwtCacheSize: 100_000,
+  adminToken: '',
+  queueCapacity: 50_000,
+  queueRate: 200_000,
+  queueBurst: 2_000,
+  queueTimeoutMs: 2_000,
+  batchSize: 500,
+  redisTimeoutMs: 500,
+  eventRefreshMs: 2_000,
+  persistBatch: 1_000,
+  persistWaitMs: 50,
+  persister: true,
+});
+
+type Kind = 'int' | 'string' | 'bool';
+interface Setting {
+  readonly key: keyof Config;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** The table the README's configuration section documents. */
+export const SETTINGS: readonly Setting[] = Object.freeze([
+  { key: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535 },
+  { key: 'host', env: 'HOST', kind: 'string' },
+  { key: 'redisUrl', env: 'REDIS_URL', kind: 'string' },
+  { key: 'mysqlUrl', env: 'MYSQL_URL', kind: 'string' },
+  { key: 'dataDir', env: 'SECKILL_DATA_DIR', kind: 'string' },
+  { key: 'jwtSecret', env: 'SECKILL_JWT_SECRET', kind: 'string' },
+  { key: 'jwtPublicKey', env: 'SECKILL_JWT_PUBLIC_KEY', kind: 'string' },
+  { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_SIZE', kind: 'int', min: 0, max: 10_000_000 },
+  { key: 'adminToken', env: 'SECKILL_ADMIN_TOKEN', kind: 'string' },
+  { key: 'queueCapacity', env: 'SECKILL_QUEUE_CAPACITY', kind: 'int', min: 1, max: 10_000_000 },
+  { key: 'queueRate', env: 'SECKILL_QUEUE_RATE', kind: 'int', min: 1, max: 100_000_000 },
+  { key: 'queueBurst', env: 'SECKILL_QUEUE_BURST', kind: 'int', min: 1, max: 10_000_000 },
+  { key: 'queueTimeoutMs', env: 'SECKILL_QUEUE_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
+  { key: 'batchSize', env: 'SECKILL_BATCH_SIZE', kind: 'int', min: 1, max: 10_000 },
+  { key: 'redisTimeoutMs', env: 'SECKILL_REDIS_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
+  { key: 'eventRefreshMs', env: 'SECKILL_EVENT_REFRESH_MS', kind: 'int', min: 100, max: 3_600_000 },
+  { key: 'persistBatch', env: 'SECKILL_PERSIST_BATCH', kind: 'int', min: 1, max: 100_000 },
+  { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
+  { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
+] satisfies Setting[]);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function flagName(env: string): string {
+  return '--' + env.replace(/^SECKILL_/, '').toLowerCase().replace(/_/g, '-');
+}
+
+/** `--queue-rate 5000` → { SECKILL_QUEUE_RATE: '5000' }; unknown flags are an error. */
+export function flagsToEnv(argv: readonly string[]): Record<string, string> {
+  const byFlag = new Map(SETTINGS.map((s) => [flagName(s.env), s.env]));
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const env = byFlag.get(flag);
+    if (env === undefined) throw new ConfigError(`unknown option ${flag}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    out[env] = value;
+  }
+  return out;
+}
+
+function parse(s: Setting, raw: string): Config[keyof Config] {
+  if (s.kind === 'string') return raw;
+  if (s.kind === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new ConfigError(`${s.env} must be true or false, got "${raw}"`);
+  }
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${s.env} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
+    throw new ConfigError(`${s.env} must be between ${s.min} and ${s.max}, got ${n}`);
+  }
+  return n;
+}
+
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  argv: readonly string[] = [],
+): Config {
+  const source = { ...env, ...flagsToEnv(argv) };
+  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const s of SETTINGS) {
+    const raw = source[s.env];
+    if (raw !== undefined && raw !== '') out[s.key] = parse(s, raw.trim());
+  }
+  const config = out as unknown as Config;
+  if (config.queueBurst > config.queueCapacity) {
+    throw new ConfigError(
+      `SECKILL_QUEUE_BURST (${config.queueBurst}) must not exceed SECKILL_QUEUE_CAPACITY (${config.queueCapacity})`,
+    );
+  }
+  if (config.redisTimeoutMs >= config.queueTimeoutMs) {
+    throw new ConfigError(
+      `SECKILL_REDIS_TIMEOUT_MS (${config.redisTimeoutMs}) must be below SECKILL_QUEUE_TIMEOUT_MS (${config.queueTimeoutMs}) so a stuck Redis call cannot outlive a request's deadline`,
+    );
+  }
+  if (config.jwtSecret !== '' && config.jwtPublicKey !== '') {
+    throw new ConfigError('set SECKILL_JWT_SECRET or SECKILL_JWT_PUBLIC_KEY, not both');
+  }
+  return Object.freeze({ ...config, dataDir: path.resolve(config.dataDir) });
+}

@@ -1,0 +1,58 @@
+import { OUTCOME_COUNT } from '../outcome';
+import { eventKeys, type EventKeys } from '../redis/keys';
+import type { EventDefinition } from '../redis/scripts';
+import type { Parked } from '../admission/parked';
+
+/**
+ * One sale as this process sees it: its definition, and the prefilter's local
+ * state. `remaining` is Redis' count as of the last answer from Redis;
+ * `reserved` counts requests admitted and not yet decided. Their difference
+ * is an upper bound on what this process can still sell, so "sold out" is
+ * only answered locally when Redis has nothing left or every remaining unit
+ * is claimed by a request in flight.
+ */
+export class SaleEvent {
+  readonly keys: EventKeys;
+  stock: number;
+  start: number;
+  end: number;
+  name: string;
+  remaining: number;
+  reserved = 0;
+  /** Users known to have won here → their order number. */
+  readonly winners = new Map<string, number>();
+  /** Users with a request parked or in flight → that request. */
+  readonly queued = new Map<string, Parked>();
+  /** Answers given by this process, by outcome code. */
+  readonly outcomes = new Float64Array(OUTCOME_COUNT);
+
+  constructor(
+    readonly id: string,
+    def: EventDefinition,
+    remaining: number,
+  ) {
+    this.keys = eventKeys(id);
+    this.stock = def.stock;
+    this.start = def.start;
+    this.end = def.end;
+    this.name = def.name;
+    this.remaining = remaining;
+  }
+
+  define(def: EventDefinition, remaining: number): void {
+    this.stock = def.stock;
+    this.start = def.start;
+    this.end = def.end;
+    this.name = def.name;
+    this.remaining = remaining;
+  }
+
+  /** Units this process may still admit requests for. */
+  get available(): number {
+    return this.remaining - this.reserved;
+  }
+
+  state(now: number): 'scheduled' | 'open' | 'ended' {
+    return now < this.start ? 'scheduled' : now < this.end ? 'open' : 'ended';
+  }
+}

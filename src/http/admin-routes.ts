@@ -1,0 +1,136 @@
+import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { Outcome, OUTCOMES } from '../outcome';
+import type { Catalog } from '../events/catalog';
+import { parseDefinition } from '../events/definition';
+import type { SaleEvent } from '../events/sale-event';
+import { EVENT_ID } from '../redis/keys';
+import { PutEventResult, type RedisClient } from '../redis/scripts';
+import type { ParkQueue } from '../admission/queue';
+import { contentLength, readBody } from './body';
+import { writeJson, writeMethodNotAllowed, Format } from './codec';
+import { log } from '../log';
+
+const MAX_ADMIN_BODY = 16 * 1024;
+
+export interface AdminDeps {
+  readonly catalog: Catalog;
+  readonly redis: RedisClient;
+  readonly queue: ParkQueue;
+  readonly isAdmin: (authorization: string) => boolean;
+}
+
+function error(res: HttpResponse, status: number, code: Outcome, message: string): void {
+  writeJson(res, status, { c: code, error: message });
+}
+
+/** Runs an async admin step and answers corked, unless the client left. */
+function respondLater(res: HttpResponse, aborted: () => boolean, work: Promise<[number, unknown]>): void {
+  work.then(
+    ([status, body]) => {
+      if (!aborted()) res.cork(() => writeJson(res, status, body));
+    },
+    (err: unknown) => {
+      log.warn('admin request failed', { err });
+      if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, 'Redis unreachable'));
+    },
+  );
+}
+
+export function eventView(event: SaleEvent): Record<string, unknown> {
+  return {
+    event: event.id,
+    name: event.name,
+    stock: event.stock,
+    start: new Date(event.start).toISOString(),
+    end: new Date(event.end).toISOString(),
+    state: event.state(Date.now()),
+  };
+}
+
+async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
+  const { keys } = event;
+  const [remaining, buyers, streamLength] = await Promise.all([
+    deps.redis.get(keys.stock),
+    deps.redis.hlen(keys.buyers),
+    deps.redis.xlen(keys.orders),
+  ]);
+  const left = Number(remaining ?? 0);
+  const outcomes: Record<string, number> = {};
+  for (const o of OUTCOMES) outcomes[o.name] = event.outcomes[o.code] ?? 0;
+  return {
+    ...eventView(event),
+    remaining: left,
+    sold: event.stock - left,
+    buyers,
+    streamLength,
+    queue: { waiting: deps.queue.size, parked: deps.queue.live, capacity: deps.queue.capacity },
+    local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
+    outcomes,
+  };
+}
+
+const PUT_STATUS: Record<PutEventResult, number> = {
+  [PutEventResult.Created]: 201,
+  [PutEventResult.Updated]: 200,
+  [PutEventResult.Unchanged]: 200,
+  [PutEventResult.Started]: 409,
+};
+const PUT_WORD: Record<PutEventResult, string> = {
+  [PutEventResult.Created]: 'created',
+  [PutEventResult.Updated]: 'updated',
+  [PutEventResult.Unchanged]: 'unchanged',
+  [PutEventResult.Started]: 'refused: the sale has started or has buyers; only an identical definition is accepted',
+};
+
+/** PUT and GET /admin/events/{event}, behind SECKILL_ADMIN_TOKEN. */
+export function registerAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
+  app.put('/admin/events/:event', (res, req) => {
+    const authorization = req.getHeader('authorization');
+    const id = req.getParameter(0);
+    const length = contentLength(req.getHeader('content-length'));
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    if (!deps.isAdmin(authorization)) return error(res, 401, Outcome.Unauthorized, 'admin token required');
+    if (!EVENT_ID.test(id)) return error(res, 400, Outcome.BadRequest, 'event id must match [A-Za-z0-9_-]{1,64}');
+    if (length > MAX_ADMIN_BODY) return error(res, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
+    readBody(res, MAX_ADMIN_BODY, (body) => {
+      if (aborted) return;
+      res.cork(() => {
+        if (body === undefined) return error(res, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
+        let input: unknown;
+        try {
+          input = JSON.parse(body.toString('utf8'));
+        } catch {
+          return error(res, 400, Outcome.BadRequest, 'body must be JSON');
+        }
+        const def = parseDefinition(input);
+        if (typeof def === 'string') return error(res, 400, Outcome.BadRequest, def);
+        respondLater(
+          res,
+          () => aborted,
+          deps.catalog.put(id, def).then(({ result, event }) => {
+            if (result !== PutEventResult.Unchanged) log.info('event put', { event: id, result: PUT_WORD[result] });
+            return [PUT_STATUS[result], { result: PUT_WORD[result], ...eventView(event), remaining: event.remaining }];
+          }),
+        );
+      });
+    });
+  });
+
+  app.get('/admin/events/:event', (res, req) => {
+    const authorization = req.getHeader('authorization');
+    const id = req.getParameter(0);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    if (!deps.isAdmin(authorization)) return error(res, 401, Outcome.Unauthorized, 'admin token required');
+    const event = deps.catalog.get(id);
+    if (event === undefined) return error(res, 404, Outcome.UnknownEvent, 'no such event');
+    respondLater(res, () => aborted, stats(deps, event).then((s) => [200, s]));
+  });
+
+  app.any('/admin/events/:event', (res) => writeMethodNotAllowed(res, 'GET, PUT', Format.Json));
+}

@@ -1,0 +1,40 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Admission } from '../admission/admission';
+import type { VerifyUser } from '../auth/jwt';
+import { contentLength, readBody } from './body';
+import { formatOf, writeMethodNotAllowed, writeTooLarge } from './codec';
+
+/** A buy needs no body; one over this is refused with 413. */
+export const MAX_BUY_BODY = 1024;
+
+/**
+ * POST /events/{event}/buy. Everything needed is copied from the request
+ * before anything else happens (uWS frees it when the handler returns). A
+ * small body is ignored unread; only a chunked one has to be read to learn
+ * its size, which is the one case that registers onAborted before deciding.
+ */
+export function registerBuyRoute(app: TemplatedApp, admission: Admission, verifyUser: VerifyUser): void {
+  app.post('/events/:event/buy', (res, req) => {
+    const format = formatOf(req.getHeader('accept'));
+    const authorization = req.getHeader('authorization');
+    const eventId = req.getParameter(0);
+    const length = req.getHeader('content-length');
+    if (length !== '') {
+      if (!(contentLength(length) <= MAX_BUY_BODY)) return writeTooLarge(res, format);
+    } else if (req.getHeader('transfer-encoding') !== '') {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      return readBody(res, MAX_BUY_BODY, (body) => {
+        if (aborted) return;
+        res.cork(() => {
+          if (body === undefined) writeTooLarge(res, format);
+          else admission.buy(res, eventId, verifyUser(authorization), format);
+        });
+      });
+    }
+    admission.buy(res, eventId, verifyUser(authorization), format);
+  });
+  app.any('/events/:event/buy', (res, req) => writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept'))));
+}

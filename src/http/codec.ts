@@ -1,0 +1,71 @@
+import { Packr } from 'msgpackr';
+import type { HttpResponse } from 'uWebSockets.js';
+import { OUTCOMES, Outcome } from '../outcome';
+
+/**
+ * Outcome → bytes. Everything constant is built once here. Bandwidth is the
+ * bottleneck on small links, so an answer carries only what HTTP needs: the
+ * status line (no reason phrase past "200 OK": RFC 9112 allows an empty one
+ * and clients ignore it), the Date header uWS always writes, Content-Length,
+ * the headers a status requires (Allow on 405, WWW-Authenticate on 401), and
+ * a body of a few bytes: `{"c":code}` plus `"o":order` for codes 0 and 2, or
+ * the same map as MessagePack on `accept: application/msgpack`.
+ */
+const packr = new Packr({ useRecords: false });
+
+export enum Format {
+  Json = 0,
+  Msgpack = 1,
+}
+
+export const MSGPACK_TYPE = 'application/msgpack';
+
+/** Status line text after "HTTP/1.1 "; undefined = uWS's default "200 OK". */
+function statusText(status: number): string | undefined {
+  return status === 200 ? undefined : `${status} `;
+}
+
+const STATUS = OUTCOMES.map((o) => statusText(o.status));
+const JSON_BODY = OUTCOMES.map((o) => `{"c":${o.code}}`);
+const MSGPACK_BODY = OUTCOMES.map((o) => packr.pack({ c: o.code }));
+
+function body(code: Outcome, order: number, format: Format): string | Buffer {
+  if (order > 0) {
+    return format === Format.Msgpack ? packr.pack({ c: code, o: order }) : `{"c":${code},"o":${order}}`;
+  }
+  return format === Format.Msgpack ? (MSGPACK_BODY[code] as Buffer) : (JSON_BODY[code] as string);
+}
+
+/** Writes a whole answer. Call inside the handler or inside res.cork(). */
+export function writeOutcome(res: HttpResponse, code: Outcome, order: number, format: Format): void {
+  const status = STATUS[code];
+  if (status !== undefined) res.writeStatus(status);
+  if (code === Outcome.Unauthorized) res.writeHeader('WWW-Authenticate', 'Bearer');
+  res.end(body(code, order, format));
+}
+
+/** 405 for a known path with the wrong method: code 9 plus the Allow header HTTP requires. */
+export function writeMethodNotAllowed(res: HttpResponse, allow: string, format: Format): void {
+  res.writeStatus('405 ').writeHeader('Allow', allow).end(body(Outcome.BadRequest, 0, format));
+}
+
+/** 413 for a body over the limit; the connection is closed so the rest is not read. */
+export function writeTooLarge(res: HttpResponse, format: Format): void {
+  res.writeStatus('413 ').end(body(Outcome.BadRequest, 0, format), true);
+}
+
+/** 404 for a path no route knows: code 9 (bad request). */
+export function writeNoRoute(res: HttpResponse, format: Format): void {
+  res.writeStatus('404 ').end(body(Outcome.BadRequest, 0, format));
+}
+
+/** Admin and health answers: JSON with its content type, not size-critical. */
+export function writeJson(res: HttpResponse, status: number, value: unknown): void {
+  if (status !== 200) res.writeStatus(`${status} `);
+  if (status === 401) res.writeHeader('WWW-Authenticate', 'Bearer');
+  res.writeHeader('Content-Type', 'application/json').end(JSON.stringify(value));
+}
+
+export function formatOf(accept: string): Format {
+  return accept.length !== 0 && accept.includes(MSGPACK_TYPE) ? Format.Msgpack : Format.Json;
+}

@@ -1,0 +1,46 @@
+/**
+ * Every answer the server gives has one of these stable codes. The Lua
+ * scripts return the same integers (lua/buy-4.lua), the prefilter and the
+ * queue answer with them, and the codec turns them into bytes. The README's
+ * "Outcome codes" table is checked against OUTCOMES by test/outcome.test.ts.
+ */
+export enum Outcome {
+  Won = 0,
+  SoldOut = 1,
+  AlreadyBought = 2,
+  NotStarted = 3,
+  Ended = 4,
+  Busy = 5,
+  Timeout = 6,
+  UnknownEvent = 7,
+  Unauthorized = 8,
+  BadRequest = 9,
+  Unavailable = 10,
+  NoOrder = 11,
+}
+
+export interface OutcomeInfo {
+  readonly code: Outcome;
+  readonly name: string;
+  readonly message: string;
+  /** The HTTP status it is sent with (BadRequest also goes out as 405/413, see codec). */
+  readonly status: number;
+}
+
+export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
+  { code: Outcome.Won, name: 'won', message: 'won: the body carries the order number', status: 200 },
+  { code: Outcome.SoldOut, name: 'sold_out', message: 'sold out', status: 200 },
+  { code: Outcome.AlreadyBought, name: 'already_bought', message: 'already bought: the body carries that order number', status: 200 },
+  { code: Outcome.NotStarted, name: 'not_started', message: 'the sale has not started', status: 200 },
+  { code: Outcome.Ended, name: 'ended', message: 'the sale has ended', status: 200 },
+  { code: Outcome.Busy, name: 'busy', message: 'queue full: retry later', status: 429 },
+  { code: Outcome.Timeout, name: 'timeout', message: 'waited too long in the queue: retry', status: 503 },
+  { code: Outcome.UnknownEvent, name: 'unknown_event', message: 'no such event', status: 404 },
+  { code: Outcome.Unauthorized, name: 'unauthorized', message: 'missing, invalid or expired token', status: 401 },
+  { code: Outcome.BadRequest, name: 'bad_request', message: 'malformed request, body too large, wrong method or unknown route', status: 400 },
+  { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis unreachable: retry', status: 503 },
+  { code: Outcome.NoOrder, name: 'no_order', message: 'this user has no order for the event', status: 404 },
+].map((o) => Object.freeze(o)));
+
+/** Number of outcome codes; sized for per-outcome counters. */
+export const OUTCOME_COUNT = OUTCOMES.length;

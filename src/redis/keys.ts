@@ -1,0 +1,36 @@
+/**
+ * Every Redis key the project uses, built in one place. One event is one hash
+ * tag `{EVENT}`, so all of an event's keys live in one Cluster slot and one
+ * script call may touch them all.
+ */
+export const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface EventKeys {
+  /** hash: stock (initial), start, end (ms since epoch), name */
+  readonly meta: string;
+  /** string int: units remaining */
+  readonly stock: string;
+  /** hash: user id → order number (the one-per-user marker) */
+  readonly buyers: string;
+  /** stream: one entry per won order (fields o, u) */
+  readonly orders: string;
+}
+
+export function eventKeys(event: string): EventKeys {
+  const tag = `sk:{${event}}:`;
+  return Object.freeze({
+    meta: tag + 'meta',
+    stock: tag + 'stock',
+    buyers: tag + 'buyers',
+    orders: tag + 'orders',
+  });
+}
+
+/** SCAN pattern matching every event's meta key. */
+export const META_PATTERN = 'sk:{*}:meta';
+
+/** The event id inside a meta key, or undefined for any other key. */
+export function eventOfMetaKey(key: string): string | undefined {
+  const m = /^sk:\{([A-Za-z0-9_-]{1,64})\}:meta$/.exec(key);
+  return m?.[1];
+}

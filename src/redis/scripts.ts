@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Cluster, Redis, Result } from 'ioredis';
+import type { EventKeys } from './keys';
+
+/**
+ * The Lua scripts in lua/, one per operation, named `<camelName>-<numKeys>.lua`
+ * (the loader reads the key count from the name, as bullmq does). Each is
+ * registered once per connection with ioredis `defineCommand`, which sends
+ * EVALSHA and falls back to EVAL on NOSCRIPT; nothing calls SCRIPT LOAD per
+ * request. One typed wrapper per script below.
+ */
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    buy(meta: string, stock: string, buyers: string, orders: string, ...users: string[]): Result<number[], Context>;
+    putEvent(
+      meta: string,
+      stock: string,
+      buyers: string,
+      stockUnits: string,
+      start: string,
+      end: string,
+      name: string,
+    ): Result<[number, number], Context>;
+  }
+}
+
+/** lua/ at the project root, found from here whether running from src/ or dist/src/. */
+function findLuaDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'lua');
+    if (fs.existsSync(path.join(candidate, 'buy-4.lua'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`lua/ not found above ${__dirname}`);
+  }
+}
+
+export const LUA_DIR = findLuaDir();
+
+export interface ScriptFile {
+  readonly name: string;
+  readonly numberOfKeys: number;
+  readonly lua: string;
+}
+
+export function readScripts(dir: string = LUA_DIR): ScriptFile[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.lua'))
+    .map((file) => {
+      const m = /^([a-z][A-Za-z0-9]*)-(\d+)\.lua$/.exec(file);
+      if (!m?.[1] || !m[2]) throw new Error(`lua/${file}: name must be <camelName>-<numKeys>.lua`);
+      return { name: m[1], numberOfKeys: Number(m[2]), lua: fs.readFileSync(path.join(dir, file), 'utf8') };
+    });
+}
+
+const scripts = readScripts();
+
+/** A single Redis or a Redis Cluster: every script passes all its keys in KEYS. */
+export type RedisClient = Redis | Cluster;
+
+/** Registers every script on a connection; call once right after creating it. */
+export function defineScripts(redis: RedisClient): void {
+  for (const s of scripts) redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+}
+
+/** Result of one buy batch: remaining units, then (code, order) per user. */
+export interface BuyResult {
+  readonly remaining: number;
+  /** codes[i] and orders[i] answer users[i]. */
+  readonly codes: Int32Array;
+  readonly orders: Float64Array;
+}
+
+export async function buy(redis: RedisClient, keys: EventKeys, users: string[]): Promise<BuyResult> {
+  const raw = await redis.buy(keys.meta, keys.stock, keys.buyers, keys.orders, ...users);
+  const n = users.length;
+  const codes = new Int32Array(n);
+  const orders = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    codes[i] = raw[2 * i + 1] ?? 10;
+    orders[i] = raw[2 * i + 2] ?? 0;
+  }
+  return { remaining: raw[0] ?? 0, codes, orders };
+}
+
+export enum PutEventResult {
+  Created = 1,
+  Updated = 2,
+  Unchanged = 3,
+  Started = 4,
+}
+
+export interface EventDefinition {
+  readonly stock: number;
+  readonly start: number;
+  readonly end: number;
+  readonly name: string;
+}
+
+export async function putEvent(
+  redis: RedisClient,
+  keys: EventKeys,
+  def: EventDefinition,
+): Promise<{ result: PutEventResult; remaining: number }> {
+  const [result, remaining] = await redis.putEvent(
+    keys.meta,
+    keys.stock,
+    keys.buyers,
+    String(def.stock),
+    String(def.start),
+    String(def.end),
+    def.name,
+  );
+  return { result: result as PutEventResult, remaining };
+}

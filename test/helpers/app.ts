@@ -1,0 +1,73 @@
+import type { Test } from 'tap';
+import { startApp, type RunningApp } from '../../src/app';
+import { mintToken } from '../../src/auth/jwt';
+import { DEFAULT_CONFIG, type Config } from '../../src/config';
+import { tempDir, testRedis } from './services';
+
+export const SECRET = 'test-secret-0123456789';
+export const ADMIN = 'test-admin-token';
+
+export interface TestApp extends RunningApp {
+  readonly base: string;
+  readonly redisSocket: string;
+  readonly config: Config;
+}
+
+/** The real server on 127.0.0.1:any port, on a redis-server of its own. */
+export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const dir = tempDir(t);
+  const redis = overrides.redisUrl ? undefined : await testRedis(t, dir);
+  const config: Config = Object.freeze({
+    ...DEFAULT_CONFIG,
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: dir,
+    jwtSecret: SECRET,
+    adminToken: ADMIN,
+    redisUrl: redis?.socket ?? '',
+    ...overrides,
+  });
+  const app = await startApp(config);
+  t.teardown(() => app.close());
+  return { ...app, close: app.close, base: `http://127.0.0.1:${app.port}`, redisSocket: config.redisUrl, config };
+}
+
+export function token(user: string, ttlMs?: number): string {
+  return mintToken(SECRET, user, ttlMs);
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly c: number;
+  readonly o?: number;
+}
+
+export async function buy(base: string, event: string, user: string | undefined, init: RequestInit = {}): Promise<Answer> {
+  const headers: Record<string, string> = user === undefined ? {} : { authorization: `Bearer ${token(user)}` };
+  const res = await fetch(`${base}/events/${event}/buy`, { method: 'POST', ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } });
+  const body = (await res.json()) as { c: number; o?: number };
+  return { status: res.status, ...body };
+}
+
+/** Creates an event through the admin API; start/end default to open now for an hour. */
+export async function putEvent(
+  base: string,
+  event: string,
+  def: { stock: number; start?: number | string; end?: number | string; name?: string },
+): Promise<Response> {
+  const now = Date.now();
+  return fetch(`${base}/admin/events/${event}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ start: now - 1000, end: now + 3_600_000, ...def }),
+  });
+}
+
+export async function openEvent(t: Test, base: string, event: string, stock: number): Promise<void> {
+  const res = await putEvent(base, event, { stock });
+  t.equal(res.status, 201, `event ${event} created`);
+}
+
+export function count<T>(items: readonly T[], pred: (x: T) => boolean): number {
+  return items.reduce((n, x) => (pred(x) ? n + 1 : n), 0);
+}
