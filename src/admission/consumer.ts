@@ -41,6 +41,8 @@ export class Consumer {
     this.bucket = new TokenBucket(options.rate, options.burst, performance.now());
     this.sweeper = setInterval(() => this.sweep(Date.now()), options.sweepMs);
     this.sweeper.unref();
+    // Requests waiting for tokens would otherwise sit until their deadline.
+    redis.on('close', () => this.flush(Outcome.Unavailable));
   }
 
   get redisReady(): boolean {
@@ -87,6 +89,10 @@ export class Consumer {
     try {
       while (this.queue.size > 0) {
         this.sweep(Date.now());
+        if (!this.redisReady) {
+          this.flush(Outcome.Unavailable);
+          break;
+        }
         const want = Math.min(this.queue.size, this.options.batchSize);
         if (want === 0) break;
         const granted = this.bucket.take(want, performance.now());
@@ -99,10 +105,6 @@ export class Consumer {
         }
         const batches = this.take(granted);
         if (batches.size === 0) continue;
-        if (!this.redisReady) {
-          for (const [event, batch] of batches) this.fail(event, batch, Outcome.Unavailable);
-          continue;
-        }
         await Promise.all([...batches].map(([event, batch]) => this.decide(event, batch)));
       }
     } finally {
@@ -207,7 +209,7 @@ export class Consumer {
     for (const w of waiters) w();
   }
 
-  /** Answers everything still waiting with `code` (shutdown without Redis). */
+  /** Answers everything still waiting with `code` (Redis lost, shutdown). */
   flush(code: Outcome): void {
     for (let p = this.queue.shift(); p !== undefined; p = this.queue.shift()) this.resolve(p.event, p, code, 0);
   }

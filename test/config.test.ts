@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { DEFAULT_CONFIG, loadConfig, SETTINGS } from '../src/config';
+
+t.test('defaults, env and flags', async (t) => {
+  const c = loadConfig({}, []);
+  t.equal(c.port, DEFAULT_CONFIG.port);
+  t.ok(Object.isFrozen(c), 'frozen');
+  t.ok(Object.isFrozen(DEFAULT_CONFIG), 'defaults frozen');
+  t.equal(loadConfig({ PORT: '9000' }).port, 9000);
+  t.equal(loadConfig({ PORT: '9000' }, ['--port', '9100']).port, 9100, 'a flag wins over env');
+  t.equal(loadConfig({}, ['--queue-rate=5000']).queueRate, 5000);
+  t.equal(loadConfig({ SECKILL_PERSISTER: 'off' }).persister, false);
+  t.equal(loadConfig({ SECKILL_DATA_DIR: 'rel' }).dataDir, path.resolve('rel'), 'data dir made absolute');
+});
+
+t.test('bad values name the variable', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'eighty' }), /PORT must be a whole number/);
+  t.throws(() => loadConfig({ PORT: '70000' }), /PORT must be between 0 and 65535/);
+  t.throws(() => loadConfig({ SECKILL_QUEUE_CAPACITY: '0' }), /SECKILL_QUEUE_CAPACITY/);
+  t.throws(() => loadConfig({ SECKILL_QUEUE_RATE: '-1' }), /SECKILL_QUEUE_RATE/);
+  t.throws(() => loadConfig({ SECKILL_PERSISTER: 'maybe' }), /SECKILL_PERSISTER must be true or false/);
+  t.throws(() => loadConfig({ SECKILL_QUEUE_CAPACITY: '10', SECKILL_QUEUE_BURST: '20' }), /SECKILL_QUEUE_BURST.*SECKILL_QUEUE_CAPACITY/);
+  t.throws(() => loadConfig({ SECKILL_REDIS_TIMEOUT_MS: '3000' }), /SECKILL_REDIS_TIMEOUT_MS.*SECKILL_QUEUE_TIMEOUT_MS/);
+  t.throws(() => loadConfig({ SECKILL_JWT_SECRET: 'a', SECKILL_JWT_PUBLIC_KEY: 'b' }), /not both/);
+  t.throws(() => loadConfig({}, ['--nope', '1']), /unknown option --nope/);
+  t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
+});
+
+t.test('every setting is in the README configuration table', async (t) => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  for (const s of SETTINGS) t.match(readme, new RegExp('\\| `' + s.env + '` \\|'), s.env);
+});
