@@ -1,27 +1,32 @@
 import type { Redis } from 'ioredis';
+import type { Pool } from 'mysql2/promise';
 import { Admission } from './admission/admission';
 import { Consumer } from './admission/consumer';
 import { ParkQueue } from './admission/queue';
 import { createAdminCheck, createUserVerifier } from './auth/jwt';
 import type { Config } from './config';
 import { Catalog } from './events/catalog';
+import { EventStore } from './events/event-store';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
+import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
 import { Outcome } from './outcome';
+import { Persister } from './orders/persister';
 import { connectRedis } from './redis/client';
-import type { LocalService } from './services/local-service';
-import { startLocalRedis } from './services/redis-server';
+import { startServices, type Services } from './services/start';
 
 export interface RunningApp {
   readonly port: number;
   readonly redis: Redis;
+  readonly pool: Pool | undefined;
   readonly catalog: Catalog;
   readonly queue: ParkQueue;
   readonly consumer: Consumer;
-  /** Graceful: stop listening, decide or answer every parked request, close Redis, stop local services. */
+  readonly persister: Persister | undefined;
+  /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
   close(): Promise<void>;
 }
 
@@ -36,22 +41,28 @@ export async function startApp(config: Config): Promise<RunningApp> {
   if (config.jwtSecret === '' && config.jwtPublicKey === '') {
     throw new Error('set SECKILL_JWT_SECRET (HS256) or SECKILL_JWT_PUBLIC_KEY (RS256/ES256/EdDSA) to verify buyer tokens');
   }
-  const services: LocalService[] = [];
-  const stopServices = async (): Promise<void> => {
-    for (const s of services.reverse()) await s.stop();
-  };
+  const services: Services = await startServices(config);
   try {
-    let redisTarget = config.redisUrl;
-    if (redisTarget === '') {
-      const local = await startLocalRedis(config.dataDir);
-      services.push(local);
-      redisTarget = local.socket;
-      log.info('local redis-server ready', { socket: local.socket, pid: local.pid });
-    }
-    const redis = await connectRedis(redisTarget, config.redisTimeoutMs);
-    const catalog = new Catalog(redis);
+    const { pool } = services;
+    if (pool === undefined) log.warn('MYSQL_URL=none: orders stay in Redis only, nothing is persisted');
+    const store = pool === undefined ? undefined : new EventStore(pool);
+    const redis = await connectRedis(services.redisTarget, config.redisTimeoutMs);
+    const catalog = new Catalog(redis, store);
+    const warmed = await catalog.warmFromStore(Date.now());
     await catalog.refresh();
     catalog.startRefreshing(config.eventRefreshMs);
+
+    let persister: Persister | undefined;
+    let persisterRedis: Redis | undefined;
+    if (pool !== undefined && config.persister) {
+      persisterRedis = await connectRedis(services.redisTarget, Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
+      persister = new Persister(persisterRedis, pool, () => catalog.all(), {
+        batch: config.persistBatch,
+        waitMs: config.persistWaitMs,
+        claimIdleMs: config.persistClaimMs,
+      });
+      persister.start();
+    }
 
     const queue = new ParkQueue(config.queueCapacity);
     const consumer = new Consumer(queue, redis, {
@@ -61,18 +72,19 @@ export async function startApp(config: Config): Promise<RunningApp> {
       sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
     });
     const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs);
+    const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
 
     const app = uws.App();
-    registerBuyRoute(app, admission, createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize));
+    registerBuyRoute(app, admission, verifyUser);
+    registerOrderRoute(app, { catalog, redis, store, verifyUser });
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin: createAdminCheck(config.adminToken) });
-    registerFallbackRoutes(app, async () => ({
-      redis: await redis.ping().then(
-        () => true,
-        () => false,
-      ),
-    }));
+    registerFallbackRoutes(app, async (): Promise<Record<string, boolean>> => {
+      const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
+      const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
+      return m === undefined ? { redis: r } : { redis: r, mysql: m };
+    });
     const { socket, port } = await listen(app, config.host, config.port);
-    log.info('listening', { host: config.host, port, events: [...catalog.all()].map((e) => e.id) });
+    log.info('listening', { host: config.host, port, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed });
 
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> =>
@@ -84,13 +96,18 @@ export async function startApp(config: Config): Promise<RunningApp> {
         consumer.flush(Outcome.Unavailable);
         consumer.close();
         catalog.close();
+        if (persister !== undefined) {
+          const flushed = await persister.flush(10_000);
+          if (!flushed) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
+        }
         await redis.quit().catch(() => redis.disconnect());
-        await stopServices();
+        await persisterRedis?.quit().catch(() => persisterRedis?.disconnect());
+        await services.stop();
         log.info('stopped');
       })());
-    return { port, redis, catalog, queue, consumer, close };
+    return { port, redis, pool, catalog, queue, consumer, persister, close };
   } catch (err) {
-    await stopServices();
+    await services.stop();
     throw err;
   }
 }

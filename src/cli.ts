@@ -6,12 +6,20 @@ import { demoBanner, ensureDemoEvent } from './demo';
 import { parseTime } from './events/definition';
 import { log } from './log';
 import { ensureDevSecrets, readDevSecrets } from './services/secrets';
+import { connectExisting } from './services/connect-existing';
+import { Catalog } from './events/catalog';
+import { EventStore } from './events/event-store';
+import { Persister } from './orders/persister';
+import { formatReports, reconcileEvent } from './orders/reconcile';
+import { EVENT_ID } from './redis/keys';
 
 const USAGE = `usage:
   seckill serve [--demo] [--port N] [--queue-rate N] ...   run the server (flags mirror the env variables)
   seckill token --user ID [--ttl 1h]                       mint a buyer JWT (HS256, SECKILL_JWT_SECRET)
   seckill event put ID --stock N --start T --end T [--name S] [--url http://127.0.0.1:8080]
-                                                           create or change an event (T: ISO-8601 or epoch ms)`;
+                                                           create or change an event (T: ISO-8601 or epoch ms)
+  seckill persister                                        move orders from the Redis streams to MySQL (standalone)
+  seckill reconcile [EVENT...] [--repair]                  compare Redis and MySQL; exit 1 on any mismatch`;
 
 /** Pulls `--name value` pairs listed in `names` out of argv; returns them and the rest. */
 function takeOptions(argv: string[], names: readonly string[]): [Record<string, string>, string[]] {
@@ -108,12 +116,70 @@ async function eventPut(argv: string[]): Promise<void> {
   if (!res.ok) process.exitCode = 1;
 }
 
+/** The persister on its own, so N servers (SECKILL_PERSISTER=false) can share one or several. */
+async function persister(argv: string[]): Promise<void> {
+  const config = loadConfig(process.env, argv);
+  const { redis, pool } = await connectExisting(config, 'seckill-persister');
+  const catalog = new Catalog(redis, undefined, false);
+  await catalog.refresh();
+  catalog.startRefreshing(config.eventRefreshMs);
+  const p = new Persister(redis, pool, () => catalog.all(), {
+    batch: config.persistBatch,
+    waitMs: config.persistWaitMs,
+    claimIdleMs: config.persistClaimMs,
+  });
+  p.start();
+  log.info('persister running', { consumer: p.consumer });
+  const stop = (signal: string): void => {
+    log.info('signal', { signal });
+    catalog.close();
+    void p.flush(10_000).then(async (flushed) => {
+      log.info('persister stopped', { persisted: p.persisted, flushed });
+      await redis.quit().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function reconcile(argv: string[]): Promise<void> {
+  const repair = argv.includes('--repair');
+  const rest = argv.filter((a) => a !== '--repair');
+  const firstFlag = rest.findIndex((a) => a.startsWith('--'));
+  const events = firstFlag < 0 ? rest : rest.slice(0, firstFlag);
+  const config = loadConfig(process.env, firstFlag < 0 ? [] : rest.slice(firstFlag));
+  for (const e of events) if (!EVENT_ID.test(e)) throw new ConfigError(`reconcile: "${e}" is not an event id`);
+  const { redis, pool } = await connectExisting(config, 'seckill-reconcile');
+  try {
+    const store = new EventStore(pool);
+    let ids = events;
+    if (ids.length === 0) {
+      const catalog = new Catalog(redis, undefined, false);
+      await catalog.refresh();
+      ids = [...catalog.all()].map((e) => e.id).sort();
+    }
+    const reports = [];
+    for (const id of ids) reports.push(await reconcileEvent(redis, pool, store, id, repair));
+    process.stdout.write(formatReports(reports) + '\n');
+    const repaired = reports.reduce((n, r) => n + r.repaired, 0);
+    if (repair) process.stdout.write(`repair: wrote ${repaired} order(s) to MySQL from Redis' buyers\n`);
+    if (reports.some((r) => r.problems.length > 0)) process.exitCode = 1;
+  } finally {
+    await redis.quit().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'serve') return serve(rest);
   if (command === '--demo') return serve(argv);
   if (command === 'token') return token(rest);
   if (command === 'event' && rest[0] === 'put') return eventPut(rest.slice(1));
+  if (command === 'persister') return persister(rest);
+  if (command === 'reconcile') return reconcile(rest);
   process.stderr.write(USAGE + '\n');
   process.exitCode = command === 'help' || command === '--help' ? 0 : 2;
 }

@@ -11,7 +11,7 @@ export interface Config {
   readonly host: string;
   /** `redis://…` / `rediss://…` / a unix socket path; empty: start a local redis-server. */
   readonly redisUrl: string;
-  /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd. */
+  /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd; `none`: no MySQL (orders stay in Redis). */
   readonly mysqlUrl: string;
   readonly dataDir: string;
   readonly jwtSecret: string;
@@ -30,6 +30,8 @@ export interface Config {
   readonly eventRefreshMs: number;
   readonly persistBatch: number;
   readonly persistWaitMs: number;
+  /** Stream entries pending this long on a persister are taken over by another. */
+  readonly persistClaimMs: number;
   readonly persister: boolean;
 }
 
@@ -52,6 +54,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   eventRefreshMs: 2_000,
   persistBatch: 1_000,
   persistWaitMs: 50,
+  persistClaimMs: 30_000,
   persister: true,
 });
 
@@ -84,6 +87,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'eventRefreshMs', env: 'SECKILL_EVENT_REFRESH_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persistBatch', env: 'SECKILL_PERSIST_BATCH', kind: 'int', min: 1, max: 100_000 },
   { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
+  { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
 ] satisfies Setting[]);
 

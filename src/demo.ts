@@ -17,6 +17,7 @@ export async function ensureDemoEvent(app: RunningApp): Promise<void> {
   if (existing !== undefined) {
     const k = existing.keys;
     await app.redis.del(k.meta, k.stock, k.buyers, k.orders);
+    await app.pool?.query('DELETE FROM orders WHERE event_id = ?', [DEMO_EVENT]);
     existing.winners.clear();
   }
   const { result } = await app.catalog.put(DEMO_EVENT, { stock: 100, start: now, end: now + HOUR, name: 'Demo sale' });

@@ -2,18 +2,26 @@ import { Cluster } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import { putEvent, PutEventResult, type EventDefinition, type RedisClient } from '../redis/scripts';
 import { SaleEvent } from './sale-event';
+import type { EventStore } from './event-store';
 import { log } from '../log';
 
 /**
- * The events this process serves, read from Redis at start and every
- * `refreshMs` (another server may have created one), and written through
- * the putEvent script. The prefilter reads it with a Map lookup.
+ * The events this process serves. MySQL's `events` table is the source of
+ * truth (when there is one): a put writes it and Redis in one step, and at
+ * start every event not yet ended is warmed into Redis from it. Redis is
+ * re-read every `refreshMs` (another server may have created an event). The
+ * prefilter reads the catalog with a Map lookup.
  */
 export class Catalog {
   private readonly events = new Map<string, SaleEvent>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly redis: RedisClient) {}
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly store?: EventStore,
+    /** The persister and tools do not need the per-user winners. */
+    private readonly withWinners = true,
+  ) {}
 
   get(id: string): SaleEvent | undefined {
     return this.events.get(id);
@@ -23,7 +31,63 @@ export class Catalog {
     return this.events.values();
   }
 
+  /**
+   * Creates or changes an event: MySQL row and Redis in one step (the row is
+   * rolled back when the Redis script refuses the change).
+   */
   async put(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
+    if (this.store === undefined) return this.putRedis(id, def);
+    const conn = await this.store.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      await this.store.save(conn, id, def);
+      const outcome = await this.putRedis(id, def);
+      if (outcome.result === PutEventResult.Started) await conn.rollback();
+      else await conn.commit();
+      return outcome;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
+  /**
+   * Puts every event MySQL has that has not ended into Redis, idempotently. An
+   * event Redis lost (a new or emptied Redis) gets its stored orders back as
+   * buyers and its remaining stock lowered by them, so it can never sell a
+   * unit twice.
+   */
+  async warmFromStore(now: number): Promise<number> {
+    if (this.store === undefined) return 0;
+    const events = await this.store.notEnded(now);
+    for (const e of events) {
+      const keys = eventKeys(e.id);
+      const { result } = await putEvent(this.redis, keys, e);
+      if (result === PutEventResult.Created) {
+        const orders = await this.store.orders(e.id);
+        if (orders.size > 0) {
+          let flat: (string | number)[] = [];
+          for (const [user, order] of orders) {
+            flat.push(user, order);
+            if (flat.length >= 2000) {
+              await this.redis.hset(keys.buyers, ...flat);
+              flat = [];
+            }
+          }
+          if (flat.length > 0) await this.redis.hset(keys.buyers, ...flat);
+          await this.redis.set(keys.stock, Math.max(0, e.stock - orders.size));
+          log.warn('event restored into Redis from MySQL orders', { event: e.id, orders: orders.size });
+        }
+      } else if (result === PutEventResult.Started) {
+        log.warn('Redis holds another definition of a running event; keeping Redis\'s', { event: e.id });
+      }
+    }
+    return events.length;
+  }
+
+  private async putRedis(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
     const { result, remaining } = await putEvent(this.redis, eventKeys(id), def);
     if (result === PutEventResult.Started) {
       return { result, event: (await this.load(id)) ?? new SaleEvent(id, def, remaining) };
@@ -57,7 +121,7 @@ export class Catalog {
       { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '' },
       Number(stock ?? 0),
     );
-    if (isNew) await this.loadWinners(event);
+    if (isNew && this.withWinners) await this.loadWinners(event);
     return event;
   }
 

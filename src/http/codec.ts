@@ -44,6 +44,12 @@ export function writeOutcome(res: HttpResponse, code: Outcome, order: number, fo
   res.end(body(code, order, format));
 }
 
+/** The order query's answer: code 0, the order number, and whether MySQL has it yet. */
+export function writeOrderState(res: HttpResponse, order: number, confirmed: boolean, format: Format): void {
+  const s = confirmed ? 'confirmed' : 'pending';
+  res.end(format === Format.Msgpack ? packr.pack({ c: Outcome.Won, o: order, s }) : `{"c":0,"o":${order},"s":"${s}"}`);
+}
+
 /** 405 for a known path with the wrong method: code 9 plus the Allow header HTTP requires. */
 export function writeMethodNotAllowed(res: HttpResponse, allow: string, format: Format): void {
   res.writeStatus('405 ').writeHeader('Allow', allow).end(body(Outcome.BadRequest, 0, format));

@@ -22,6 +22,7 @@ declare module 'ioredis' {
       end: string,
       name: string,
     ): Result<[number, number], Context>;
+    ackOrders(orders: string, group: string, ...ids: string[]): Result<number, Context>;
   }
 }
 
@@ -112,4 +113,9 @@ export async function putEvent(
     def.name,
   );
   return { result: result as PutEventResult, remaining };
+}
+
+/** XACK + XDEL of orders committed to MySQL; returns how many were acknowledged. */
+export function ackOrders(redis: RedisClient, keys: EventKeys, group: string, ids: string[]): Promise<number> {
+  return redis.ackOrders(keys.orders, group, ...ids);
 }

@@ -13,7 +13,7 @@ export interface TestApp extends RunningApp {
   readonly config: Config;
 }
 
-/** The real server on 127.0.0.1:any port, on a redis-server of its own. */
+/** The real server on 127.0.0.1:any port, on a redis-server of its own (and no MySQL unless given one). */
 export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise<TestApp> {
   const dir = tempDir(t);
   const redis = overrides.redisUrl ? undefined : await testRedis(t, dir);
@@ -25,6 +25,8 @@ export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise
     jwtSecret: SECRET,
     adminToken: ADMIN,
     redisUrl: redis?.socket ?? '',
+    // Most files test the sale path alone; the persistence tests pass a MySQL.
+    mysqlUrl: 'none',
     ...overrides,
   });
   const app = await startApp(config);

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { startLocalRedis, type LocalRedis } from '../../src/services/redis-server';
+import { startLocalMariadb, type LocalMariadb } from '../../src/services/mariadb-server';
+import { connectMysql, localMysqlUrl } from '../../src/orders/mysql';
 
 /** A fresh data folder (short: unix socket paths must stay under 108 bytes). */
 export function tempDir(t: Test, prefix = 'sk-'): string {
@@ -16,4 +18,13 @@ export async function testRedis(t: Test, dir = tempDir(t)): Promise<LocalRedis> 
   const redis = await startLocalRedis(dir);
   t.teardown(() => redis.stop());
   return redis;
+}
+
+/** A mariadbd of this test file's own, its database and schema made; `url` is its MYSQL_URL. */
+export async function testMysql(t: Test, dir = tempDir(t)): Promise<LocalMariadb & { url: string }> {
+  const db = await startLocalMariadb(dir);
+  t.teardown(() => db.stop());
+  const pool = await connectMysql({ socket: db.socket });
+  await pool.end();
+  return { ...db, url: localMysqlUrl(db.socket) };
 }

@@ -1,0 +1,49 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { VerifyUser } from '../auth/jwt';
+import type { Catalog } from '../events/catalog';
+import type { EventStore } from '../events/event-store';
+import { Outcome } from '../outcome';
+import type { RedisClient } from '../redis/scripts';
+import { formatOf, writeMethodNotAllowed, writeOrderState, writeOutcome } from './codec';
+import { log } from '../log';
+
+/**
+ * GET /events/{event}/order: the caller's order, if any. Redis' buyers hash
+ * says whether there is one (a winner this process knows needs no Redis
+ * call); MySQL says whether it is stored yet ("confirmed") or still on its
+ * way through the stream ("pending"). MySQL unreachable reads as pending.
+ */
+export function registerOrderRoute(
+  app: TemplatedApp,
+  deps: { catalog: Catalog; redis: RedisClient; store: EventStore | undefined; verifyUser: VerifyUser },
+): void {
+  app.get('/events/:event/order', (res, req) => {
+    const format = formatOf(req.getHeader('accept'));
+    const user = deps.verifyUser(req.getHeader('authorization'));
+    const eventId = req.getParameter(0);
+    if (user === undefined) return writeOutcome(res, Outcome.Unauthorized, 0, format);
+    const event = deps.catalog.get(eventId);
+    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, format);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const known = event.winners.get(user);
+    void (async (): Promise<[Outcome, number, boolean]> => {
+      const order = known ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
+      if (order === 0) return [Outcome.NoOrder, 0, false];
+      const confirmed = deps.store === undefined ? false : await deps.store.hasOrder(event.id, order, user).catch(() => false);
+      return [Outcome.Won, order, confirmed];
+    })().then(
+      ([code, order, confirmed]) => {
+        if (aborted) return;
+        res.cork(() => (code === Outcome.Won ? writeOrderState(res, order, confirmed, format) : writeOutcome(res, code, 0, format)));
+      },
+      (err: unknown) => {
+        log.warn('order query failed', { err: (err as Error).message });
+        if (!aborted) res.cork(() => writeOutcome(res, Outcome.Unavailable, 0, format));
+      },
+    );
+  });
+  app.any('/events/:event/order', (res, req) => writeMethodNotAllowed(res, 'GET', formatOf(req.getHeader('accept'))));
+}

@@ -1,0 +1,193 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'mysql2/promise';
+import type { EventKeys } from '../redis/keys';
+import { ackOrders, type RedisClient } from '../redis/scripts';
+import { log } from '../log';
+import { parseEntries, type StreamOrder } from './stream';
+
+export const GROUP = 'persister';
+
+export interface PersisterOptions {
+  /** Entries per read and per INSERT. */
+  readonly batch: number;
+  /** How long to wait when no stream had anything. */
+  readonly waitMs: number;
+  /** Entries pending this long on another consumer are taken over (it died). */
+  readonly claimIdleMs: number;
+}
+
+export interface PersistedEvent {
+  readonly id: string;
+  readonly keys: EventKeys;
+}
+
+type ReadReply = [key: string, entries: [string, string[]][]][] | null;
+
+/**
+ * Moves won orders from each event's Redis stream into MySQL: reads through
+ * the consumer group `persister`, writes each batch with one multi-row
+ * idempotent INSERT, and only after the commit acknowledges and deletes the
+ * entries. A crash before the ack leaves them pending: this consumer re-reads
+ * its own pending entries first, and entries of a consumer that died are
+ * taken over with XAUTOCLAIM. Any number of persisters may run at once; a
+ * row written twice is a no-op. MySQL being down delays orders, never loses
+ * them: the loop backs off and retries.
+ */
+export class Persister {
+  readonly consumer = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  persisted = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly groups = new Set<string>();
+  private lastClaim = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly pool: Pool,
+    private readonly events: () => Iterable<PersistedEvent>,
+    private readonly options: PersisterOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the current round. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /**
+   * Stops the loop, then writes everything the streams hold (this consumer's
+   * pending entries and new ones) until they are empty or `timeoutMs` passes.
+   * Returns whether everything was written.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    await this.stop();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        if ((await this.round()) === 0) return true;
+      } catch (err) {
+        this.forgetGroupsOn(err);
+        log.warn('persister flush failed', { err: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return false;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let moved = 0;
+      try {
+        if (Date.now() - this.lastClaim >= this.options.claimIdleMs / 2) {
+          this.lastClaim = Date.now();
+          moved += await this.reclaim();
+        }
+        moved += await this.round();
+        if (this.failures > 0) log.info('persister recovered', { after: this.failures });
+        this.failures = 0;
+      } catch (err) {
+        this.forgetGroupsOn(err);
+        this.failures++;
+        if (this.failures === 1 || this.failures % 50 === 0) {
+          log.warn('persister: will retry', { failures: this.failures, err: (err as Error).message });
+        }
+      }
+      if (moved === 0 && this.running) {
+        const backoff = this.failures === 0 ? this.options.waitMs : Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoff);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** One pass over every event; returns how many orders it wrote. */
+  private async round(): Promise<number> {
+    let moved = 0;
+    for (const event of this.events()) {
+      await this.ensureGroup(event.keys.orders);
+      // Own pending entries first (written but not acknowledged before a failure), then new ones.
+      let orders = await this.read(event.keys.orders, '0');
+      if (orders.length === 0) orders = await this.read(event.keys.orders, '>');
+      if (orders.length > 0) moved += await this.store(event, orders);
+    }
+    return moved;
+  }
+
+  private async read(stream: string, from: '0' | '>'): Promise<StreamOrder[]> {
+    const reply = (await this.redis.xreadgroup(
+      'GROUP', GROUP, this.consumer, 'COUNT', this.options.batch, 'STREAMS', stream, from,
+    )) as ReadReply;
+    return parseEntries(reply?.[0]?.[1]);
+  }
+
+  /** Takes over entries another consumer has held longer than claimIdleMs. */
+  private async reclaim(): Promise<number> {
+    let moved = 0;
+    for (const event of this.events()) {
+      await this.ensureGroup(event.keys.orders);
+      let cursor = '0-0';
+      do {
+        const reply = (await this.redis.xautoclaim(
+          event.keys.orders, GROUP, this.consumer, this.options.claimIdleMs, cursor, 'COUNT', this.options.batch,
+        )) as [string, [string, string[]][], string[]?];
+        cursor = reply[0];
+        const orders = parseEntries(reply[1]);
+        if (orders.length > 0) {
+          log.info('persister took over orders of a stopped consumer', { event: event.id, count: orders.length });
+          moved += await this.store(event, orders);
+        }
+      } while (cursor !== '0-0');
+    }
+    return moved;
+  }
+
+  private async store(event: PersistedEvent, orders: StreamOrder[]): Promise<number> {
+    await insertOrders(this.pool, event.id, orders);
+    await ackOrders(this.redis, event.keys, GROUP, orders.map((o) => o.id));
+    this.persisted += orders.length;
+    return orders.length;
+  }
+
+  /** A Redis that lost its data lost the groups too: create them again. */
+  private forgetGroupsOn(err: unknown): void {
+    if (String((err as Error).message).includes('NOGROUP')) this.groups.clear();
+  }
+
+  private async ensureGroup(stream: string): Promise<void> {
+    if (this.groups.has(stream)) return;
+    try {
+      await this.redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+    this.groups.add(stream);
+  }
+}
+
+/**
+ * One multi-row INSERT; a row already there (same event and order number) is
+ * left as it is, so writing a batch twice is harmless.
+ */
+export async function insertOrders(pool: Pool, eventId: string, orders: readonly StreamOrder[]): Promise<void> {
+  if (orders.length === 0) return;
+  await pool.query(
+    'INSERT INTO orders (event_id, order_no, user_id, created) VALUES ? ON DUPLICATE KEY UPDATE order_no = order_no',
+    [orders.map((o) => [eventId, o.orderNo, o.user, o.created])],
+  );
+}

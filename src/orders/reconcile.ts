@@ -1,0 +1,88 @@
+import type { Pool } from 'mysql2/promise';
+import type { EventStore } from '../events/event-store';
+import { eventKeys } from '../redis/keys';
+import type { RedisClient } from '../redis/scripts';
+import { insertOrders } from './persister';
+import { parseEntries } from './stream';
+
+export interface EventReport {
+  readonly event: string;
+  readonly stock: number;
+  readonly remaining: number;
+  readonly buyers: number;
+  /** Orders in the stream: granted, not yet in MySQL (the persister's backlog). */
+  readonly inStream: number;
+  readonly mysqlOrders: number;
+  readonly mysqlUsers: number;
+  /** Orders granted by Redis and in neither MySQL nor the stream. */
+  readonly missing: number;
+  readonly problems: readonly string[];
+  /** With --repair: orders written to MySQL from the buyers hash. */
+  readonly repaired: number;
+}
+
+/**
+ * Compares, for one event, Redis (initial stock, remaining, buyers, the
+ * stream's backlog) with MySQL (orders, distinct users, order numbers).
+ * Read in this order (buyers, stream, MySQL) so an order moving from the
+ * stream to MySQL meanwhile is never counted missing. With `repair`, orders
+ * Redis granted that are in neither place are written to MySQL from the
+ * buyers hash (their time is unknown: now).
+ */
+export async function reconcileEvent(redis: RedisClient, pool: Pool, store: EventStore, event: string, repair: boolean): Promise<EventReport> {
+  const k = eventKeys(event);
+  const [stockText, remainingText, buyerMap] = await Promise.all([redis.hget(k.meta, 'stock'), redis.get(k.stock), redis.hgetall(k.buyers)]);
+  const inStream = new Set(parseEntries(await redis.xrange(k.orders, '-', '+')).map((o) => o.user));
+  let mysql = await store.orders(event);
+  const stock = Number(stockText ?? 0);
+  const remaining = Number(remainingText ?? 0);
+  const buyers = new Map(Object.entries(buyerMap).map(([u, o]) => [u, Number(o)]));
+  const problems: string[] = [];
+
+  if (stockText === null) problems.push('no event meta in Redis');
+  if (remaining + buyers.size !== stock) problems.push(`remaining ${remaining} + buyers ${buyers.size} != stock ${stock}`);
+  const orderNos = [...buyers.values()].sort((a, b) => a - b);
+  if (orderNos.some((o, i) => o !== i + 1)) problems.push(`Redis order numbers are not exactly 1..${buyers.size}`);
+  for (const [user, order] of mysql) {
+    const granted = buyers.get(user);
+    if (granted === undefined) problems.push(`MySQL has an order for ${user} that Redis never granted`);
+    else if (granted !== order) problems.push(`${user}: MySQL order ${order}, Redis order ${granted}`);
+  }
+  const lost = [...buyers].filter(([user]) => !mysql.has(user) && !inStream.has(user));
+
+  let repaired = 0;
+  if (repair && lost.length > 0) {
+    const now = new Date();
+    await insertOrders(pool, event, lost.map(([user, orderNo]) => ({ id: '', orderNo, user, created: now })));
+    repaired = lost.length;
+    mysql = await store.orders(event);
+  }
+  const missing = [...buyers].filter(([user]) => !mysql.has(user) && !inStream.has(user)).length;
+  if (missing > 0) problems.push(`${missing} order(s) granted by Redis are in neither MySQL nor the stream`);
+  const counts = await store.counts(event);
+  if (counts.users !== counts.orders) problems.push(`MySQL has ${counts.orders} orders for ${counts.users} users`);
+  return {
+    event,
+    stock,
+    remaining,
+    buyers: buyers.size,
+    inStream: inStream.size,
+    mysqlOrders: counts.orders,
+    mysqlUsers: counts.users,
+    missing,
+    problems,
+    repaired,
+  };
+}
+
+export function formatReports(reports: readonly EventReport[]): string {
+  const head = ['event', 'stock', 'remaining', 'buyers', 'in stream', 'mysql orders', 'mysql users', 'missing', 'repaired', 'status'];
+  const rows = reports.map((r) => [
+    r.event, r.stock, r.remaining, r.buyers, r.inStream, r.mysqlOrders, r.mysqlUsers, r.missing, r.repaired,
+    r.problems.length === 0 ? 'ok' : 'MISMATCH',
+  ].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const details = reports.flatMap((r) => r.problems.map((p) => `  ${r.event}: ${p}`));
+  return [line(head), ...rows.map(line), ...(details.length > 0 ? ['', ...details] : [])].join('\n');
+}

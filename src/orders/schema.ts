@@ -1,0 +1,56 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+
+/**
+ * The schema, as numbered steps applied once each, in order, under a named
+ * lock (several servers may start at once). Never edit a step that has
+ * shipped: add the next one.
+ *
+ * Identifiers and user ids are compared byte for byte (utf8mb4_bin), as
+ * Redis does. The database itself refuses a second unit per user:
+ * UNIQUE (event_id, user_id).
+ */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE IF NOT EXISTS events (
+      id VARCHAR(64) NOT NULL,
+      name VARCHAR(200) NOT NULL DEFAULT '',
+      stock INT UNSIGNED NOT NULL,
+      start_ms BIGINT NOT NULL,
+      end_ms BIGINT NOT NULL,
+      created DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS orders (
+      event_id VARCHAR(64) NOT NULL,
+      order_no INT UNSIGNED NOT NULL,
+      user_id VARCHAR(128) NOT NULL,
+      created DATETIME(3) NOT NULL,
+      PRIMARY KEY (event_id, order_no),
+      UNIQUE KEY one_unit_per_user (event_id, user_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export async function applySchema(pool: Pool): Promise<number> {
+  const conn = await pool.getConnection();
+  try {
+    const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK('seckill_schema', 60) AS got");
+    if (lock?.got !== 1) throw new Error('could not take the schema lock within 60 s');
+    await conn.query(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL PRIMARY KEY, applied DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))',
+    );
+    const [[row]] = await conn.query<RowDataPacket[]>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version');
+    const current = Number(row?.v ?? 0);
+    if (current > SCHEMA_VERSION) throw new Error(`database schema is version ${current}, newer than this server's ${SCHEMA_VERSION}`);
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      for (const sql of MIGRATIONS[v] ?? []) await conn.query(sql);
+      await conn.query('INSERT INTO schema_version (version) VALUES (?)', [v + 1]);
+    }
+    return SCHEMA_VERSION;
+  } finally {
+    await conn.query("SELECT RELEASE_LOCK('seckill_schema')").catch(() => undefined);
+    conn.release();
+  }
+}

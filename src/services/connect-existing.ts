@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'mysql2/promise';
+import type { Config } from '../config';
+import { connectMysql } from '../orders/mysql';
+import { connectRedis } from '../redis/client';
+import { mariadbSocket } from './mariadb-server';
+
+/**
+ * For the standalone tools (persister, reconcile): the Redis and MySQL a
+ * server uses, from REDIS_URL / MYSQL_URL, or else the local ones a server
+ * started under SECKILL_DATA_DIR. Starts nothing itself.
+ */
+export async function connectExisting(config: Config, name: string): Promise<{ redis: Redis; pool: Pool }> {
+  const socket = path.join(config.dataDir, 'redis', 'redis.sock');
+  if (config.redisUrl === '' && !fs.existsSync(socket)) {
+    throw new Error(`no REDIS_URL, and no local redis-server at ${socket}: start the server (npm start) or set REDIS_URL`);
+  }
+  const mysqlSocket = mariadbSocket(config.dataDir);
+  if (config.mysqlUrl === 'none') throw new Error('MYSQL_URL=none: there is no MySQL to work with');
+  if (config.mysqlUrl === '' && !fs.existsSync(mysqlSocket)) {
+    throw new Error(`no MYSQL_URL, and no local mariadbd at ${mysqlSocket}: start the server (npm start) or set MYSQL_URL`);
+  }
+  const redis = await connectRedis(config.redisUrl || socket, Math.max(config.redisTimeoutMs, 5_000), name);
+  try {
+    const pool = await connectMysql(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl });
+    return { redis, pool };
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+}

@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { adopt, findBinary, readPid, spawnUntilReady, type LocalService } from './local-service';
+
+export interface LocalMariadb extends LocalService {
+  /** Unix socket path; connect as root with no password. */
+  readonly socket: string;
+}
+
+const run = promisify(execFile);
+
+/** Where the local MariaDB of a data folder keeps its socket (also used by the standalone tools). */
+export function mariadbSocket(dataDir: string): string {
+  return path.join(dataDir, 'mariadb', 'mysqld.sock');
+}
+
+/**
+ * Starts mariadbd for this data folder: unix socket only (no TCP), data under
+ * `<dataDir>/mariadb/data`, initialised on first use, InnoDB flushing the log
+ * at every commit. If one is already serving this folder (left by a killed
+ * server), it is adopted instead.
+ */
+export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> {
+  const dir = path.join(dataDir, 'mariadb');
+  const data = path.join(dir, 'data');
+  const socket = mariadbSocket(dataDir);
+  const pidFile = path.join(dir, 'mysqld.pid');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const running = readPid(pidFile);
+  if (running !== undefined && fs.existsSync(socket)) return { ...adopt('mariadbd', running), socket };
+
+  const bin = findBinary(['mariadbd', 'mysqld'], 'mariadb-server', 'MYSQL_URL');
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  if (!fs.existsSync(path.join(data, 'mysql'))) {
+    const install = findBinary(['mariadb-install-db', 'mysql_install_db'], 'mariadb-server', 'MYSQL_URL');
+    fs.rmSync(data, { recursive: true, force: true });
+    await run(install, [
+      '--no-defaults',
+      `--datadir=${data}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      ...asRoot,
+    ]);
+  }
+  fs.rmSync(socket, { force: true });
+  const service = await spawnUntilReady(
+    'mariadbd',
+    bin,
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--pid-file=${pidFile}`,
+      '--skip-networking',
+      '--skip-name-resolve',
+      '--innodb-flush-log-at-trx-commit=1',
+      '--max-connections=200',
+      ...asRoot,
+    ],
+    /ready for connections/,
+  );
+  return { ...service, socket };
+}

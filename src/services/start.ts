@@ -1,0 +1,51 @@
+import type { Pool } from 'mysql2/promise';
+import type { Config } from '../config';
+import { log } from '../log';
+import { connectMysql } from '../orders/mysql';
+import type { LocalService } from './local-service';
+import { startLocalMariadb } from './mariadb-server';
+import { startLocalRedis } from './redis-server';
+
+export interface Services {
+  /** What to give connectRedis: REDIS_URL, or the local server's socket. */
+  readonly redisTarget: string;
+  /** undefined with MYSQL_URL=none. */
+  readonly pool: Pool | undefined;
+  /** Closes the pool and stops the local servers this process started or adopted. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Redis and MySQL as configured: REDIS_URL / MYSQL_URL when set, else local
+ * redis-server / mariadbd under SECKILL_DATA_DIR, started in parallel.
+ */
+export async function startServices(config: Config): Promise<Services> {
+  const started: LocalService[] = [];
+  let pool: Pool | undefined;
+  const stop = async (): Promise<void> => {
+    await pool?.end().catch(() => undefined);
+    await Promise.all(started.map((s) => s.stop()));
+  };
+  try {
+    const [r, m] = await Promise.allSettled([
+      config.redisUrl === '' ? startLocalRedis(config.dataDir) : undefined,
+      config.mysqlUrl === '' ? startLocalMariadb(config.dataDir) : undefined,
+    ]);
+    for (const s of [r, m]) {
+      if (s.status === 'fulfilled' && s.value !== undefined) {
+        started.push(s.value);
+        log.info(`local ${s.value.name} ready`, { pid: s.value.pid });
+      }
+    }
+    if (r.status === 'rejected') throw r.reason;
+    if (m.status === 'rejected') throw m.reason;
+    const redis = r.value;
+    const mariadb = m.value;
+    if (mariadb !== undefined) pool = await connectMysql({ socket: mariadb.socket });
+    else if (config.mysqlUrl !== 'none') pool = await connectMysql({ url: config.mysqlUrl });
+    return { redisTarget: redis?.socket ?? config.redisUrl, pool, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+import t from 'tap';
+import type { RowDataPacket } from 'mysql2/promise';
+import { EventStore } from '../src/events/event-store';
+import { reconcileEvent } from '../src/orders/reconcile';
+import { Persister } from '../src/orders/persister';
+import { buy, count, openEvent, testApp, token, type TestApp } from './helpers/app';
+import { tempDir, testMysql, testRedis } from './helpers/services';
+import { until } from './helpers/wait';
+
+async function rows(app: TestApp, event: string): Promise<{ order_no: number; user_id: string }[]> {
+  const [r] = await app.pool!.query<RowDataPacket[]>('SELECT order_no, user_id FROM orders WHERE event_id = ? ORDER BY order_no', [event]);
+  return r as { order_no: number; user_id: string }[];
+}
+
+async function orderState(app: TestApp, event: string, user: string): Promise<unknown> {
+  const res = await fetch(`${app.base}/events/${event}/order`, { headers: { authorization: `Bearer ${token(user)}` } });
+  return { status: res.status, ...((await res.json()) as object) };
+}
+
+t.test('a sale of 200 to 1,000 users lands in MySQL exactly; reconcile is clean', async (t) => {
+  const db = await testMysql(t);
+  const app = await testApp(t, { mysqlUrl: db.url });
+  await openEvent(t, app.base, 'big', 200);
+  const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => buy(app.base, 'big', `user${i}`).then((a) => ({ user: `user${i}`, ...a }))));
+  const winners = answers.filter((a) => a.c === 0);
+  t.equal(winners.length, 200);
+  const k = app.catalog.get('big')!.keys;
+  await until(() => app.persister!.persisted >= 200, 'all 200 persisted');
+  const stored = await rows(app, 'big');
+  t.equal(stored.length, 200, 'exactly 200 rows');
+  t.equal(new Set(stored.map((r) => r.user_id)).size, 200, 'distinct users');
+  t.same(stored.map((r) => r.order_no), Array.from({ length: 200 }, (_, i) => i + 1), 'order numbers 1..200');
+  t.same(new Map(stored.map((r) => [r.user_id, r.order_no])), new Map(winners.map((w) => [w.user, w.o])), 'each row is what its user was told');
+  t.equal(await app.redis.xlen(k.orders), 0, 'persisted entries are trimmed from the stream');
+  const report = await reconcileEvent(app.redis, app.pool!, new EventStore(app.pool!), 'big', false);
+  t.same(report.problems, [], 'reconcile: no mismatch');
+  t.match(report, { stock: 200, remaining: 0, buyers: 200, inStream: 0, mysqlOrders: 200, mysqlUsers: 200, missing: 0 });
+  const [[event]] = await app.pool!.query<RowDataPacket[]>('SELECT stock FROM events WHERE id = ?', ['big']);
+  t.equal(event?.stock, 200, 'the event itself is in MySQL');
+});
+
+t.test('order query: none (11), pending before persistence, confirmed after', async (t) => {
+  const db = await testMysql(t);
+  const app = await testApp(t, { mysqlUrl: db.url, persister: false });
+  await openEvent(t, app.base, 'q', 5);
+  t.same(await orderState(app, 'q', 'ann'), { status: 404, c: 11 }, 'no order yet');
+  t.same(await buy(app.base, 'q', 'ann'), { status: 200, c: 0, o: 1 });
+  t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'pending' }, 'in Redis, not in MySQL');
+  app.catalog.get('q')!.winners.clear(); // answered from Redis' buyers, as another server would
+  t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'pending' });
+  const p = new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 100, waitMs: 10, claimIdleMs: 60_000 });
+  t.ok(await p.flush(5_000), 'a persister writes it');
+  t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'confirmed' });
+  t.same(await orderState(app, 'none', 'ann'), { status: 404, c: 7 }, 'unknown event');
+  const anon = await fetch(`${app.base}/events/q/order`);
+  t.equal(anon.status, 401);
+});
+
+t.test('MySQL down during a sale: buyers keep getting answers; every win lands once it is back', async (t) => {
+  const dir = tempDir(t);
+  let db = await testMysql(t, dir);
+  const app = await testApp(t, { mysqlUrl: db.url, persistWaitMs: 10 });
+  await openEvent(t, app.base, 'm', 150);
+  const first = await Promise.all(Array.from({ length: 50 }, (_, i) => buy(app.base, 'm', `a${i}`)));
+  t.equal(count(first, (a) => a.c === 0), 50);
+  await until(() => app.persister!.persisted >= 50, 'first 50 persisted');
+  await db.stop();
+  const during = await Promise.all(Array.from({ length: 200 }, (_, i) => buy(app.base, 'm', `b${i}`).then((a) => ({ user: `b${i}`, ...a }))));
+  t.equal(count(during, (a) => a.c === 0), 100, 'the sale goes on: the other 100 units sell');
+  t.equal(count(during, (a) => a.c === 1), 100);
+  t.equal(await app.redis.xlen(app.catalog.get('m')!.keys.orders), 100, 'their orders wait in the stream');
+  db = await testMysql(t, dir);
+  await until(() => app.persister!.persisted >= 150, 'the backlog persisted', 30_000);
+  const stored = await rows(app, 'm');
+  t.equal(stored.length, 150, 'every won order landed');
+  t.equal(new Set(stored.map((r) => r.order_no)).size, 150, 'none twice');
+  const report = await reconcileEvent(app.redis, app.pool!, new EventStore(app.pool!), 'm', false);
+  t.same(report.problems, []);
+});
+
+t.test('warm-up from MySQL: a Redis that lost an event gets it back with its orders, never resold', async (t) => {
+  const dir = tempDir(t);
+  const db = await testMysql(t, dir);
+  const redis1 = await testRedis(t, tempDir(t));
+  const app1 = await testApp(t, { mysqlUrl: db.url, redisUrl: redis1.socket });
+  await openEvent(t, app1.base, 'w', 10);
+  const sold = await Promise.all(Array.from({ length: 4 }, (_, i) => buy(app1.base, 'w', `w${i}`)));
+  t.equal(count(sold, (a) => a.c === 0), 4);
+  await app1.close();
+  // A brand-new, empty Redis: only MySQL remembers the sale.
+  const redis2 = await testRedis(t, tempDir(t));
+  const app2 = await testApp(t, { mysqlUrl: db.url, redisUrl: redis2.socket });
+  const e = app2.catalog.get('w');
+  t.ok(e, 'the event is warmed from MySQL');
+  t.equal(await app2.redis.get('sk:{w}:stock'), '6', 'remaining = stock - stored orders');
+  t.same(await buy(app2.base, 'w', 'w2'), { status: 200, c: 2, o: sold[2]!.o }, 'an earlier winner is still a winner');
+  const more = await Promise.all(Array.from({ length: 10 }, (_, i) => buy(app2.base, 'w', `x${i}`)));
+  t.equal(count(more, (a) => a.c === 0), 6, 'only the 6 left sell');
+  t.same(more.filter((a) => a.c === 0).map((a) => a.o).sort((a, b) => a! - b!), [5, 6, 7, 8, 9, 10], 'order numbers carry on');
+});
