@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server process and waits for the line that gives its port. */
+export async function startProc(args: string[], env: Record<string, string>, portLine: RegExp): Promise<Proc> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = once(child, 'exit');
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = portLine.exec(out);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(() => reject(new Error(`${args.join(' ')} exited before listening:\n${out}`)));
+  });
+  return {
+    child,
+    port,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** CPU seconds used so far and peak RSS (MiB) of a process, from /proc. */
+export function procUsage(pid: number): { cpuS: number; peakRssMiB: number } {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    return { cpuS: ticks / 100, peakRssMiB: Math.round(Number(hwm?.[1] ?? 0) / 1024) };
+  } catch {
+    return { cpuS: 0, peakRssMiB: 0 };
+  }
+}

@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
+
+/** What ran the bench: enough to compare runs across machines. */
+export function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
+/** Writes bench/results/<name>-latest.{json,md}. */
+export function writeResult(name: string, json: unknown, markdown: string): void {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}-latest.json`), JSON.stringify(json, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}-latest.md`), markdown + '\n');
+}
