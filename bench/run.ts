@@ -41,6 +41,8 @@ interface Run extends Omit<LoadResult, 'winners'> {
   scenario: Scenario;
   round: number;
   cpuPercent: number;
+  /** Server CPU time per answered request: comparable even when the load generator is the limit. */
+  cpuUsPerRequest: number;
   peakRssMiB: number;
   check: string;
 }
@@ -131,7 +133,16 @@ async function runOne(scenario: Scenario, round: number, tokens: string[], dir: 
     await stopRedis?.();
   }
   const { winners: _w, ...rest } = r;
-  return { ...rest, scenario, round, cpuPercent: Math.round(((after.cpuS - before.cpuS) / wall) * 100), peakRssMiB: after.peakRssMiB, check };
+  const cpuS = after.cpuS - before.cpuS;
+  return {
+    ...rest,
+    scenario,
+    round,
+    cpuPercent: Math.round((cpuS / wall) * 100),
+    cpuUsPerRequest: +((cpuS * 1e6) / Math.max(1, r.requests)).toFixed(1),
+    peakRssMiB: after.peakRssMiB,
+    check,
+  };
 }
 
 function median(xs: number[]): number {
@@ -169,6 +180,7 @@ async function main(): Promise<void> {
     bytes: med(s, (r) => r.bytesPerResponse),
     errors: med(s, (r) => r.errors + r.timeouts),
     cpu: med(s, (r) => r.cpuPercent),
+    cpuUs: med(s, (r) => r.cpuUsPerRequest),
     rss: med(s, (r) => r.peakRssMiB),
   }));
   const get = (s: Scenario) => rows.find((r) => r.scenario === s)!;
@@ -176,13 +188,14 @@ async function main(): Promise<void> {
     seckillPerCeiling: +(get('seckill').rps / get('ceiling').rps).toFixed(2),
     seckillPerConventional: +(get('seckill').rps / get('conventional').rps).toFixed(2),
     p99SeckillPerConventional: +(get('seckill').p99 / Math.max(1, get('conventional').p99)).toFixed(2),
+    cpuPerRequestConventionalPerSeckill: +(get('conventional').cpuUs / Math.max(0.1, get('seckill').cpuUs)).toFixed(2),
   };
   const md = [
-    `| server | req/s | p50 ms | p90 ms | p99 ms | max ms | bytes/response | errors+timeouts | server CPU % | peak RSS MiB |`,
-    `|---|---|---|---|---|---|---|---|---|---|`,
-    ...rows.map((r) => `| ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.bytes} | ${r.errors} | ${r.cpu} | ${r.rss} |`),
+    `| server | req/s | p50 ms | p90 ms | p99 ms | max ms | bytes/response | errors+timeouts | server CPU % | server CPU µs/request | peak RSS MiB |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|`,
+    ...rows.map((r) => `| ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.bytes} | ${r.errors} | ${r.cpu} | ${r.cpuUs} | ${r.rss} |`),
     '',
-    `seckill / ceiling req/s: **${ratios.seckillPerCeiling}×** · seckill / conventional req/s: **${ratios.seckillPerConventional}×** · seckill p99 / conventional p99: **${ratios.p99SeckillPerConventional}**`,
+    `seckill / ceiling req/s: **${ratios.seckillPerCeiling}×** · seckill / conventional req/s: **${ratios.seckillPerConventional}×** · seckill p99 / conventional p99: **${ratios.p99SeckillPerConventional}** · CPU per request, conventional / seckill: **${ratios.cpuPerRequestConventionalPerSeckill}×**`,
     '',
     `Outcomes (seckill, last round): ${JSON.stringify(by('seckill').at(-1)?.outcomes ?? {})}`,
   ].join('\n');

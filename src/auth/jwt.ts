@@ -32,24 +32,36 @@ function algorithmsFor(pem: string): Algorithm[] {
  * algorithm, expired, no or odd `sub`. HS256 with the shared secret, or
  * RS256/ES256/EdDSA with the public key; `exp` is enforced when present.
  *
- * fast-jwt's cache is on: a crowd clicks again and again with the same
- * token, and RS256/ES256 checks cost far more than the cache lookup.
+ * Verified tokens are cached, keyed by the token text itself, until their
+ * `exp`: a crowd clicks again and again with the same token. fast-jwt has a
+ * cache of its own, but it hashes every token for its key, and the bench's
+ * profile showed that hash as large as the HMAC it saves (bench/README.md).
+ * The oldest entry goes when the cache is full. Failures are not cached.
  */
 export function createUserVerifier(secret: string, publicKey: string, cacheSize: number): VerifyUser {
   const pem = publicKey === '' ? '' : readPem(publicKey);
   const verify = createVerifier({
     key: pem === '' ? secret : pem,
     algorithms: pem === '' ? ['HS256'] : algorithmsFor(pem),
-    cache: cacheSize > 0 ? cacheSize : false,
     requiredClaims: ['sub'],
   });
+  const cache = new Map<string, { user: string; expiresMs: number }>();
   return (authorization) => {
     if (authorization.length < 8 || !authorization.startsWith('Bearer ')) return undefined;
+    const token = authorization.slice(7);
+    const hit = cache.get(token);
+    if (hit !== undefined && Date.now() < hit.expiresMs) return hit.user;
     try {
-      const payload = verify(authorization.slice(7)) as { sub?: unknown };
+      const payload = verify(token) as { sub?: unknown; exp?: unknown };
       const sub = payload.sub;
-      return typeof sub === 'string' && sub.length > 0 && sub.length <= MAX_USER_ID ? sub : undefined;
+      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID) return undefined;
+      if (cacheSize > 0) {
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+        cache.set(token, { user: sub, expiresMs: typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity });
+      }
+      return sub;
     } catch {
+      if (hit !== undefined) cache.delete(token);
       return undefined;
     }
   };
