@@ -14,9 +14,18 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Runs the built server (`npm test` builds first) and waits for its "listening" line. */
-export async function spawnServer(t: Test, env: Record<string, string>, args: string[] = ['serve']): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Runs the built server (`npm test` builds first), or another command that
+ * execs it, and waits for its "listening" line.
+ */
+export async function spawnServer(
+  t: Test,
+  env: Record<string, string>,
+  args: string[] = ['serve'],
+  command: [string, ...string[]] = [process.execPath, CLI],
+): Promise<ServerProcess> {
+  const [bin, ...pre] = command;
+  const child = spawn(bin, [...pre, ...args], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
