@@ -56,6 +56,26 @@ t.test('order query: none (11), pending before persistence, confirmed after', as
   t.equal(anon.status, 401);
 });
 
+t.test('several persisters at once: every order exactly once', async (t) => {
+  const db = await testMysql(t);
+  const app = await testApp(t, { mysqlUrl: db.url, persister: false });
+  await openEvent(t, app.base, 'many', 2000);
+  const answers = await Promise.all(Array.from({ length: 2000 }, (_, i) => buy(app.base, 'many', `m${i}`)));
+  t.equal(count(answers, (a) => a.c === 0), 2000);
+  const persisters = Array.from(
+    { length: 3 },
+    () => new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 50, waitMs: 5, claimIdleMs: 60_000 }),
+  );
+  persisters.forEach((p) => p.start());
+  await until(async () => (await app.redis.xlen('sk:{many}:orders')) === 0, 'the stream drained', 30_000, 20);
+  await Promise.all(persisters.map((p) => p.stop()));
+  t.ok(persisters.filter((p) => p.persisted > 0).length >= 2, `the work was shared (${persisters.map((p) => p.persisted).join(', ')})`);
+  t.equal(persisters.reduce((n, p) => n + p.persisted, 0), 2000, 'each order written by exactly one of them');
+  const stored = await rows(app, 'many');
+  t.equal(stored.length, 2000);
+  t.equal(new Set(stored.map((r) => r.user_id)).size, 2000);
+});
+
 t.test('MySQL down during a sale: buyers keep getting answers; every win lands once it is back', async (t) => {
   const dir = tempDir(t);
   let db = await testMysql(t, dir);
