@@ -13,7 +13,11 @@ export function connect(port: number): Promise<net.Socket> {
  * exactly as it came off the wire.
  */
 export async function exchange(port: number, request: string | Buffer): Promise<Buffer> {
-  const s = await connect(port);
+  return exchangeOn(await connect(port), request);
+}
+
+/** The same on a socket already connected. */
+export function exchangeOn(s: net.Socket, request: string | Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const done = (): void => {
