@@ -100,8 +100,11 @@ export async function startApp(config: Config): Promise<RunningApp> {
           const flushed = await persister.flush(10_000);
           if (!flushed) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
         }
-        await redis.quit().catch(() => redis.disconnect());
-        await persisterRedis?.quit().catch(() => persisterRedis?.disconnect());
+        for (const r of [redis, persisterRedis]) {
+          // quit() waits for a reply that a Redis that is away never sends.
+          if (r?.status === 'ready') await r.quit().catch(() => r.disconnect());
+          else r?.disconnect();
+        }
         await services.stop();
         log.info('stopped');
       })());
