@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import type { RowDataPacket } from 'mysql2/promise';
 import { connectMysql } from '../src/orders/mysql';
-import { ADMIN, buy, count, openEvent, putEvent, SECRET, testApp } from './helpers/app';
+import { ADMIN, buy, count, openEvent, putEvent, SECRET, testApp, sellOut } from './helpers/app';
 import { CLI, spawnServer } from './helpers/process';
 import { tempDir, testMysql } from './helpers/services';
 import { until } from './helpers/wait';
@@ -21,9 +21,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
 t.test('persister killed with SIGKILL mid-run, restarted: every order exactly once', async (t) => {
   const db = await testMysql(t);
   const app = await testApp(t, { mysqlUrl: db.url, persister: false });
-  await openEvent(t, app.base, 'pk', 3000);
-  const answers = await Promise.all(Array.from({ length: 3000 }, (_, i) => buy(app.base, 'pk', `u${i}`)));
-  t.equal(count(answers, (a) => a.c === 0), 3000);
+  await sellOut(t, app, 'pk', 3000, 'u');
   const env = { REDIS_URL: app.redisSocket, MYSQL_URL: db.url, SECKILL_PERSIST_BATCH: '50', SECKILL_PERSIST_CLAIM_MS: '300', HOST: '127.0.0.1' };
   const count_ = async (): Promise<number> => {
     const [[r]] = await app.pool!.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM orders WHERE event_id = ?', ['pk']);

@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { EventStore } from '../src/events/event-store';
 import { reconcileEvent } from '../src/orders/reconcile';
 import { Persister } from '../src/orders/persister';
-import { buy, count, openEvent, testApp, token, type TestApp } from './helpers/app';
+import { buy, count, openEvent, testApp, token, type TestApp, sellOut } from './helpers/app';
 import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
 
@@ -59,9 +59,7 @@ t.test('order query: none (11), pending before persistence, confirmed after', as
 t.test('several persisters at once: every order exactly once', async (t) => {
   const db = await testMysql(t);
   const app = await testApp(t, { mysqlUrl: db.url, persister: false });
-  await openEvent(t, app.base, 'many', 2000);
-  const answers = await Promise.all(Array.from({ length: 2000 }, (_, i) => buy(app.base, 'many', `m${i}`)));
-  t.equal(count(answers, (a) => a.c === 0), 2000);
+  await sellOut(t, app, 'many', 2000, 'm');
   const persisters = Array.from(
     { length: 3 },
     () => new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 50, waitMs: 5, claimIdleMs: 60_000 }),

@@ -49,12 +49,6 @@ export class Consumer {
     return this.redis.status === 'ready';
   }
 
-  get inFlightCount(): number {
-    let n = 0;
-    for (const batch of this.inFlight) n += batch.length;
-    return n;
-  }
-
   /** Answers a parked request once; keeps the live count exact. */
   reply(p: Parked, code: Outcome, order: number): void {
     if (p.answer(code, order)) this.queue.live--;

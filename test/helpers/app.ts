@@ -73,3 +73,10 @@ export async function openEvent(t: Test, base: string, event: string, stock: num
 export function count<T>(items: readonly T[], pred: (x: T) => boolean): number {
   return items.reduce((n, x) => (pred(x) ? n + 1 : n), 0);
 }
+
+/** Creates an event of `n` units and sells all of them to users `${prefix}0..n-1` over HTTP. */
+export async function sellOut(t: Test, app: TestApp, event: string, n: number, prefix: string): Promise<void> {
+  await openEvent(t, app.base, event, n);
+  const answers = await Promise.all(Array.from({ length: n }, (_, i) => buy(app.base, event, `${prefix}${i}`)));
+  t.equal(count(answers, (a) => a.c === 0), n, `${event}: all ${n} units sold`);
+}
