@@ -86,7 +86,7 @@ async function runOne(scenario: Scenario, round: number, tokens: string[], dir: 
     proc = await startProc(
       [path.join(DIST, '..', 'src', 'cli.js'), 'serve'],
       { PORT: '0', HOST: '127.0.0.1', SECKILL_DATA_DIR: dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: ADMIN, REDIS_URL: '', MYSQL_URL: '' },
-      /"msg":"listening".*?"port":(\d+)/,
+      /^(?=.*"msg":"listening")(?=.*"port":(\d+)).*$/m,
     );
     const res = await fetch(`http://127.0.0.1:${proc.port}/admin/events/${event}`, {
       method: 'PUT',

@@ -38,6 +38,7 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
 
 export async function startApp(config: Config): Promise<RunningApp> {
   assertNativeUws();
+  log.level = config.logLevel;
   if (config.jwtSecret === '' && config.jwtPublicKey === '') {
     throw new Error('set SECKILL_JWT_SECRET (HS256) or SECKILL_JWT_PUBLIC_KEY (RS256/ES256/EdDSA) to verify buyer tokens');
   }
@@ -84,12 +85,12 @@ export async function startApp(config: Config): Promise<RunningApp> {
       return m === undefined ? { redis: r } : { redis: r, mysql: m };
     });
     const { socket, port } = await listen(app, config.host, config.port);
-    log.info('listening', { host: config.host, port, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed });
+    log.info({ host: config.host, port, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed }, 'listening');
 
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closed ??= (async () => {
-        log.info('shutting down', { waiting: queue.size, parked: queue.live });
+        log.info({ waiting: queue.size, parked: queue.live }, 'shutting down');
         closeListenSocket(socket);
         admission.closing = true;
         await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);

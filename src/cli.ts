@@ -65,15 +65,15 @@ async function serve(argv: string[]): Promise<void> {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
-      log.warn('second signal: exiting now', { signal });
+      log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
     stopping = true;
-    log.info('signal', { signal });
+    log.info({ signal }, 'signal');
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        log.error('shutdown failed', { err });
+        log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -119,6 +119,7 @@ async function eventPut(argv: string[]): Promise<void> {
 /** The persister on its own, so N servers (SECKILL_PERSISTER=false) can share one or several. */
 async function persister(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
+  log.level = config.logLevel;
   const { redis, pool } = await connectExisting(config, 'seckill-persister');
   const catalog = new Catalog(redis, undefined, false);
   await catalog.refresh();
@@ -129,12 +130,12 @@ async function persister(argv: string[]): Promise<void> {
     claimIdleMs: config.persistClaimMs,
   });
   p.start();
-  log.info('persister running', { consumer: p.consumer });
+  log.info({ consumer: p.consumer }, 'persister running');
   const stop = (signal: string): void => {
-    log.info('signal', { signal });
+    log.info({ signal }, 'signal');
     catalog.close();
     void p.flush(10_000).then(async (flushed) => {
-      log.info('persister stopped', { persisted: p.persisted, flushed });
+      log.info({ persisted: p.persisted, flushed }, 'persister stopped');
       await redis.quit().catch(() => undefined);
       await pool.end().catch(() => undefined);
       process.exit(0);
@@ -187,7 +188,7 @@ async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`seckill: ${err.message}\n`);
-    else log.error('fatal', { err });
+    else log.error({ err }, 'fatal');
     process.exit(1);
   });
 }

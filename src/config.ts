@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { LOG_LEVELS } from './log';
 
 /**
  * Every setting, its default, and the environment variable that sets it.
@@ -33,6 +34,8 @@ export interface Config {
   /** Stream entries pending this long on a persister are taken over by another. */
   readonly persistClaimMs: number;
   readonly persister: boolean;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  readonly logLevel: string;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -56,6 +59,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   persistWaitMs: 50,
   persistClaimMs: 30_000,
   persister: true,
+  logLevel: 'info',
 });
 
 type Kind = 'int' | 'string' | 'bool';
@@ -89,6 +93,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
   { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
+  { key: 'logLevel', env: 'SECKILL_LOG_LEVEL', kind: 'string' },
 ] satisfies Setting[]);
 
 export class ConfigError extends Error {
@@ -151,6 +156,9 @@ export function loadConfig(
     throw new ConfigError(
       `SECKILL_REDIS_TIMEOUT_MS (${config.redisTimeoutMs}) must be below SECKILL_QUEUE_TIMEOUT_MS (${config.queueTimeoutMs}) so a stuck Redis call cannot outlive a request's deadline`,
     );
+  }
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    throw new ConfigError(`SECKILL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
   if (config.jwtSecret !== '' && config.jwtPublicKey !== '') {
     throw new ConfigError('set SECKILL_JWT_SECRET or SECKILL_JWT_PUBLIC_KEY, not both');

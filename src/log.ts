@@ -1,17 +1,19 @@
+import pino from 'pino';
+
 /**
- * One JSON line per lifecycle event or error, on stderr. Nothing on the buy
- * path logs at info level.
+ * The process's logger: pino, JSON lines on stderr (stdout stays free for
+ * what a command prints, like `seckill token`), one line per lifecycle event
+ * or error. Nothing on the buy path logs at info level. Writes are
+ * synchronous: there are few of them, and a line written just before
+ * `process.exit` must not be lost. The level comes from SECKILL_LOG_LEVEL.
  */
-type Level = 'info' | 'warn' | 'error';
+export const log = pino(
+  {
+    level: 'info',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  pino.destination({ dest: 2, sync: true }),
+);
 
-function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
-  const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...fields };
-  if (fields?.err instanceof Error) line.err = { message: fields.err.message, stack: fields.err.stack };
-  process.stderr.write(JSON.stringify(line) + '\n');
-}
-
-export const log = {
-  info: (msg: string, fields?: Record<string, unknown>) => write('info', msg, fields),
-  warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
-  error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
-};
+export const LOG_LEVELS: readonly string[] = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

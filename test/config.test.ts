@@ -12,6 +12,7 @@ t.test('defaults, env and flags', async (t) => {
   t.equal(loadConfig({ PORT: '9000' }, ['--port', '9100']).port, 9100, 'a flag wins over env');
   t.equal(loadConfig({}, ['--queue-rate=5000']).queueRate, 5000);
   t.equal(loadConfig({ SECKILL_PERSISTER: 'off' }).persister, false);
+  t.equal(loadConfig({}, ['--log-level', 'warn']).logLevel, 'warn');
   t.equal(loadConfig({ SECKILL_DATA_DIR: 'rel' }).dataDir, path.resolve('rel'), 'data dir made absolute');
 });
 
@@ -24,6 +25,7 @@ t.test('bad values name the variable', async (t) => {
   t.throws(() => loadConfig({ SECKILL_QUEUE_CAPACITY: '10', SECKILL_QUEUE_BURST: '20' }), /SECKILL_QUEUE_BURST.*SECKILL_QUEUE_CAPACITY/);
   t.throws(() => loadConfig({ SECKILL_REDIS_TIMEOUT_MS: '3000' }), /SECKILL_REDIS_TIMEOUT_MS.*SECKILL_QUEUE_TIMEOUT_MS/);
   t.throws(() => loadConfig({ SECKILL_JWT_SECRET: 'a', SECKILL_JWT_PUBLIC_KEY: 'b' }), /not both/);
+  t.throws(() => loadConfig({ SECKILL_LOG_LEVEL: 'loud' }), /SECKILL_LOG_LEVEL must be one of fatal, error/);
   t.throws(() => loadConfig({}, ['--nope', '1']), /unknown option --nope/);
   t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
 });

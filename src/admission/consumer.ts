@@ -143,7 +143,7 @@ export class Consumer {
         this.resolve(event, p, code, order);
       }
     } catch (err) {
-      log.warn('buy script failed', { event: event.id, size: batch.length, err });
+      log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');
       this.fail(event, batch, Outcome.Unavailable);
     } finally {
       this.inFlight.delete(batch);

@@ -78,10 +78,10 @@ export class Catalog {
           }
           if (flat.length > 0) await this.redis.hset(keys.buyers, ...flat);
           await this.redis.set(keys.stock, Math.max(0, e.stock - orders.size));
-          log.warn('event restored into Redis from MySQL orders', { event: e.id, orders: orders.size });
+          log.warn({ event: e.id, orders: orders.size }, 'event restored into Redis from MySQL orders');
         }
       } else if (result === PutEventResult.Started) {
-        log.warn('Redis holds another definition of a running event; keeping Redis\'s', { event: e.id });
+        log.warn({ event: e.id }, "Redis holds another definition of a running event; keeping Redis's");
       }
     }
     return events.length;
@@ -154,7 +154,7 @@ export class Catalog {
   startRefreshing(everyMs: number): void {
     this.timer = setInterval(() => {
       if (this.redis.status !== 'ready') return;
-      this.refresh().catch((err: unknown) => log.warn('event refresh failed', { err }));
+      this.refresh().catch((err: unknown) => log.warn({ err }, 'event refresh failed'));
     }, everyMs);
     this.timer.unref();
   }

@@ -30,7 +30,7 @@ function respondLater(res: HttpResponse, aborted: () => boolean, work: Promise<[
       if (!aborted()) res.cork(() => writeJson(res, status, body));
     },
     (err: unknown) => {
-      log.warn('admin request failed', { err });
+      log.warn({ err }, 'admin request failed');
       if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, 'Redis unreachable'));
     },
   );
@@ -111,7 +111,7 @@ export function registerAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
           res,
           () => aborted,
           deps.catalog.put(id, def).then(({ result, event }) => {
-            if (result !== PutEventResult.Unchanged) log.info('event put', { event: id, result: PUT_WORD[result] });
+            if (result !== PutEventResult.Unchanged) log.info({ event: id, result: PUT_WORD[result] }, 'event put');
             return [PUT_STATUS[result], { result: PUT_WORD[result], ...eventView(event), remaining: event.remaining }];
           }),
         );

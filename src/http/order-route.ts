@@ -40,7 +40,7 @@ export function registerOrderRoute(
         res.cork(() => (code === Outcome.Won ? writeOrderState(res, order, confirmed, format) : writeOutcome(res, code, 0, format)));
       },
       (err: unknown) => {
-        log.warn('order query failed', { err: (err as Error).message });
+        log.warn({ err: (err as Error).message }, 'order query failed');
         if (!aborted) res.cork(() => writeOutcome(res, Outcome.Unavailable, 0, format));
       },
     );

@@ -77,7 +77,7 @@ export class Persister {
         if ((await this.round()) === 0) return true;
       } catch (err) {
         this.forgetGroupsOn(err);
-        log.warn('persister flush failed', { err: (err as Error).message });
+        log.warn({ err: (err as Error).message }, 'persister flush failed');
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -93,13 +93,13 @@ export class Persister {
           moved += await this.reclaim();
         }
         moved += await this.round();
-        if (this.failures > 0) log.info('persister recovered', { after: this.failures });
+        if (this.failures > 0) log.info({ after: this.failures }, 'persister recovered');
         this.failures = 0;
       } catch (err) {
         this.forgetGroupsOn(err);
         this.failures++;
         if (this.failures === 1 || this.failures % 50 === 0) {
-          log.warn('persister: will retry', { failures: this.failures, err: (err as Error).message });
+          log.warn({ failures: this.failures, err: (err as Error).message }, 'persister: will retry');
         }
       }
       if (moved === 0 && this.running) {
@@ -149,7 +149,7 @@ export class Persister {
         cursor = reply[0];
         const orders = parseEntries(reply[1]);
         if (orders.length > 0) {
-          log.info('persister took over orders of a stopped consumer', { event: event.id, count: orders.length });
+          log.info({ event: event.id, count: orders.length }, 'persister took over orders of a stopped consumer');
           moved += await this.store(event, orders);
         }
       } while (cursor !== '0-0');

@@ -29,7 +29,7 @@ export async function connectRedis(target: string, commandTimeoutMs: number, nam
     wasReady = true;
   });
   redis.on('error', (err: Error) => {
-    if (wasReady) log.warn('redis error', { err: err.message });
+    if (wasReady) log.warn({ err: err.message }, 'redis error');
   });
   await redis.connect();
   return redis;

@@ -34,7 +34,7 @@ export async function startServices(config: Config): Promise<Services> {
     for (const s of [r, m]) {
       if (s.status === 'fulfilled' && s.value !== undefined) {
         started.push(s.value);
-        log.info(`local ${s.value.name} ready`, { pid: s.value.pid });
+        log.info({ pid: s.value.pid }, `local ${s.value.name} ready`);
       }
     }
     if (r.status === 'rejected') throw r.reason;

@@ -3,6 +3,9 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { Test } from 'tap';
 
+/** The server's pino line `{…,"port":N,…,"msg":"listening"}`, whatever the field order. */
+export const LISTENING = /^(?=.*"msg":"listening")(?=.*"port":(\d+)).*$/m;
+
 export const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
 
 export interface ServerProcess {
@@ -40,7 +43,7 @@ export async function spawnServer(
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {
       output += d.toString();
-      const m = /"msg":"listening".*?"port":(\d+)/.exec(output);
+      const m = LISTENING.exec(output);
       if (m) resolve(Number(m[1]));
     };
     child.stdout!.on('data', onData);
