@@ -9,10 +9,13 @@ import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
+import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
+import { Decisions } from './metrics/decisions';
+import { Metrics } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister } from './orders/persister';
 import { connectRedis } from './redis/client';
@@ -26,6 +29,8 @@ export interface RunningApp {
   readonly queue: ParkQueue;
   readonly consumer: Consumer;
   readonly persister: Persister | undefined;
+  readonly decisions: Decisions;
+  readonly metrics: Metrics;
   /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
   close(): Promise<void>;
 }
@@ -66,23 +71,38 @@ export async function startApp(config: Config): Promise<RunningApp> {
     }
 
     const queue = new ParkQueue(config.queueCapacity);
-    const consumer = new Consumer(queue, redis, {
-      rate: config.queueRate,
-      burst: config.queueBurst,
-      batchSize: config.batchSize,
-      sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
-    });
-    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs);
+    const decisions = new Decisions();
+    const metrics = new Metrics({ decisions, queue, catalog, redis, persister });
+    const consumer = new Consumer(
+      queue,
+      redis,
+      {
+        rate: config.queueRate,
+        burst: config.queueBurst,
+        batchSize: config.batchSize,
+        sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
+        onBatch: metrics.observeBatch,
+      },
+      decisions,
+    );
+    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, decisions);
     const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
+    const isAdmin = createAdminCheck(config.adminToken);
+    const isMetricsReader = createAdminCheck(config.metricsToken);
 
     const app = uws.App();
-    registerBuyRoute(app, admission, verifyUser);
+    registerBuyRoute(app, admission, verifyUser, decisions);
     registerOrderRoute(app, { catalog, redis, store, verifyUser });
-    registerAdminRoutes(app, { catalog, redis, queue, isAdmin: createAdminCheck(config.adminToken) });
-    registerFallbackRoutes(app, async (): Promise<Record<string, boolean>> => {
-      const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
-      const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-      return m === undefined ? { redis: r } : { redis: r, mysql: m };
+    registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
+    registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
+    registerFallbackRoutes(app, {
+      health: async (): Promise<Record<string, boolean>> => {
+        const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
+        const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
+        return m === undefined ? { redis: r } : { redis: r, mysql: m };
+      },
+      // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
+      ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),
     });
     const { socket, port } = await listen(app, config.host, config.port);
     log.info({ host: config.host, port, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed }, 'listening');
@@ -109,7 +129,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         await services.stop();
         log.info('stopped');
       })());
-    return { port, redis, pool, catalog, queue, consumer, persister, close };
+    return { port, redis, pool, catalog, queue, consumer, persister, decisions, metrics, close };
   } catch (err) {
     await services.stop();
     throw err;

@@ -20,6 +20,8 @@ export interface Config {
   readonly jwtPublicKey: string;
   readonly jwtCacheSize: number;
   readonly adminToken: string;
+  /** Bearer token that may read /metrics only (the admin token may too). */
+  readonly metricsToken: string;
   readonly queueCapacity: number;
   /** Requests per second the consumer may send to Redis. */
   readonly queueRate: number;
@@ -48,6 +50,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   jwtPublicKey: '',
   jwtCacheSize: 100_000,
   adminToken: '',
+  metricsToken: '',
   queueCapacity: 50_000,
   queueRate: 200_000,
   queueBurst: 2_000,
@@ -82,6 +85,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'jwtPublicKey', env: 'SECKILL_JWT_PUBLIC_KEY', kind: 'string' },
   { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_SIZE', kind: 'int', min: 0, max: 10_000_000 },
   { key: 'adminToken', env: 'SECKILL_ADMIN_TOKEN', kind: 'string' },
+  { key: 'metricsToken', env: 'SECKILL_METRICS_TOKEN', kind: 'string' },
   { key: 'queueCapacity', env: 'SECKILL_QUEUE_CAPACITY', kind: 'int', min: 1, max: 10_000_000 },
   { key: 'queueRate', env: 'SECKILL_QUEUE_RATE', kind: 'int', min: 1, max: 100_000_000 },
   { key: 'queueBurst', env: 'SECKILL_QUEUE_BURST', kind: 'int', min: 1, max: 10_000_000 },

@@ -6,6 +6,7 @@ import type { Consumer } from './consumer';
 import { Parked } from './parked';
 import { FOLLOW, prefilter, QUEUE } from './prefilter';
 import type { ParkQueue } from './queue';
+import { Stage, type Decisions } from '../metrics/decisions';
 
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
@@ -19,6 +20,7 @@ export class Admission {
     private readonly queue: ParkQueue,
     private readonly consumer: Consumer,
     private readonly timeoutMs: number,
+    private readonly decisions: Decisions,
   ) {}
 
   /** Set at shutdown: nothing new is parked; what could not be decided locally gets 10. */
@@ -26,33 +28,40 @@ export class Admission {
 
   /** `user` is undefined when the token did not verify. */
   buy(res: HttpResponse, eventId: string, user: string | undefined, format: Format): void {
-    if (user === undefined) return writeOutcome(res, Outcome.Unauthorized, 0, format);
+    if (user === undefined) return this.refuse(res, Outcome.Unauthorized, format);
     const event = this.catalog.get(eventId);
-    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, format);
+    if (event === undefined) return this.refuse(res, Outcome.UnknownEvent, format);
     const now = Date.now();
     const decision = prefilter(event, user, now);
     if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
-      this.answer(res, event.outcomes, Outcome.Unavailable, 0, format);
+      this.answer(res, event.outcomes, Outcome.Unavailable, 0, format, Stage.Queue);
     } else if (decision === QUEUE) {
-      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format);
-      if (!this.consumer.redisReady) return this.answer(res, event.outcomes, Outcome.Unavailable, 0, format);
+      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format, Stage.Queue);
+      if (!this.consumer.redisReady) return this.answer(res, event.outcomes, Outcome.Unavailable, 0, format, Stage.Queue);
       const p = this.park(res, event, user, format, now);
       event.reserved++;
       event.queued.set(user, p);
       this.consumer.enqueue(p);
     } else if (decision === FOLLOW) {
-      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format);
+      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format, Stage.Queue);
       const leader = event.queued.get(user) as Parked;
       this.queue.follow(leader, this.park(res, event, user, format, now));
     } else {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
-      this.answer(res, event.outcomes, decision, order, format);
+      this.answer(res, event.outcomes, decision, order, format, Stage.Prefilter);
     }
   }
 
-  private answer(res: HttpResponse, outcomes: Float64Array, code: Outcome, order: number, format: Format): void {
+  private answer(res: HttpResponse, outcomes: Float64Array, code: Outcome, order: number, format: Format, stage: Stage): void {
     outcomes[code]!++;
+    this.decisions.count(stage, code);
     writeOutcome(res, code, order, format);
+  }
+
+  /** Refused before any sale was looked at: no event's counts to add to. */
+  private refuse(res: HttpResponse, code: Outcome, format: Format): void {
+    this.decisions.count(Stage.Http, code);
+    writeOutcome(res, code, 0, format);
   }
 
   private park(res: HttpResponse, event: Parked['event'], user: string, format: Format, now: number): Parked {

@@ -6,6 +6,7 @@ import { followerOutcome, type Parked } from './parked';
 import type { ParkQueue } from './queue';
 import { TokenBucket } from './token-bucket';
 import { log } from '../log';
+import { Stage, type Decisions } from '../metrics/decisions';
 
 export interface ConsumerOptions {
   readonly rate: number;
@@ -13,6 +14,8 @@ export interface ConsumerOptions {
   readonly batchSize: number;
   /** How often waiting and in-flight requests are checked against their deadline. */
   readonly sweepMs: number;
+  /** Told of every script call: how many leaders it carried and how long Redis took. */
+  readonly onBatch?: (size: number, seconds: number) => void;
 }
 
 /**
@@ -37,6 +40,7 @@ export class Consumer {
     private readonly queue: ParkQueue,
     private readonly redis: RedisClient,
     private readonly options: ConsumerOptions,
+    private readonly decisions: Decisions,
   ) {
     this.bucket = new TokenBucket(options.rate, options.burst, performance.now());
     this.sweeper = setInterval(() => this.sweep(Date.now()), options.sweepMs);
@@ -50,8 +54,11 @@ export class Consumer {
   }
 
   /** Answers a parked request once; keeps the live count exact. */
-  reply(p: Parked, code: Outcome, order: number): void {
-    if (p.answer(code, order)) this.queue.live--;
+  reply(p: Parked, code: Outcome, order: number, stage: Stage): void {
+    if (p.answer(code, order)) {
+      this.queue.live--;
+      this.decisions.count(stage, code);
+    }
   }
 
   /** The client went away: never write to it; its slot is freed when dequeued. */
@@ -132,15 +139,17 @@ export class Consumer {
   private async decide(event: SaleEvent, batch: Parked[]): Promise<void> {
     const users = batch.map((p) => p.user);
     this.inFlight.add(batch);
+    const started = performance.now();
     try {
       const result = await buy(this.redis, event.keys, users);
+      this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
       event.remaining = result.remaining;
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i] as Parked;
         const code = result.codes[i] as Outcome;
         const order = result.orders[i] ?? 0;
         if (code === Outcome.Won || code === Outcome.AlreadyBought) event.winners.set(p.user, order);
-        this.resolve(event, p, code, order);
+        this.resolve(event, p, code, order, Stage.Redis);
       }
     } catch (err) {
       log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');
@@ -151,13 +160,13 @@ export class Consumer {
   }
 
   /** A leader's outcome is known: drop its reservation, answer it and its followers. */
-  private resolve(event: SaleEvent, p: Parked, code: Outcome, order: number): void {
+  private resolve(event: SaleEvent, p: Parked, code: Outcome, order: number, stage: Stage): void {
     this.release(event, p);
-    this.reply(p, code, order);
+    this.reply(p, code, order, stage);
     const followers = this.queue.releaseFollowers(p);
     if (followers !== undefined) {
       const fc = followerOutcome(code);
-      for (const f of followers) this.reply(f, fc, order);
+      for (const f of followers) this.reply(f, fc, order, stage);
     }
   }
 
@@ -167,7 +176,7 @@ export class Consumer {
   }
 
   private fail(event: SaleEvent, batch: Parked[], code: Outcome): void {
-    for (const p of batch) this.resolve(event, p, code, 0);
+    for (const p of batch) this.resolve(event, p, code, 0, Stage.Queue);
   }
 
   /**
@@ -178,14 +187,14 @@ export class Consumer {
   sweep(now: number): void {
     for (let p = this.queue.peek(); p !== undefined && p.deadline <= now; p = this.queue.peek()) {
       this.queue.shift();
-      this.resolve(p.event, p, Outcome.Timeout, 0);
+      this.resolve(p.event, p, Outcome.Timeout, 0, Stage.Queue);
     }
     for (const batch of this.inFlight) {
       for (const p of batch) {
         if (p.deadline > now) continue;
-        this.reply(p, Outcome.Timeout, 0);
+        this.reply(p, Outcome.Timeout, 0, Stage.Queue);
         const followers = this.queue.releaseFollowers(p);
-        if (followers !== undefined) for (const f of followers) this.reply(f, Outcome.Timeout, 0);
+        if (followers !== undefined) for (const f of followers) this.reply(f, Outcome.Timeout, 0, Stage.Queue);
       }
     }
     if (!this.running && this.queue.size === 0 && this.inFlight.size === 0) this.notifyIdle();
@@ -205,7 +214,7 @@ export class Consumer {
 
   /** Answers everything still waiting with `code` (Redis lost, shutdown). */
   flush(code: Outcome): void {
-    for (let p = this.queue.shift(); p !== undefined; p = this.queue.shift()) this.resolve(p.event, p, code, 0);
+    for (let p = this.queue.shift(); p !== undefined; p = this.queue.shift()) this.resolve(p.event, p, code, 0, Stage.Queue);
   }
 
   close(): void {

@@ -1,8 +1,10 @@
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Admission } from '../admission/admission';
 import type { VerifyUser } from '../auth/jwt';
 import { contentLength, readBody } from './body';
-import { formatOf, writeMethodNotAllowed, writeTooLarge } from './codec';
+import { formatOf, type Format, writeMethodNotAllowed, writeTooLarge } from './codec';
+import { Stage, type Decisions } from '../metrics/decisions';
+import { Outcome } from '../outcome';
 
 /** A buy needs no body; one over this is refused with 413. */
 export const MAX_BUY_BODY = 1024;
@@ -13,14 +15,18 @@ export const MAX_BUY_BODY = 1024;
  * small body is ignored unread; only a chunked one has to be read to learn
  * its size, which is the one case that registers onAborted before deciding.
  */
-export function registerBuyRoute(app: TemplatedApp, admission: Admission, verifyUser: VerifyUser): void {
+export function registerBuyRoute(app: TemplatedApp, admission: Admission, verifyUser: VerifyUser, decisions: Decisions): void {
+  const tooLarge = (res: HttpResponse, format: Format): void => {
+    decisions.count(Stage.Http, Outcome.BadRequest);
+    writeTooLarge(res, format);
+  };
   app.post('/events/:event/buy', (res, req) => {
     const format = formatOf(req.getHeader('accept'));
     const authorization = req.getHeader('authorization');
     const eventId = req.getParameter(0);
     const length = req.getHeader('content-length');
     if (length !== '') {
-      if (!(contentLength(length) <= MAX_BUY_BODY)) return writeTooLarge(res, format);
+      if (!(contentLength(length) <= MAX_BUY_BODY)) return tooLarge(res, format);
     } else if (req.getHeader('transfer-encoding') !== '') {
       let aborted = false;
       res.onAborted(() => {
@@ -29,12 +35,15 @@ export function registerBuyRoute(app: TemplatedApp, admission: Admission, verify
       return readBody(res, MAX_BUY_BODY, (body) => {
         if (aborted) return;
         res.cork(() => {
-          if (body === undefined) writeTooLarge(res, format);
+          if (body === undefined) tooLarge(res, format);
           else admission.buy(res, eventId, verifyUser(authorization), format);
         });
       });
     }
     admission.buy(res, eventId, verifyUser(authorization), format);
   });
-  app.any('/events/:event/buy', (res, req) => writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept'))));
+  app.any('/events/:event/buy', (res, req) => {
+    decisions.count(Stage.Http, Outcome.BadRequest);
+    writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept')));
+  });
 }

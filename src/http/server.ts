@@ -1,4 +1,4 @@
-import type { us_listen_socket, TemplatedApp } from 'uWebSockets.js';
+import type { HttpResponse, us_listen_socket, TemplatedApp } from 'uWebSockets.js';
 import { formatOf, writeJson, writeMethodNotAllowed, writeNoRoute, Format } from './codec';
 import { uws } from './uws';
 
@@ -16,23 +16,37 @@ export function closeListenSocket(socket: us_listen_socket): void {
   uws.us_listen_socket_close(socket);
 }
 
+export interface Probes {
+  /** Liveness: each dependency reachable. */
+  readonly health: () => Promise<Record<string, boolean>>;
+  /** Readiness: accepting buys. */
+  readonly ready: () => Record<string, boolean>;
+}
+
+function answerChecks(res: HttpResponse, checks: Record<string, boolean>): void {
+  const ok = Object.values(checks).every(Boolean);
+  writeJson(res, ok ? 200 : 503, { ok, ...checks });
+}
+
 /**
- * GET /healthz answers 200 when every dependency answers, else 503. Any path
+ * GET /healthz answers 200 when every dependency answers, else 503; GET
+ * /readyz answers 200 while the server accepts buys (warmed up, not
+ * stopping, Redis connected), else 503. Any path
  * no route knows gets 404 with code 9. Registered last: uWS prefers specific
  * routes over wildcards whatever the order, but it reads more plainly so.
  */
-export function registerFallbackRoutes(app: TemplatedApp, health: () => Promise<Record<string, boolean>>): void {
+export function registerFallbackRoutes(app: TemplatedApp, probes: Probes): void {
   app.get('/healthz', (res) => {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    void health().then((checks) => {
-      if (aborted) return;
-      const ok = Object.values(checks).every(Boolean);
-      res.cork(() => writeJson(res, ok ? 200 : 503, { ok, ...checks }));
+    void probes.health().then((checks) => {
+      if (!aborted) res.cork(() => answerChecks(res, checks));
     });
   });
+  app.get('/readyz', (res) => answerChecks(res, probes.ready()));
   app.any('/healthz', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
+  app.any('/readyz', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
   app.any('/*', (res, req) => writeNoRoute(res, formatOf(req.getHeader('accept'))));
 }

@@ -42,7 +42,8 @@ export class Persister {
   private wake: (() => void) | undefined;
   private readonly groups = new Set<string>();
   private lastClaim = 0;
-  private failures = 0;
+  /** Consecutive failed rounds (0 while healthy). */
+  failures = 0;
 
   constructor(
     private readonly redis: RedisClient,
