@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { Admission } from './admission/admission';
+import { Blocklist } from './admission/blocklist';
 import { Consumer } from './admission/consumer';
 import { ParkQueue } from './admission/queue';
+import { UserThrottle } from './admission/user-throttle';
 import { createAdminCheck, createUserVerifier } from './auth/jwt';
 import type { Config } from './config';
 import { Catalog } from './events/catalog';
@@ -47,7 +49,12 @@ export async function startApp(config: Config): Promise<RunningApp> {
   if (config.jwtSecret === '' && config.jwtPublicKey === '') {
     throw new Error('set SECKILL_JWT_SECRET (HS256) or SECKILL_JWT_PUBLIC_KEY (RS256/ES256/EdDSA) to verify buyer tokens');
   }
-  const services: Services = await startServices(config);
+  // Read before anything starts: a missing file is a configuration error.
+  const blocklist = config.blocklist === '' ? undefined : new Blocklist(config.blocklist);
+  const services: Services = await startServices(config).catch((err: unknown) => {
+    blocklist?.close();
+    throw err;
+  });
   try {
     const { pool } = services;
     if (pool === undefined) log.warn('MYSQL_URL=none: orders stay in Redis only, nothing is persisted');
@@ -85,7 +92,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
       },
       decisions,
     );
-    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, decisions);
+    const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
+    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, decisions, { throttle, blocklist });
     const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
@@ -117,6 +125,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         consumer.flush(Outcome.Unavailable);
         consumer.close();
         catalog.close();
+        blocklist?.close();
         if (persister !== undefined) {
           const flushed = await persister.flush(10_000);
           if (!flushed) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
@@ -131,6 +140,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
       })());
     return { port, redis, pool, catalog, queue, consumer, persister, decisions, metrics, close };
   } catch (err) {
+    blocklist?.close();
     await services.stop();
     throw err;
   }

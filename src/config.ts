@@ -36,6 +36,10 @@ export interface Config {
   /** Stream entries pending this long on a persister are taken over by another. */
   readonly persistClaimMs: number;
   readonly persister: boolean;
+  /** Buy requests per user per second at most (0: no limit); past it, code 5. */
+  readonly userRate: number;
+  /** A file of blocked user ids (one per line), reloaded on change; their buys get code 8. */
+  readonly blocklist: string;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
 }
@@ -62,6 +66,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   persistWaitMs: 50,
   persistClaimMs: 30_000,
   persister: true,
+  userRate: 0,
+  blocklist: '',
   logLevel: 'info',
 });
 
@@ -97,6 +103,8 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
   { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
+  { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },
+  { key: 'blocklist', env: 'SECKILL_BLOCKLIST', kind: 'string' },
   { key: 'logLevel', env: 'SECKILL_LOG_LEVEL', kind: 'string' },
 ] satisfies Setting[]);
 

@@ -7,11 +7,13 @@ import { Parked } from './parked';
 import { FOLLOW, prefilter, QUEUE } from './prefilter';
 import type { ParkQueue } from './queue';
 import { Stage, type Decisions } from '../metrics/decisions';
+import type { Blocklist } from './blocklist';
+import type { UserThrottle } from './user-throttle';
 
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
- * handler: auth (8), event (7), prefilter, then queue full (5), Redis down
- * (10), or park. Only a parked request registers onAborted (still before
+ * handler: auth (8), blocklist (8), event (7), per-user throttle (5),
+ * prefilter, then queue full (5), Redis down (10), or park. Only a parked request registers onAborted (still before
  * anything asynchronous happens); one answered here needs none.
  */
 export class Admission {
@@ -21,6 +23,7 @@ export class Admission {
     private readonly consumer: Consumer,
     private readonly timeoutMs: number,
     private readonly decisions: Decisions,
+    private readonly guards: { readonly throttle?: UserThrottle; readonly blocklist?: Blocklist } = {},
   ) {}
 
   /** Set at shutdown: nothing new is parked; what could not be decided locally gets 10. */
@@ -29,9 +32,14 @@ export class Admission {
   /** `user` is undefined when the token did not verify. */
   buy(res: HttpResponse, eventId: string, user: string | undefined, format: Format): void {
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized, format);
+    const { throttle, blocklist } = this.guards;
+    if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized, format);
     const event = this.catalog.get(eventId);
     if (event === undefined) return this.refuse(res, Outcome.UnknownEvent, format);
     const now = Date.now();
+    if (throttle !== undefined && !throttle.allow(user, now)) {
+      return this.answer(res, event.outcomes, Outcome.Busy, 0, format, Stage.Prefilter);
+    }
     const decision = prefilter(event, user, now);
     if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
       this.answer(res, event.outcomes, Outcome.Unavailable, 0, format, Stage.Queue);
