@@ -1,0 +1,27 @@
+import type { Redis } from 'ioredis';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+
+/** Every key in Redis with its type and whole value, in a stable order: equal snapshots, unchanged data. */
+export async function redisSnapshot(redis: Redis): Promise<string> {
+  const keys = (await redis.keys('*')).sort();
+  const out: [string, string, unknown][] = [];
+  for (const k of keys) {
+    const type = await redis.type(k);
+    const value =
+      type === 'string' ? await redis.get(k)
+      : type === 'hash' ? Object.entries(await redis.hgetall(k)).sort()
+      : type === 'stream' ? await redis.xrange(k, '-', '+')
+      : type === 'set' ? (await redis.smembers(k)).sort()
+      : type === 'list' ? await redis.lrange(k, 0, -1)
+      : await redis.zrange(k, 0, -1, 'WITHSCORES');
+    out.push([k, type, value]);
+  }
+  return JSON.stringify(out);
+}
+
+/** The events and orders tables, whole. */
+export async function mysqlSnapshot(pool: Pool): Promise<string> {
+  const [events] = await pool.query<RowDataPacket[]>('SELECT id, name, stock, start_ms, end_ms FROM events ORDER BY id');
+  const [orders] = await pool.query<RowDataPacket[]>('SELECT event_id, order_no, user_id FROM orders ORDER BY event_id, order_no');
+  return JSON.stringify({ events, orders });
+}
