@@ -8,9 +8,14 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-/** Starts a server process and waits for the line that gives its port. */
-export async function startProc(args: string[], env: Record<string, string>, portLine: RegExp): Promise<Proc> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts a node process and waits for the line that gives its port. `netns`:
+ * run it inside that network namespace (`ip netns exec` execs node, so the
+ * pid is node's).
+ */
+export async function startProc(args: string[], env: Record<string, string>, portLine: RegExp, netns?: string): Promise<Proc> {
+  const [cmd, argv] = netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', netns, process.execPath, ...args]];
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = once(child, 'exit');
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,7 +1,7 @@
 /**
  * The ceiling: a raw uWS server that parks each POST for one tick and then
  * answers a fixed tiny body, corked. No auth, no state: the most this stack
- * can do with an asynchronous answer. Prints "listening <port>".
+ * can do with an asynchronous answer. Env: HOST, PORT. Prints "listening <port>".
  */
 import { assertNativeUws, uws } from '../../src/http/uws';
 
@@ -18,7 +18,7 @@ uws
       if (!aborted) res.cork(() => res.end(BODY));
     });
   })
-  .listen('127.0.0.1', Number(process.env.PORT ?? 0), (socket) => {
+  .listen(process.env.HOST ?? '127.0.0.1', Number(process.env.PORT ?? 0), (socket) => {
     if (socket === false) process.exit(1);
     process.stdout.write(`listening ${uws.us_socket_local_port(socket)}\n`);
   });

@@ -2,7 +2,7 @@
  * The conventional design most teams build: Fastify + ioredis, the JWT
  * verified the same way as seckill (fast-jwt, cached), and one EVALSHA of the
  * same buy script per request: no prefilter, no queue, no batching.
- * Env: PORT, REDIS_URL (socket path), SECKILL_JWT_SECRET. Prints "listening <port>".
+ * Env: HOST, PORT, REDIS_URL (socket path), SECKILL_JWT_SECRET. Prints "listening <port>".
  */
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     const order = r.orders[0] ?? 0;
     return reply.code(code === 7 ? 404 : 200).send(order > 0 ? { c: code, o: order } : { c: code });
   });
-  await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
+  await app.listen({ host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 0) });
   const address = app.server.address();
   process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : 0}\n`);
 }

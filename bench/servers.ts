@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { eventKeys } from '../src/redis/keys';
+import { defineScripts, putEvent } from '../src/redis/scripts';
+import { startLocalRedis } from '../src/services/redis-server';
+import { BENCH_SECRET } from './load';
+import { startProc, type Proc } from './procs';
+
+export type Server = 'ceiling' | 'conventional' | 'seckill';
+export const SERVERS: readonly Server[] = ['ceiling', 'conventional', 'seckill'];
+
+const DIST = path.resolve(__dirname);
+export const BENCH_ADMIN = 'bench-admin';
+const LISTENING = /^(?=.*"msg":"listening")(?=.*"port":(\d+)).*$/m;
+
+export interface Started {
+  readonly proc: Proc;
+  /** The sale's Redis, for the checks (none for the ceiling). */
+  readonly redis: Redis | undefined;
+  /** seckill's MariaDB socket, for the MySQL check. */
+  readonly mysqlSocket: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly event: string;
+  readonly stock: number;
+  /** A fresh folder for this server's data. */
+  readonly dataDir: string;
+  readonly host?: string;
+  /** Run the server inside this network namespace (link3m). */
+  readonly netns?: string;
+  /** Extra environment for seckill (queue settings). */
+  readonly env?: Record<string, string>;
+}
+
+/** Starts one of the three servers with the sale `event` open for an hour. */
+export async function startServer(server: Server, o: ServerOptions): Promise<Started> {
+  const host = o.host ?? '127.0.0.1';
+  const window = { stock: o.stock, start: Date.now() - 1000, end: Date.now() + 3_600_000 };
+  if (server === 'ceiling') {
+    const proc = await startProc([path.join(DIST, 'baseline', 'ceiling.js')], { PORT: '0', HOST: host }, /listening (\d+)/, o.netns);
+    return { proc, redis: undefined, mysqlSocket: undefined, stop: () => proc.stop() };
+  }
+  if (server === 'conventional') {
+    const local = await startLocalRedis(o.dataDir);
+    const redis = new Redis({ path: local.socket });
+    defineScripts(redis);
+    await putEvent(redis, eventKeys(o.event), { ...window, name: o.event });
+    const proc = await startProc(
+      [path.join(DIST, 'baseline', 'conventional.js')],
+      { PORT: '0', HOST: host, REDIS_URL: local.socket, SECKILL_JWT_SECRET: BENCH_SECRET },
+      /listening (\d+)/,
+      o.netns,
+    );
+    return {
+      proc,
+      redis,
+      mysqlSocket: undefined,
+      async stop() {
+        redis.disconnect();
+        await proc.stop();
+        await local.stop();
+      },
+    };
+  }
+  const proc = await startProc(
+    [path.join(DIST, '..', 'src', 'cli.js'), 'serve'],
+    { PORT: '0', HOST: host, SECKILL_DATA_DIR: o.dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: BENCH_ADMIN, REDIS_URL: '', MYSQL_URL: '', ...o.env },
+    LISTENING,
+    o.netns,
+  );
+  const res = await fetch(`http://${host}:${proc.port}/admin/events/${o.event}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${BENCH_ADMIN}` },
+    body: JSON.stringify(window),
+  });
+  if (res.status !== 201) {
+    await proc.stop();
+    throw new Error(`could not create ${o.event}: ${res.status}`);
+  }
+  const redis = new Redis({ path: path.join(o.dataDir, 'redis', 'redis.sock') });
+  return {
+    proc,
+    redis,
+    mysqlSocket: path.join(o.dataDir, 'mariadb', 'mysqld.sock'),
+    async stop() {
+      redis.disconnect();
+      await proc.stop();
+    },
+  };
+}
