@@ -13,7 +13,24 @@ export function machine(): Record<string, unknown> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()}`,
     node: process.version,
+    packages: versions(),
   };
+}
+
+/** The versions this run used: the project's dependencies as installed. */
+function versions(): Record<string, string> {
+  const root = path.resolve(__dirname, '..', '..');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const out: Record<string, string> = {};
+  for (const name of [...Object.keys(pkg.dependencies), 'autocannon', 'fastify']) {
+    try {
+      const installed = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { name: string; version: string };
+      out[name] = name === installed.name ? installed.version : `${installed.name}@${installed.version}`;
+    } catch {
+      out[name] = pkg.dependencies[name] ?? pkg.devDependencies[name] ?? 'unknown';
+    }
+  }
+  return out;
 }
 
 /** Writes bench/results/<name>-latest.{json,md}. */
