@@ -13,8 +13,9 @@ import type { UserThrottle } from './user-throttle';
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
  * handler: auth (8), blocklist (8), event (7), per-user throttle (5),
- * prefilter, then queue full (5), Redis down (10), or park. Only a parked request registers onAborted (still before
- * anything asynchronous happens); one answered here needs none.
+ * prefilter, then queue full (5), Redis down (10), or park. Only a parked
+ * request registers onAborted (still before anything asynchronous
+ * happens); one answered here needs none.
  */
 export class Admission {
   constructor(
