@@ -239,6 +239,8 @@ t.test('10,000 clients that leave while parked leave nothing behind', async (t) 
   t.equal(event.queued.size, 0, 'no user left queued');
   t.equal(event.reserved, 0, 'every reservation given back');
   const buyers = await app.redis.hlen(event.keys.buyers);
-  t.equal(buyers, 1 + answered, 'units went only to requests that were answered before their client left');
+  // A unit goes to a request Redis decided; at one token a second, at most one per wave can have been
+  // in flight (or its answer unread) when its client left.
+  t.ok(buyers >= 1 + answered && buyers <= 1 + answered + 4, `units only for requests decided before their clients left (${buyers} buyers, ${answered} answered)`);
   t.equal((await buy(app.base, EVENT, 'after')).c, 0, 'the sale goes on');
 });
