@@ -16,7 +16,7 @@ import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
-import { Decisions } from './metrics/decisions';
+import { AnswerCounts } from './metrics/decisions';
 import { Metrics } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister } from './orders/persister';
@@ -31,7 +31,6 @@ export interface RunningApp {
   readonly queue: ParkQueue;
   readonly consumer: Consumer;
   readonly persister: Persister | undefined;
-  readonly decisions: Decisions;
   readonly metrics: Metrics;
   /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
   close(): Promise<void>;
@@ -78,28 +77,23 @@ export async function startApp(config: Config): Promise<RunningApp> {
     }
 
     const queue = new ParkQueue(config.queueCapacity);
-    const decisions = new Decisions();
-    const metrics = new Metrics({ decisions, queue, catalog, redis, persister });
-    const consumer = new Consumer(
-      queue,
-      redis,
-      {
-        rate: config.queueRate,
-        burst: config.queueBurst,
-        batchSize: config.batchSize,
-        sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
-        onBatch: metrics.observeBatch,
-      },
-      decisions,
-    );
+    const refused = new AnswerCounts();
+    const metrics = new Metrics({ refused, queue, catalog, redis, persister });
+    const consumer = new Consumer(queue, redis, {
+      rate: config.queueRate,
+      burst: config.queueBurst,
+      batchSize: config.batchSize,
+      sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
+      onBatch: metrics.observeBatch,
+    });
     const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
-    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, decisions, { throttle, blocklist });
+    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
     const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
 
     const app = uws.App();
-    registerBuyRoute(app, admission, verifyUser, decisions);
+    registerBuyRoute(app, admission, verifyUser, refused);
     registerOrderRoute(app, { catalog, redis, store, verifyUser });
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
     registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
@@ -138,7 +132,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         await services.stop();
         log.info('stopped');
       })());
-    return { port, redis, pool, catalog, queue, consumer, persister, decisions, metrics, close };
+    return { port, redis, pool, catalog, queue, consumer, persister, metrics, close };
   } catch (err) {
     blocklist?.close();
     await services.stop();

@@ -2,11 +2,12 @@ import type { HttpResponse } from 'uWebSockets.js';
 import { writeOutcome, type Format } from '../http/codec';
 import { Outcome } from '../outcome';
 import type { Catalog } from '../events/catalog';
+import type { SaleEvent } from '../events/sale-event';
 import type { Consumer } from './consumer';
 import { Parked } from './parked';
 import { FOLLOW, prefilter, QUEUE } from './prefilter';
 import type { ParkQueue } from './queue';
-import { Stage, type Decisions } from '../metrics/decisions';
+import { Stage, type AnswerCounts } from '../metrics/decisions';
 import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
 
@@ -23,7 +24,8 @@ export class Admission {
     private readonly queue: ParkQueue,
     private readonly consumer: Consumer,
     private readonly timeoutMs: number,
-    private readonly decisions: Decisions,
+    /** Answers refused before an event was found. */
+    private readonly refused: AnswerCounts,
     private readonly guards: { readonly throttle?: UserThrottle; readonly blocklist?: Blocklist } = {},
   ) {}
 
@@ -39,41 +41,40 @@ export class Admission {
     if (event === undefined) return this.refuse(res, Outcome.UnknownEvent, format);
     const now = Date.now();
     if (throttle !== undefined && !throttle.allow(user, now)) {
-      return this.answer(res, event.outcomes, Outcome.Busy, 0, format, Stage.Prefilter);
+      return this.answer(res, event, Outcome.Busy, 0, format, Stage.Prefilter);
     }
     const decision = prefilter(event, user, now);
     if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
-      this.answer(res, event.outcomes, Outcome.Unavailable, 0, format, Stage.Queue);
+      this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
     } else if (decision === QUEUE) {
-      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format, Stage.Queue);
-      if (!this.consumer.redisReady) return this.answer(res, event.outcomes, Outcome.Unavailable, 0, format, Stage.Queue);
+      if (this.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
+      if (!this.consumer.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
       const p = this.park(res, event, user, format, now);
       event.reserved++;
       event.queued.set(user, p);
       this.consumer.enqueue(p);
     } else if (decision === FOLLOW) {
-      if (this.queue.full) return this.answer(res, event.outcomes, Outcome.Busy, 0, format, Stage.Queue);
+      if (this.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
       const leader = event.queued.get(user) as Parked;
       this.queue.follow(leader, this.park(res, event, user, format, now));
     } else {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
-      this.answer(res, event.outcomes, decision, order, format, Stage.Prefilter);
+      this.answer(res, event, decision, order, format, Stage.Prefilter);
     }
   }
 
-  private answer(res: HttpResponse, outcomes: Float64Array, code: Outcome, order: number, format: Format, stage: Stage): void {
-    outcomes[code]!++;
-    this.decisions.count(stage, code);
+  private answer(res: HttpResponse, event: SaleEvent, code: Outcome, order: number, format: Format, stage: Stage): void {
+    event.answers.count(stage, code);
     writeOutcome(res, code, order, format);
   }
 
   /** Refused before any sale was looked at: no event's counts to add to. */
   private refuse(res: HttpResponse, code: Outcome, format: Format): void {
-    this.decisions.count(Stage.Http, code);
+    this.refused.count(Stage.Http, code);
     writeOutcome(res, code, 0, format);
   }
 
-  private park(res: HttpResponse, event: Parked['event'], user: string, format: Format, now: number): Parked {
+  private park(res: HttpResponse, event: SaleEvent, user: string, format: Format, now: number): Parked {
     const p = new Parked(res, event, user, format, now + this.timeoutMs);
     res.onAborted(() => this.consumer.abandon(p));
     return p;

@@ -6,7 +6,7 @@ import { followerOutcome, type Parked } from './parked';
 import type { ParkQueue } from './queue';
 import { TokenBucket } from './token-bucket';
 import { log } from '../log';
-import { Stage, type Decisions } from '../metrics/decisions';
+import { Stage } from '../metrics/decisions';
 
 export interface ConsumerOptions {
   readonly rate: number;
@@ -40,7 +40,6 @@ export class Consumer {
     private readonly queue: ParkQueue,
     private readonly redis: RedisClient,
     private readonly options: ConsumerOptions,
-    private readonly decisions: Decisions,
   ) {
     this.bucket = new TokenBucket(options.rate, options.burst, performance.now());
     this.sweeper = setInterval(() => this.sweep(Date.now()), options.sweepMs);
@@ -55,10 +54,7 @@ export class Consumer {
 
   /** Answers a parked request once; keeps the live count exact. */
   reply(p: Parked, code: Outcome, order: number, stage: Stage): void {
-    if (p.answer(code, order)) {
-      this.queue.live--;
-      this.decisions.count(stage, code);
-    }
+    if (p.answer(code, order, stage)) this.queue.live--;
   }
 
   /** The client went away: never write to it; its slot is freed when dequeued. */

@@ -1,6 +1,7 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { writeOutcome, type Format } from '../http/codec';
 import { Outcome } from '../outcome';
+import type { Stage } from '../metrics/decisions';
 import type { SaleEvent } from '../events/sale-event';
 
 /**
@@ -23,10 +24,10 @@ export class Parked {
   ) {}
 
   /** Answers this request (after an async step: corked), once. */
-  answer(code: Outcome, order: number): boolean {
+  answer(code: Outcome, order: number, stage: Stage): boolean {
     if (this.done) return false;
     this.done = true;
-    this.event.outcomes[code]!++;
+    this.event.answers.count(stage, code);
     const { res, format } = this;
     res.cork(() => writeOutcome(res, code, order, format));
     return true;

@@ -1,4 +1,4 @@
-import { OUTCOME_COUNT } from '../outcome';
+import { AnswerCounts } from '../metrics/decisions';
 import { eventKeys, type EventKeys } from '../redis/keys';
 import type { EventDefinition } from '../redis/scripts';
 import type { Parked } from '../admission/parked';
@@ -23,8 +23,8 @@ export class SaleEvent {
   readonly winners = new Map<string, number>();
   /** Users with a request parked or in flight → that request. */
   readonly queued = new Map<string, Parked>();
-  /** Answers given by this process, by outcome code. */
-  readonly outcomes = new Float64Array(OUTCOME_COUNT);
+  /** Answers given by this process, by stage and outcome. */
+  readonly answers = new AnswerCounts();
 
   constructor(
     readonly id: string,

@@ -56,7 +56,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
   ]);
   const left = Number(remaining ?? 0);
   const outcomes: Record<string, number> = {};
-  for (const o of OUTCOMES) outcomes[o.name] = event.outcomes[o.code] ?? 0;
+  for (const o of OUTCOMES) outcomes[o.name] = event.answers.total(o.code);
   return {
     ...eventView(event),
     remaining: left,

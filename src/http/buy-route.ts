@@ -3,7 +3,7 @@ import type { Admission } from '../admission/admission';
 import type { VerifyUser } from '../auth/jwt';
 import { contentLength, readBody } from './body';
 import { formatOf, type Format, writeMethodNotAllowed, writeTooLarge } from './codec';
-import { Stage, type Decisions } from '../metrics/decisions';
+import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 
 /** A buy needs no body; one over this is refused with 413. */
@@ -15,9 +15,9 @@ export const MAX_BUY_BODY = 1024;
  * small body is ignored unread; only a chunked one has to be read to learn
  * its size, which is the one case that registers onAborted before deciding.
  */
-export function registerBuyRoute(app: TemplatedApp, admission: Admission, verifyUser: VerifyUser, decisions: Decisions): void {
+export function registerBuyRoute(app: TemplatedApp, admission: Admission, verifyUser: VerifyUser, refused: AnswerCounts): void {
   const tooLarge = (res: HttpResponse, format: Format): void => {
-    decisions.count(Stage.Http, Outcome.BadRequest);
+    refused.count(Stage.Http, Outcome.BadRequest);
     writeTooLarge(res, format);
   };
   app.post('/events/:event/buy', (res, req) => {
@@ -43,7 +43,7 @@ export function registerBuyRoute(app: TemplatedApp, admission: Admission, verify
     admission.buy(res, eventId, verifyUser(authorization), format);
   });
   app.any('/events/:event/buy', (res, req) => {
-    decisions.count(Stage.Http, Outcome.BadRequest);
+    refused.count(Stage.Http, Outcome.BadRequest);
     writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept')));
   });
 }

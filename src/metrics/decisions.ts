@@ -15,14 +15,26 @@ export enum Stage {
 export const STAGE_NAMES: readonly string[] = Object.freeze(['http', 'prefilter', 'queue', 'redis']);
 
 /**
- * Buy answers by stage and outcome, counted in a flat array: the hot path
- * pays one increment, and /metrics reads the array when scraped. One per
- * server (the admission, the consumer and the HTTP routes share it).
+ * Answers counted by stage and outcome in one flat array: the buy path pays
+ * one increment per answer, and /metrics and the admin stats read the array.
+ * Each event keeps one (SaleEvent.answers); answers refused before an event
+ * was found (stage http) go to the server's own.
  */
-export class Decisions {
+export class AnswerCounts {
   readonly counts = new Float64Array(STAGE_NAMES.length * OUTCOME_COUNT);
 
   count(stage: Stage, code: Outcome): void {
     this.counts[stage * OUTCOME_COUNT + code]!++;
+  }
+
+  at(stage: number, code: number): number {
+    return this.counts[stage * OUTCOME_COUNT + code] ?? 0;
+  }
+
+  /** All answers with this code, whatever decided them. */
+  total(code: Outcome): number {
+    let n = 0;
+    for (let stage = 0; stage < STAGE_NAMES.length; stage++) n += this.at(stage, code);
+    return n;
   }
 }

@@ -4,10 +4,11 @@ import type { Catalog } from '../events/catalog';
 import type { Persister } from '../orders/persister';
 import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
-import { STAGE_NAMES, type Decisions } from './decisions';
+import { STAGE_NAMES, type AnswerCounts } from './decisions';
 
 export interface MetricsSources {
-  readonly decisions: Decisions;
+  /** Answers refused before an event was found; the rest are counted per event. */
+  readonly refused: AnswerCounts;
   readonly queue: ParkQueue;
   readonly catalog: Catalog;
   readonly redis: RedisClient;
@@ -27,7 +28,7 @@ export class Metrics {
   private readonly scriptSeconds: Histogram;
 
   constructor(sources: MetricsSources) {
-    const { decisions, queue, catalog, redis, persister } = sources;
+    const { refused, queue, catalog, redis, persister } = sources;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'seckill_' });
 
@@ -38,9 +39,10 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
+        const all = [refused, ...[...catalog.all()].map((e) => e.answers)];
         for (let stage = 0; stage < STAGE_NAMES.length; stage++) {
           for (let code = 0; code < OUTCOME_COUNT; code++) {
-            const n = decisions.counts[stage * OUTCOME_COUNT + code] ?? 0;
+            const n = all.reduce((sum, a) => sum + a.at(stage, code), 0);
             if (n > 0) this.inc({ stage: STAGE_NAMES[stage], outcome: OUTCOMES[code]?.name }, n);
           }
         }
