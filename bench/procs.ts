@@ -8,6 +8,29 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/** The server's pino line `{…,"port":N,…,"msg":"listening"}`, whatever the field order. */
+export const LISTENING = /^(?=.*"msg":"listening")(?=.*"port":(\d+)).*$/m;
+
+/**
+ * Collects a child's stdout and stderr (output() keeps growing after the
+ * port is known) and resolves `port` with the number `portLine` captures;
+ * rejects when the child exits first. The bench and the tests both use it.
+ */
+export function watchForPort(child: ChildProcess, exited: Promise<unknown>, portLine: RegExp): { port: Promise<number>; output(): string } {
+  let out = '';
+  const port = new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = portLine.exec(out);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(() => reject(new Error(`${child.spawnargs.join(' ')} exited (${String(child.exitCode ?? child.signalCode)}) before listening:\n${out}`)));
+  });
+  return { port, output: () => out };
+}
+
 /**
  * Starts a node process and waits for the line that gives its port. `netns`:
  * run it inside that network namespace (`ip netns exec` execs node, so the
@@ -16,18 +39,8 @@ export interface Proc {
 export async function startProc(args: string[], env: Record<string, string>, portLine: RegExp, netns?: string): Promise<Proc> {
   const [cmd, argv] = netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', netns, process.execPath, ...args]];
   const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
   const exited = once(child, 'exit');
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = portLine.exec(out);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(() => reject(new Error(`${args.join(' ')} exited before listening:\n${out}`)));
-  });
+  const port = await watchForPort(child, exited, portLine).port;
   return {
     child,
     port,

@@ -4,14 +4,13 @@ import { eventKeys } from '../src/redis/keys';
 import { defineScripts, putEvent } from '../src/redis/scripts';
 import { startLocalRedis } from '../src/services/redis-server';
 import { BENCH_SECRET } from './load';
-import { startProc, type Proc } from './procs';
+import { LISTENING, startProc, type Proc } from './procs';
 
 export type Server = 'ceiling' | 'conventional' | 'seckill';
 export const SERVERS: readonly Server[] = ['ceiling', 'conventional', 'seckill'];
 
 const DIST = path.resolve(__dirname);
 export const BENCH_ADMIN = 'bench-admin';
-const LISTENING = /^(?=.*"msg":"listening")(?=.*"port":(\d+)).*$/m;
 
 export interface Started {
   readonly proc: Proc;

@@ -2,9 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Test } from 'tap';
-
-/** The server's pino line `{…,"port":N,…,"msg":"listening"}`, whatever the field order. */
-export const LISTENING = /^(?=.*"msg":"listening")(?=.*"port":(\d+)).*$/m;
+import { LISTENING, watchForPort } from '../../bench/procs';
 
 export const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
 
@@ -32,7 +30,6 @@ export async function spawnServer(
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -40,15 +37,7 @@ export async function spawnServer(
       await exited;
     }
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      output += d.toString();
-      const m = LISTENING.exec(output);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
-  });
-  return { child, port, base: `http://127.0.0.1:${port}`, exited, output: () => output };
+  const { port: listening, output } = watchForPort(child, exited, LISTENING);
+  const port = await listening;
+  return { child, port, base: `http://127.0.0.1:${port}`, exited, output };
 }
