@@ -68,13 +68,17 @@ function hostileRequest(): Buffer {
     case 3: // garbage, forged, expired tokens
       return Buffer.from(`POST /events/${EVENT}/buy HTTP/1.1\r\nhost: x\r\n${auth(badToken())}content-length: 0\r\n\r\n`);
     case 4: { // bodies: too large, lying or broken lengths, valid token
-      const len = pick(['1025', String(1025 + int(1e9)), 'abc', '-1', '1e3', '99999999999999999999', '0x10', '']);
+      const len = pick(['1025', String(1025 + int(1e9)), 'abc', '-1', '1e3', '99999999999999999999', '0x10', undefined]);
+      const lengths = `${len === undefined ? '' : `content-length: ${len}\r\n`}content-length: 2000\r\n`;
       const body = Buffer.alloc(Math.min(2048, int(3000)), 'b');
-      return Buffer.concat([Buffer.from(`POST /events/${EVENT}/buy HTTP/1.1\r\nhost: x\r\n${auth(good())}content-length: ${len}\r\ncontent-length: 2000\r\n\r\n`.replace(len === '' ? 'content-length: \r\n' : '\0', '')), body]);
+      return Buffer.concat([Buffer.from(`POST /events/${EVENT}/buy HTTP/1.1\r\nhost: x\r\n${auth(good())}${lengths}\r\n`), body]);
     }
     case 5: { // chunked bodies over the limit, or not chunked at all
-      const chunks = int(2) === 0 ? '400\r\n' + 'c'.repeat(1024) + '\r\n400\r\n' + 'c'.repeat(1024) + '\r\n0\r\n\r\n' : pick(['zz\r\nxx\r\n', 'ffffffffffffffff\r\n', '-1\r\n', '5\r\nabc']);
-      return Buffer.from(`POST /events/${EVENT}/buy HTTP/1.1\r\nhost: x\r\n${auth(kind === 5 && chunks.startsWith('400') ? good() : badToken())}transfer-encoding: chunked\r\n\r\n${chunks}`);
+      // Over the limit with a valid token; malformed with a bad one.
+      const [chunks, tok] = int(2) === 0
+        ? ['400\r\n' + 'c'.repeat(1024) + '\r\n400\r\n' + 'c'.repeat(1024) + '\r\n0\r\n\r\n', good()]
+        : [pick(['zz\r\nxx\r\n', 'ffffffffffffffff\r\n', '-1\r\n', '5\r\nabc']), badToken()];
+      return Buffer.from(`POST /events/${EVENT}/buy HTTP/1.1\r\nhost: x\r\n${auth(tok)}transfer-encoding: chunked\r\n\r\n${chunks}`);
     }
     case 6: // huge headers and many headers
       return int(2) === 0

@@ -38,10 +38,6 @@ export class Blocklist {
     fs.watchFile(file, { interval: POLL_MS, persistent: false }, this.onChange);
   }
 
-  get size(): number {
-    return this.users.size;
-  }
-
   has(user: string): boolean {
     return this.users.has(user);
   }

@@ -72,10 +72,11 @@ interface Verified {
  * Verified tokens in two generations of `size` each (so the last `size` to
  * `2 × size` tokens are kept): new entries go to the young one; when it is
  * full it becomes the old one and the previous old one is dropped whole. A
- * hit in the old generation moves up. Every step is O(1). (Evicting one oldest entry per insert from a single
- * Map is not: V8 leaves deleted slots at the front of its insertion order,
- * and finding the first live key skips them all; with a crowd of new users
- * that made each check 6x slower than no cache at all.)
+ * hit in the old generation moves up. Every step is O(1). (Evicting one
+ * oldest entry per insert from a single Map is not: V8 leaves deleted slots
+ * at the front of its insertion order, and finding the first live key skips
+ * them all; with a crowd of new users that made each check 6x slower than no
+ * cache at all.)
  */
 export class TokenCache {
   private young = new Map<string, Verified>();

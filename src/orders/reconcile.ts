@@ -48,7 +48,8 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
     if (granted === undefined) problems.push(`MySQL has an order for ${user} that Redis never granted`);
     else if (granted !== order) problems.push(`${user}: MySQL order ${order}, Redis order ${granted}`);
   }
-  const lost = [...buyers].filter(([user]) => !mysql.has(user) && !inStream.has(user));
+  const notStored = (): [string, number][] => [...buyers].filter(([user]) => !mysql.has(user) && !inStream.has(user));
+  const lost = notStored();
 
   let repaired = 0;
   if (repair && lost.length > 0) {
@@ -57,7 +58,7 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
     repaired = lost.length;
     mysql = await store.orders(event);
   }
-  const missing = [...buyers].filter(([user]) => !mysql.has(user) && !inStream.has(user)).length;
+  const missing = notStored().length;
   if (missing > 0) problems.push(`${missing} order(s) granted by Redis are in neither MySQL nor the stream`);
   const counts = await store.counts(event);
   if (counts.users !== counts.orders) problems.push(`MySQL has ${counts.orders} orders for ${counts.users} users`);
