@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     await fill(redis, 'bench', orders);
     const catalog = new Catalog(redis, undefined, false);
     await catalog.refresh();
-    const persister = new Persister(redis, pool, () => catalog.all(), { batch, waitMs: 5, claimIdleMs: 60_000 });
+    const persister = new Persister(redis, pool, () => catalog.all(), { batch, waitMs: 5, claimIdleMs: 60_000, consumer: 'bench' });
     const t0 = performance.now();
     if (!(await persister.flush(600_000))) throw new Error('persister did not finish');
     const seconds = (performance.now() - t0) / 1000;

@@ -19,7 +19,7 @@ import { log } from './log';
 import { AnswerCounts } from './metrics/decisions';
 import { Metrics } from './metrics/metrics';
 import { Outcome } from './outcome';
-import { Persister } from './orders/persister';
+import { Persister, persisterName } from './orders/persister';
 import { connectRedis } from './redis/client';
 import { startServices, type Services } from './services/start';
 
@@ -72,6 +72,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         batch: config.persistBatch,
         waitMs: config.persistWaitMs,
         claimIdleMs: config.persistClaimMs,
+        consumer: persisterName(config.dataDir, 'server'),
       });
       persister.start();
     }
@@ -85,6 +86,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
       batchSize: config.batchSize,
       sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
       onBatch: metrics.observeBatch,
+      onLost: (event) => void catalog.restore(event.id),
     });
     const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
     const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
@@ -118,7 +120,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
         consumer.flush(Outcome.Unavailable);
         consumer.close();
-        catalog.close();
+        await catalog.close();
         blocklist?.close();
         if (persister !== undefined) {
           const flushed = await persister.flush(10_000);

@@ -9,7 +9,7 @@ import { ensureDevSecrets, readDevSecrets } from './services/secrets';
 import { connectExisting } from './services/connect-existing';
 import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
-import { Persister } from './orders/persister';
+import { Persister, persisterName } from './orders/persister';
 import { formatReports, reconcileEvent } from './orders/reconcile';
 import { EVENT_ID } from './redis/keys';
 
@@ -128,6 +128,7 @@ async function persister(argv: string[]): Promise<void> {
     batch: config.persistBatch,
     waitMs: config.persistWaitMs,
     claimIdleMs: config.persistClaimMs,
+    consumer: persisterName(config.dataDir, 'standalone'),
   });
   p.start();
   log.info({ consumer: p.consumer }, 'persister running');

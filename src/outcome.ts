@@ -1,6 +1,6 @@
 /**
  * Every answer the server gives has one of these stable codes. The Lua
- * scripts return the same integers (lua/buy-4.lua), the prefilter and the
+ * scripts return the same integers (lua/buy-5.lua), the prefilter and the
  * queue answer with them, and the codec turns them into bytes. The README's
  * "Outcome codes" table is checked against OUTCOMES by test/outcome.test.ts.
  */

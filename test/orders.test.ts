@@ -48,7 +48,7 @@ t.test('order query: none (11), pending before persistence, confirmed after', as
   t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'pending' }, 'in Redis, not in MySQL');
   app.catalog.get('q')!.winners.clear(); // answered from Redis' buyers, as another server would
   t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'pending' });
-  const p = new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 100, waitMs: 10, claimIdleMs: 60_000 });
+  const p = new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 100, waitMs: 10, claimIdleMs: 60_000, consumer: 'one' });
   t.ok(await p.flush(5_000), 'a persister writes it');
   t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'confirmed' });
   t.same(await orderState(app, 'none', 'ann'), { status: 404, c: 7 }, 'unknown event');
@@ -62,7 +62,7 @@ t.test('several persisters at once: every order exactly once', async (t) => {
   await sellOut(t, app, 'many', 2000, 'm');
   const persisters = Array.from(
     { length: 3 },
-    () => new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 50, waitMs: 5, claimIdleMs: 60_000 }),
+    (_, i) => new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 50, waitMs: 5, claimIdleMs: 60_000, consumer: `p${i}` }),
   );
   persisters.forEach((p) => p.start());
   await until(async () => (await app.redis.xlen('sk:{many}:orders')) === 0, 'the stream drained', 30_000, 20);

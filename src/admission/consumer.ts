@@ -16,6 +16,8 @@ export interface ConsumerOptions {
   readonly sweepMs: number;
   /** Told of every script call: how many leaders it carried and how long Redis took. */
   readonly onBatch?: (size: number, seconds: number) => void;
+  /** Redis does not have an event this process serves (lost data): restore it. */
+  readonly onLost?: (event: SaleEvent) => void;
 }
 
 /**
@@ -139,6 +141,13 @@ export class Consumer {
     try {
       const result = await buy(this.redis, event.keys, users);
       this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
+      if (result.remaining < 0) {
+        // Redis lost the event (7) or is restoring it (10). Retry, never
+        // "sold out": the local estimate stays as it was.
+        if (result.codes[0] === Outcome.UnknownEvent) this.options.onLost?.(event);
+        this.fail(event, batch, Outcome.Unavailable, Stage.Redis);
+        return;
+      }
       event.remaining = result.remaining;
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i] as Parked;
@@ -149,7 +158,7 @@ export class Consumer {
       }
     } catch (err) {
       log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');
-      this.fail(event, batch, Outcome.Unavailable);
+      this.fail(event, batch, Outcome.Unavailable, Stage.Queue);
     } finally {
       this.inFlight.delete(batch);
     }
@@ -171,8 +180,8 @@ export class Consumer {
     if (event.queued.get(p.user) === p) event.queued.delete(p.user);
   }
 
-  private fail(event: SaleEvent, batch: Parked[], code: Outcome): void {
-    for (const p of batch) this.resolve(event, p, code, 0, Stage.Queue);
+  private fail(event: SaleEvent, batch: Parked[], code: Outcome, stage: Stage): void {
+    for (const p of batch) this.resolve(event, p, code, 0, stage);
   }
 
   /**

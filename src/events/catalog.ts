@@ -1,8 +1,10 @@
 import { Cluster } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
+import type { PoolConnection } from 'mysql2/promise';
 import { putEvent, PutEventResult, type EventDefinition, type RedisClient } from '../redis/scripts';
 import { SaleEvent } from './sale-event';
-import type { EventStore } from './event-store';
+import type { EventStore, StoredEvent } from './event-store';
+import { restoreFromStore } from './restore';
 import { log } from '../log';
 
 /**
@@ -15,6 +17,10 @@ import { log } from '../log';
 export class Catalog {
   private readonly events = new Map<string, SaleEvent>();
   private timer: NodeJS.Timeout | undefined;
+  /** Restores under way in this process, by event id. */
+  private readonly restoring = new Map<string, Promise<void>>();
+  /** Events lost from Redis with no MySQL to restore them from (logged once). */
+  private readonly unrestorable = new Set<string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -33,18 +39,91 @@ export class Catalog {
 
   /**
    * Creates or changes an event: MySQL row and Redis in one step (the row is
-   * rolled back when the Redis script refuses the change).
+   * rolled back when the Redis script refuses the change). The row is locked
+   * first; if Redis lost the event, it is restored from MySQL before the
+   * put, so an identical put after a loss finds the sale as it was.
    */
   async put(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
     if (this.store === undefined) return this.putRedis(id, def);
-    const conn = await this.store.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      await this.store.save(conn, id, def);
+    const store = this.store;
+    return this.inLockedTransaction(async (conn) => {
+      const stored = await store.lock(conn, id);
+      if (stored !== undefined) await this.restoreLocked(conn, stored);
+      await store.save(conn, id, def);
       const outcome = await this.putRedis(id, def);
-      if (outcome.result === PutEventResult.Started) await conn.rollback();
-      else await conn.commit();
-      return outcome;
+      const keep = outcome.result !== PutEventResult.Started && outcome.result !== PutEventResult.Restoring;
+      return [outcome, keep];
+    });
+  }
+
+  /**
+   * At start: every event MySQL has that has not ended is restored into
+   * Redis if Redis lacks it (a new or emptied Redis); one Redis has is left
+   * as it is.
+   */
+  async warmFromStore(now: number): Promise<number> {
+    if (this.store === undefined) return 0;
+    const events = await this.store.notEnded(now);
+    for (const e of events) await this.restore(e.id);
+    return events.length;
+  }
+
+  /**
+   * Restores an event Redis lost, from MySQL (see events/restore.ts): called
+   * when the buy script answers "unknown" for an event this process knows,
+   * when the refresh finds it gone, and at start. One restore per event at a
+   * time in this process; across processes the row lock and the Redis lease
+   * keep it to one. Buys answer 10 until it is done. Without MySQL there is
+   * nothing to restore from: the event stays unavailable until it is put again.
+   */
+  restore(id: string): Promise<void> {
+    const running = this.restoring.get(id);
+    if (running !== undefined) return running;
+    if (this.store === undefined) {
+      if (!this.unrestorable.has(id)) {
+        this.unrestorable.add(id);
+        log.error({ event: id }, 'Redis lost this event and there is no MySQL to restore it from: put it again');
+      }
+      return Promise.resolve();
+    }
+    const store = this.store;
+    const p = this.inLockedTransaction(async (conn) => {
+      const stored = await store.lock(conn, id);
+      if (stored !== undefined) await this.restoreLocked(conn, stored);
+      return [undefined, true];
+    })
+      .catch((err: unknown) => log.warn({ event: id, err: (err as Error).message }, 'restore from MySQL failed: will retry'))
+      .finally(() => this.restoring.delete(id));
+    this.restoring.set(id, p);
+    return p;
+  }
+
+  private async restoreLocked(conn: PoolConnection, stored: StoredEvent): Promise<void> {
+    if (this.store === undefined) return;
+    const started = Date.now();
+    const outcome = await restoreFromStore(this.redis, this.store, conn, stored);
+    if (outcome.state !== 'restored') return;
+    this.unrestorable.delete(stored.id);
+    this.upsert(stored.id, stored, outcome.remaining);
+    log.warn(
+      { event: stored.id, orders: outcome.orders, remaining: outcome.remaining, ms: Date.now() - started },
+      'event restored into Redis from MySQL',
+    );
+  }
+
+  /**
+   * Runs `work` in a READ COMMITTED transaction (so reads after taking a
+   * row lock see every commit made before it); `work` says whether to commit.
+   */
+  private async inLockedTransaction<T>(work: (conn: PoolConnection) => Promise<[T, boolean]>): Promise<T> {
+    const conn = await (this.store as EventStore).pool.getConnection();
+    try {
+      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await conn.beginTransaction();
+      const [value, commit] = await work(conn);
+      if (commit) await conn.commit();
+      else await conn.rollback();
+      return value;
     } catch (err) {
       await conn.rollback().catch(() => undefined);
       throw err;
@@ -53,43 +132,9 @@ export class Catalog {
     }
   }
 
-  /**
-   * Puts every event MySQL has that has not ended into Redis, idempotently. An
-   * event Redis lost (a new or emptied Redis) gets its stored orders back as
-   * buyers and its remaining stock lowered by them, so it can never sell a
-   * unit twice.
-   */
-  async warmFromStore(now: number): Promise<number> {
-    if (this.store === undefined) return 0;
-    const events = await this.store.notEnded(now);
-    for (const e of events) {
-      const keys = eventKeys(e.id);
-      const { result } = await putEvent(this.redis, keys, e);
-      if (result === PutEventResult.Created) {
-        const orders = await this.store.orders(e.id);
-        if (orders.size > 0) {
-          let flat: (string | number)[] = [];
-          for (const [user, order] of orders) {
-            flat.push(user, order);
-            if (flat.length >= 2000) {
-              await this.redis.hset(keys.buyers, ...flat);
-              flat = [];
-            }
-          }
-          if (flat.length > 0) await this.redis.hset(keys.buyers, ...flat);
-          await this.redis.set(keys.stock, Math.max(0, e.stock - orders.size));
-          log.warn({ event: e.id, orders: orders.size }, 'event restored into Redis from MySQL orders');
-        }
-      } else if (result === PutEventResult.Started) {
-        log.warn({ event: e.id }, "Redis holds another definition of a running event; keeping Redis's");
-      }
-    }
-    return events.length;
-  }
-
   private async putRedis(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
     const { result, remaining } = await putEvent(this.redis, eventKeys(id), def);
-    if (result === PutEventResult.Started) {
+    if (result === PutEventResult.Started || result === PutEventResult.Restoring) {
       return { result, event: (await this.load(id)) ?? new SaleEvent(id, def, remaining) };
     }
     return { result, event: this.upsert(id, def, remaining) };
@@ -106,21 +151,28 @@ export class Catalog {
     return event;
   }
 
-  /** Reads one event from Redis; a new one also gets its known winners. */
+  /**
+   * Reads one event from Redis; a new one also gets its known winners. While
+   * a restore runs, the local estimate is left as it is (Redis has no count
+   * yet); a restore whose lease ran out is taken over.
+   */
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name] = meta;
+    const [units, start, end, name, lease] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
-    const isNew = !this.events.has(id);
-    const event = this.upsert(
-      id,
-      { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '' },
-      Number(stock ?? 0),
-    );
+    const existing = this.events.get(id);
+    if (lease != null) {
+      if (Number(lease) < Date.now()) void this.restore(id);
+      if (existing !== undefined) return existing;
+    }
+    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '' };
+    // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
+    const event = this.upsert(id, def, lease != null ? def.stock : Number(stock ?? 0));
+    const isNew = existing === undefined;
     if (isNew && this.withWinners) await this.loadWinners(event);
     return event;
   }
@@ -135,20 +187,25 @@ export class Catalog {
     } while (cursor !== '0');
   }
 
-  /** Loads every event in Redis (every master of a Cluster). */
+  /**
+   * Loads every event in Redis (every master of a Cluster). An event this
+   * process knows that Redis no longer has is restored from MySQL.
+   */
   async refresh(): Promise<void> {
     const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const seen = new Set<string>();
     for (const node of nodes) {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', META_PATTERN, 'COUNT', 1000);
         for (const key of keys) {
           const id = eventOfMetaKey(key);
-          if (id !== undefined) await this.load(id);
+          if (id !== undefined && (await this.load(id)) !== undefined) seen.add(id);
         }
         cursor = next;
       } while (cursor !== '0');
     }
+    for (const id of this.events.keys()) if (!seen.has(id)) void this.restore(id);
   }
 
   startRefreshing(everyMs: number): void {
@@ -159,7 +216,10 @@ export class Catalog {
     this.timer.unref();
   }
 
-  close(): void {
+  /** Stops refreshing and waits for restores under way. */
+  async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.restoring.values());
   }
 }

@@ -5,6 +5,10 @@ export interface StoredEvent extends EventDefinition {
   readonly id: string;
 }
 
+function toEvent(r: RowDataPacket): StoredEvent {
+  return { id: String(r.id), name: String(r.name), stock: Number(r.stock), start: Number(r.start_ms), end: Number(r.end_ms) };
+}
+
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
   constructor(readonly pool: Pool) {}
@@ -18,19 +22,37 @@ export class EventStore {
     );
   }
 
+  /**
+   * Reads an event's row and locks it for the caller's transaction. The
+   * persister takes a shared lock on the same row around each batch it
+   * stores, so holding this lock means no batch is between its stream read
+   * and its commit: every order a persister took from Redis is in MySQL.
+   */
+  async lock(conn: PoolConnection, id: string): Promise<StoredEvent | undefined> {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      'SELECT id, name, stock, start_ms, end_ms FROM events WHERE id = ? FOR UPDATE',
+      [id],
+    );
+    const r = rows[0];
+    return r === undefined ? undefined : toEvent(r);
+  }
+
+  /** Up to `limit` orders with order numbers above `after`, in order (a keyset page). */
+  async ordersAfter(conn: PoolConnection, eventId: string, after: number, limit: number): Promise<{ user: string; order: number }[]> {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      'SELECT user_id, order_no FROM orders WHERE event_id = ? AND order_no > ? ORDER BY order_no LIMIT ?',
+      [eventId, after, limit],
+    );
+    return rows.map((r) => ({ user: String(r.user_id), order: Number(r.order_no) }));
+  }
+
   /** Events whose sale has not ended at `now`. */
   async notEnded(now: number): Promise<StoredEvent[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT id, name, stock, start_ms, end_ms FROM events WHERE end_ms > ? ORDER BY id',
       [now],
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      name: String(r.name),
-      stock: Number(r.stock),
-      start: Number(r.start_ms),
-      end: Number(r.end_ms),
-    }));
+    return rows.map(toEvent);
   }
 
   /** user → order number of every order stored for an event. */
@@ -46,6 +68,15 @@ export class EventStore {
       [eventId],
     );
     return { orders: Number(row?.orders ?? 0), users: Number(row?.users ?? 0) };
+  }
+
+  /** Orders kept in order_conflicts for an event, oldest first. */
+  async conflicts(eventId: string): Promise<{ orderNo: number; user: string; reason: string }[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT order_no, user_id, reason FROM order_conflicts WHERE event_id = ? ORDER BY detected, order_no',
+      [eventId],
+    );
+    return rows.map((r) => ({ orderNo: Number(r.order_no), user: String(r.user_id), reason: String(r.reason) }));
   }
 
   /** Whether this exact order is stored. */

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { EventKeys } from '../redis/keys';
-import { ackOrders, type RedisClient } from '../redis/scripts';
+import { ackOrders, dropIdleConsumers, type RedisClient } from '../redis/scripts';
 import { log } from '../log';
+import { keepConflicts, writeOrders } from './order-writer';
 import { parseEntries, type StreamOrder } from './stream';
 
 export const GROUP = 'persister';
@@ -15,6 +16,18 @@ export interface PersisterOptions {
   readonly waitMs: number;
   /** Entries pending this long on another consumer are taken over (it died). */
   readonly claimIdleMs: number;
+  /** The consumer name in the group: stable across restarts (see persisterName). */
+  readonly consumer: string;
+}
+
+/**
+ * A consumer name that stays the same when the same server restarts (same
+ * host, same data folder, same role), so a restarted persister picks up its
+ * own pending entries at once instead of waiting for the claim timeout.
+ */
+export function persisterName(dataDir: string, role: string): string {
+  const folder = createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+  return `${os.hostname()}-${folder}-${role}`;
 }
 
 export interface PersistedEvent {
@@ -35,8 +48,10 @@ type ReadReply = [key: string, entries: [string, string[]][]][] | null;
  * them: the loop backs off and retries.
  */
 export class Persister {
-  readonly consumer = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly consumer: string;
   persisted = 0;
+  /** Orders kept in order_conflicts instead of being stored (Redis lost data). */
+  conflicts = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -50,7 +65,9 @@ export class Persister {
     private readonly pool: Pool,
     private readonly events: () => Iterable<PersistedEvent>,
     private readonly options: PersisterOptions,
-  ) {}
+  ) {
+    this.consumer = options.consumer;
+  }
 
   start(): void {
     if (this.running) return;
@@ -137,11 +154,15 @@ export class Persister {
     return parseEntries(reply?.[0]?.[1]);
   }
 
-  /** Takes over entries another consumer has held longer than claimIdleMs. */
+  /**
+   * Takes over entries another consumer has held longer than claimIdleMs,
+   * and deletes consumers that hold nothing and were idle that long.
+   */
   private async reclaim(): Promise<number> {
     let moved = 0;
     for (const event of this.events()) {
       await this.ensureGroup(event.keys.orders);
+      await dropIdleConsumers(this.redis, event.keys, GROUP, this.options.claimIdleMs, this.consumer);
       let cursor = '0-0';
       do {
         const reply = (await this.redis.xautoclaim(
@@ -158,11 +179,52 @@ export class Persister {
     return moved;
   }
 
+  /**
+   * Stores a batch, then acknowledges it. The INSERT runs under a shared
+   * lock on the event's row: a restore from MySQL (which takes that row
+   * exclusively) waits for this batch, so it sees every order a persister
+   * took from Redis. Under the lock the batch is checked to be still in the
+   * stream: a batch read before Redis lost its data, and only stored after
+   * a restore, could reuse an order number granted since; it is left alone
+   * (its orders are part of what the loss took, see the README).
+   */
   private async store(event: PersistedEvent, orders: StreamOrder[]): Promise<number> {
-    await insertOrders(this.pool, event.id, orders);
+    const conn = await this.pool.getConnection();
+    let stored: boolean;
+    try {
+      await conn.beginTransaction();
+      stored = await this.storeLocked(conn, event, orders);
+      await conn.commit();
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+    if (!stored) return 0;
     await ackOrders(this.redis, event.keys, GROUP, orders.map((o) => o.id));
     this.persisted += orders.length;
     return orders.length;
+  }
+
+  private async storeLocked(conn: PoolConnection, event: PersistedEvent, orders: StreamOrder[]): Promise<boolean> {
+    await conn.query('SELECT 1 FROM events WHERE id = ? LOCK IN SHARE MODE', [event.id]);
+    const first = (orders[0] as StreamOrder).id;
+    const still = await this.redis.xrange(event.keys.orders, first, first);
+    if (still.length === 0) {
+      log.warn({ event: event.id, count: orders.length }, 'persister: a batch read before Redis lost its data is gone from the stream; not stored');
+      return false;
+    }
+    const conflicts = await writeOrders(conn, event.id, orders);
+    if (conflicts.length > 0) {
+      await keepConflicts(conn, event.id, conflicts);
+      this.conflicts += conflicts.length;
+      log.error(
+        { event: event.id, count: conflicts.length, first: conflicts.slice(0, 5).map((c) => `${c.order.orderNo}/${c.order.user}: ${c.reason}`) },
+        'persister: conflicting orders kept in order_conflicts (Redis lost data); run seckill reconcile',
+      );
+    }
+    return true;
   }
 
   /** A Redis that lost its data lost the groups too: create them again. */
@@ -179,16 +241,4 @@ export class Persister {
     }
     this.groups.add(stream);
   }
-}
-
-/**
- * One multi-row INSERT; a row already there (same event and order number) is
- * left as it is, so writing a batch twice is harmless.
- */
-export async function insertOrders(pool: Pool, eventId: string, orders: readonly StreamOrder[]): Promise<void> {
-  if (orders.length === 0) return;
-  await pool.query(
-    'INSERT INTO orders (event_id, order_no, user_id, created) VALUES ? ON DUPLICATE KEY UPDATE order_no = order_no',
-    [orders.map((o) => [eventId, o.orderNo, o.user, o.created])],
-  );
 }

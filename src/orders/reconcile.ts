@@ -2,7 +2,7 @@ import type { Pool } from 'mysql2/promise';
 import type { EventStore } from '../events/event-store';
 import { eventKeys } from '../redis/keys';
 import type { RedisClient } from '../redis/scripts';
-import { insertOrders } from './persister';
+import { keepConflicts, writeOrders } from './order-writer';
 import { parseEntries } from './stream';
 
 export interface EventReport {
@@ -19,6 +19,8 @@ export interface EventReport {
   readonly problems: readonly string[];
   /** With --repair: orders written to MySQL from the buyers hash. */
   readonly repaired: number;
+  /** Orders kept in order_conflicts: won in Redis, refused by MySQL (Redis lost data). */
+  readonly conflicts: number;
 }
 
 /**
@@ -31,7 +33,12 @@ export interface EventReport {
  */
 export async function reconcileEvent(redis: RedisClient, pool: Pool, store: EventStore, event: string, repair: boolean): Promise<EventReport> {
   const k = eventKeys(event);
-  const [stockText, remainingText, buyerMap] = await Promise.all([redis.hget(k.meta, 'stock'), redis.get(k.stock), redis.hgetall(k.buyers)]);
+  const [stockText, remainingText, seqText, buyerMap] = await Promise.all([
+    redis.hget(k.meta, 'stock'),
+    redis.get(k.stock),
+    redis.get(k.seq),
+    redis.hgetall(k.buyers),
+  ]);
   const inStream = new Set(parseEntries(await redis.xrange(k.orders, '-', '+')).map((o) => o.user));
   let mysql = await store.orders(event);
   const stock = Number(stockText ?? 0);
@@ -41,8 +48,12 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
 
   if (stockText === null) problems.push('no event meta in Redis');
   if (remaining + buyers.size !== stock) problems.push(`remaining ${remaining} + buyers ${buyers.size} != stock ${stock}`);
+  // 1..sold with no gap, unless a restore from MySQL skipped numbers that Redis lost.
+  const seq = Number(seqText ?? stock - remaining);
   const orderNos = [...buyers.values()].sort((a, b) => a - b);
-  if (orderNos.some((o, i) => o !== i + 1)) problems.push(`Redis order numbers are not exactly 1..${buyers.size}`);
+  if (orderNos.some((o, i) => o < 1 || o > seq || (i > 0 && o === orderNos[i - 1]))) {
+    problems.push(`Redis order numbers are not distinct numbers in 1..${seq}`);
+  }
   for (const [user, order] of mysql) {
     const granted = buyers.get(user);
     if (granted === undefined) problems.push(`MySQL has an order for ${user} that Redis never granted`);
@@ -54,14 +65,21 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
   let repaired = 0;
   if (repair && lost.length > 0) {
     const now = new Date();
-    await insertOrders(pool, event, lost.map(([user, orderNo]) => ({ id: '', orderNo, user, created: now })));
-    repaired = lost.length;
+    const orders = lost.map(([user, orderNo]) => ({ id: '', orderNo, user, created: now }));
+    const refused = await writeOrders(pool, event, orders);
+    await keepConflicts(pool, event, refused);
+    repaired = lost.length - refused.length;
     mysql = await store.orders(event);
   }
   const missing = notStored().length;
   if (missing > 0) problems.push(`${missing} order(s) granted by Redis are in neither MySQL nor the stream`);
   const counts = await store.counts(event);
   if (counts.users !== counts.orders) problems.push(`MySQL has ${counts.orders} orders for ${counts.users} users`);
+  const conflicts = await store.conflicts(event);
+  if (conflicts.length > 0) {
+    problems.push(`${conflicts.length} conflicting order(s) kept in order_conflicts (told "won", refused by MySQL): settle each, then delete its row`);
+    for (const c of conflicts.slice(0, 10)) problems.push(`  conflict: order ${c.orderNo} for ${c.user}: ${c.reason}`);
+  }
   return {
     event,
     stock,
@@ -73,13 +91,14 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
     missing,
     problems,
     repaired,
+    conflicts: conflicts.length,
   };
 }
 
 export function formatReports(reports: readonly EventReport[]): string {
-  const head = ['event', 'stock', 'remaining', 'buyers', 'in stream', 'mysql orders', 'mysql users', 'missing', 'repaired', 'status'];
+  const head = ['event', 'stock', 'remaining', 'buyers', 'in stream', 'mysql orders', 'mysql users', 'missing', 'repaired', 'conflicts', 'status'];
   const rows = reports.map((r) => [
-    r.event, r.stock, r.remaining, r.buyers, r.inStream, r.mysqlOrders, r.mysqlUsers, r.missing, r.repaired,
+    r.event, r.stock, r.remaining, r.buyers, r.inStream, r.mysqlOrders, r.mysqlUsers, r.missing, r.repaired, r.conflicts,
     r.problems.length === 0 ? 'ok' : 'MISMATCH',
   ].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -29,6 +29,20 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       UNIQUE KEY one_unit_per_user (event_id, user_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // Orders the persister could not store because MySQL holds another order
+  // with that number, or another order for that user (Redis lost data). Kept
+  // here instead of being dropped; reconcile reports them and exits 1.
+  [
+    `CREATE TABLE IF NOT EXISTS order_conflicts (
+      event_id VARCHAR(64) NOT NULL,
+      order_no INT UNSIGNED NOT NULL,
+      user_id VARCHAR(128) NOT NULL,
+      created DATETIME(3) NOT NULL,
+      reason VARCHAR(300) NOT NULL,
+      detected DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (event_id, order_no, user_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,7 +6,7 @@
 export const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface EventKeys {
-  /** hash: stock (initial), start, end (ms since epoch), name */
+  /** hash: stock (initial), start, end (ms since epoch), name; restoring + lease while a restore from MySQL runs */
   readonly meta: string;
   /** string int: units remaining */
   readonly stock: string;
@@ -14,6 +14,8 @@ export interface EventKeys {
   readonly buyers: string;
   /** stream: one entry per won order (fields o, u) */
   readonly orders: string;
+  /** string int: the last order number granted */
+  readonly seq: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -23,6 +25,7 @@ export function eventKeys(event: string): EventKeys {
     stock: tag + 'stock',
     buyers: tag + 'buyers',
     orders: tag + 'orders',
+    seq: tag + 'seq',
   });
 }
 

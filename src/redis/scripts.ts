@@ -12,17 +12,33 @@ import type { EventKeys } from './keys';
  */
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    buy(meta: string, stock: string, buyers: string, orders: string, ...users: string[]): Result<number[], Context>;
+    buy(meta: string, stock: string, buyers: string, orders: string, seq: string, ...users: string[]): Result<number[], Context>;
     putEvent(
       meta: string,
       stock: string,
       buyers: string,
+      seq: string,
       stockUnits: string,
       start: string,
       end: string,
       name: string,
     ): Result<[number, number], Context>;
+    restoreBegin(
+      meta: string,
+      stock: string,
+      buyers: string,
+      seq: string,
+      stockUnits: string,
+      start: string,
+      end: string,
+      name: string,
+      token: string,
+      leaseMs: string,
+    ): Result<number, Context>;
+    restoreChunk(meta: string, buyers: string, seq: string, token: string, leaseMs: string, ...pairs: (string | number)[]): Result<number, Context>;
+    restoreEnd(meta: string, stock: string, buyers: string, seq: string, token: string): Result<number, Context>;
     ackOrders(orders: string, group: string, ...ids: string[]): Result<number, Context>;
+    dropIdleConsumers(orders: string, group: string, idleMs: string, self: string): Result<number, Context>;
   }
 }
 
@@ -30,7 +46,7 @@ declare module 'ioredis' {
 function findLuaDir(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'lua');
-    if (fs.existsSync(path.join(candidate, 'buy-4.lua'))) return candidate;
+    if (fs.existsSync(path.join(candidate, 'buy-5.lua'))) return candidate;
     if (path.dirname(dir) === dir) throw new Error(`lua/ not found above ${__dirname}`);
   }
 }
@@ -66,6 +82,7 @@ export function defineScripts(redis: RedisClient): void {
 
 /** Result of one buy batch: remaining units, then (code, order) per user. */
 export interface BuyResult {
+  /** -1 when the event is absent from Redis or being restored: not a count to re-sync to. */
   readonly remaining: number;
   /** codes[i] and orders[i] answer users[i]. */
   readonly codes: Int32Array;
@@ -73,7 +90,7 @@ export interface BuyResult {
 }
 
 export async function buy(redis: RedisClient, keys: EventKeys, users: string[]): Promise<BuyResult> {
-  const raw = await redis.buy(keys.meta, keys.stock, keys.buyers, keys.orders, ...users);
+  const raw = await redis.buy(keys.meta, keys.stock, keys.buyers, keys.orders, keys.seq, ...users);
   const n = users.length;
   const codes = new Int32Array(n);
   const orders = new Float64Array(n);
@@ -81,7 +98,7 @@ export async function buy(redis: RedisClient, keys: EventKeys, users: string[]):
     codes[i] = raw[2 * i + 1] ?? 10;
     orders[i] = raw[2 * i + 2] ?? 0;
   }
-  return { remaining: raw[0] ?? 0, codes, orders };
+  return { remaining: raw[0] ?? -1, codes, orders };
 }
 
 export enum PutEventResult {
@@ -89,6 +106,8 @@ export enum PutEventResult {
   Updated = 2,
   Unchanged = 3,
   Started = 4,
+  /** A restore from MySQL is under way: retry. */
+  Restoring = 5,
 }
 
 export interface EventDefinition {
@@ -107,6 +126,7 @@ export async function putEvent(
     keys.meta,
     keys.stock,
     keys.buyers,
+    keys.seq,
     String(def.stock),
     String(def.start),
     String(def.end),
@@ -115,7 +135,37 @@ export async function putEvent(
   return { result: result as PutEventResult, remaining };
 }
 
+export enum RestoreBegin {
+  /** Redis has the event and no restore is under way. */
+  Present = 0,
+  Started = 1,
+  /** Another restorer holds a live lease. */
+  Busy = 2,
+}
+
+export function restoreBegin(redis: RedisClient, keys: EventKeys, def: EventDefinition, token: string, leaseMs: number): Promise<RestoreBegin> {
+  return redis.restoreBegin(
+    keys.meta, keys.stock, keys.buyers, keys.seq,
+    String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs),
+  ) as Promise<RestoreBegin>;
+}
+
+/** Writes (user, order) pairs as buyers; false when the token lost the restore. */
+export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: string, leaseMs: number, pairs: (string | number)[]): Promise<boolean> {
+  return (await redis.restoreChunk(keys.meta, keys.buyers, keys.seq, token, String(leaseMs), ...pairs)) === 1;
+}
+
+/** Opens the restored sale; the units remaining, or -1 when the token lost the restore. */
+export function restoreEnd(redis: RedisClient, keys: EventKeys, token: string): Promise<number> {
+  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, token);
+}
+
 /** XACK + XDEL of orders committed to MySQL; returns how many were acknowledged. */
 export function ackOrders(redis: RedisClient, keys: EventKeys, group: string, ids: string[]): Promise<number> {
   return redis.ackOrders(keys.orders, group, ...ids);
+}
+
+/** Deletes the group's consumers that hold nothing and were idle for `idleMs`; returns how many. */
+export function dropIdleConsumers(redis: RedisClient, keys: EventKeys, group: string, idleMs: number, self: string): Promise<number> {
+  return redis.dropIdleConsumers(keys.orders, group, String(idleMs), self);
 }

@@ -1,13 +1,15 @@
 --[[
   Create an event, or change it before its sale starts. Idempotent: putting
   the same definition again (a restart, a retried request) changes nothing,
-  and nothing here ever resets the remaining stock or the buyers of a sale
-  that has started.
+  and nothing here ever resets the remaining stock, the buyers or the order
+  counter of a sale that has started. An event that Redis lost but MySQL
+  knows is not created here: it is restored first (restoreBegin-4.lua).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name (+ lease while restoring)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
+    KEYS[4] seq     sk:{E}:seq     the last order number granted
 
     ARGV[1] stock (initial units, integer > 0)
     ARGV[2] start (ms since epoch)
@@ -17,17 +19,22 @@
   Output: array {result, remaining}
     result 1 created, 2 updated (before start, no buyers yet),
            3 unchanged (same definition), 4 refused: the sale has started or
-             has buyers, and the definition differs
-    remaining: units remaining after the call
+             has buyers, and the definition differs,
+           5 refused: a restore from MySQL is under way (retry)
+    remaining: units remaining after the call (-1 with result 5)
 ]]
 local rcall = redis.call
-local metaKey, stockKey, buyersKey = KEYS[1], KEYS[2], KEYS[3]
+local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local stock, startMs, endMs, name = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name')
+local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease')
+if current[5] then
+  return {5, -1}
+end
 if not current[1] then
   rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name)
   rcall('SET', stockKey, stock, 'NX')
+  rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}
 end
 

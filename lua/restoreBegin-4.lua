@@ -1,0 +1,45 @@
+--[[
+  Start restoring an event that Redis lost, from MySQL (its definition and
+  its stored orders). While the restore runs, the event's meta carries a
+  restore token and a lease: the buy script answers 10 (retry) and grants
+  nothing, and putEvent refuses to touch it. The restorer then writes the
+  stored orders with restoreChunk-3.lua and opens the sale again with
+  restoreEnd-4.lua. A restorer that dies leaves a lease that runs out; the
+  next restore takes over (the buyers written so far are MySQL's rows, so
+  writing them again is harmless).
+
+  Input:
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, restoring, lease
+    KEYS[2] stock   sk:{E}:stock   units remaining
+    KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
+    KEYS[4] seq     sk:{E}:seq     the last order number granted
+
+    ARGV[1] stock (initial units)
+    ARGV[2] start (ms since epoch)
+    ARGV[3] end   (ms since epoch)
+    ARGV[4] name
+    ARGV[5] restore token (random, one per restore attempt)
+    ARGV[6] lease (ms): how long the restore may go without a chunk
+
+  Output: integer
+    0 present: Redis has the event and no restore is under way; nothing done
+    1 started: this token now owns the restore
+    2 busy: another restore holds a lease that has not run out
+]]
+local rcall = redis.call
+local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+local cur = rcall('HMGET', metaKey, 'stock', 'lease')
+if cur[1] and not cur[2] then
+  return 0
+end
+local t = rcall('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if cur[2] and now < tonumber(cur[2]) then
+  return 2
+end
+-- The remaining count is recomputed at the end; until then nothing may sell.
+rcall('DEL', stockKey)
+rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
+  'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]))
+return 1
