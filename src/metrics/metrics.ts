@@ -137,6 +137,15 @@ export class Metrics {
           this.inc(persister.persisted);
         },
       });
+      new Counter({
+        name: 'seckill_order_conflicts_total',
+        help: 'Won orders MySQL refused (their number or user already stored: Redis lost data), kept in order_conflicts',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(persister.conflicts);
+        },
+      });
       new Gauge({
         name: 'seckill_persister_failures',
         help: 'Consecutive persister rounds that failed (MySQL or Redis away); 0 while healthy',
