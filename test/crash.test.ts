@@ -22,7 +22,7 @@ t.test('persister killed with SIGKILL mid-run, restarted: every order exactly on
   const db = await testMysql(t);
   const app = await testApp(t, { mysqlUrl: db.url, persister: false });
   await sellOut(t, app, 'pk', 3000, 'u');
-  const env = { REDIS_URL: app.redisSocket, MYSQL_URL: db.url, SECKILL_PERSIST_BATCH: '50', SECKILL_PERSIST_CLAIM_MS: '300', HOST: '127.0.0.1' };
+  const env = { REDIS_URL: app.redisSocket, MYSQL_URL: db.url, SECKILL_PERSIST_BATCH: '50', SECKILL_PERSIST_CLAIM_MS: '600000', HOST: '127.0.0.1' };
   const count_ = async (): Promise<number> => {
     const [[r]] = await app.pool!.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM orders WHERE event_id = ?', ['pk']);
     return Number(r?.n);
@@ -35,7 +35,7 @@ t.test('persister killed with SIGKILL mid-run, restarted: every order exactly on
   const written = await count_();
   t.ok(written < 3000, `killed part way (${written} of 3000 written)`);
   const pending = (await app.redis.xpending('sk:{pk}:orders', 'persister')) as [number, ...unknown[]];
-  t.comment(`entries left pending by the dead consumer: ${pending[0]}`);
+  t.comment(`entries left pending by the dead consumer: ${pending[0]}; the restarted one has its name and takes them back at once (the claim timeout is 10 min)`);
 
   const second = spawn(process.execPath, [CLI, 'persister'], { env: { ...process.env, ...env }, stdio: 'ignore' });
   t.teardown(() => {
