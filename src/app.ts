@@ -36,6 +36,14 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/**
+ * At shutdown, keep-alive clients are answered with `Connection: close`;
+ * the process stays until they have been quiet this long (at most the max),
+ * so no request already on its way into a kept-alive socket is reset.
+ */
+const SHUTDOWN_QUIET_MS = 250;
+const SHUTDOWN_QUIET_MAX_MS = 3_000;
+
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
@@ -122,10 +130,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
         consumer.close();
         await catalog.close();
         blocklist?.close();
-        if (persister !== undefined) {
-          const flushed = await persister.flush(10_000);
+        const flushing = persister?.flush(10_000).then((flushed) => {
           if (!flushed) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
-        }
+        });
+        await Promise.all([flushing, admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS)]);
         for (const r of [redis, persisterRedis]) {
           // quit() waits for a reply that a Redis that is away never sends.
           if (r?.status === 'ready') await r.quit().catch(() => r.disconnect());

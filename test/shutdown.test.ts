@@ -47,3 +47,38 @@ t.test('SIGTERM mid-sale: every client gets an answer, every win is in MySQL, ex
   t.ok(winners.every((u) => stored.has(u)), 'every win was flushed to MySQL before exit');
   t.equal(stored.size, winners.length, 'and nothing else');
 });
+
+t.test('SIGTERM under keep-alive load: every request the server received is answered; no connection is reset', async (t) => {
+  const redis = await testRedis(t);
+  const s = await spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, REDIS_URL: redis.socket, MYSQL_URL: 'none' });
+  t.equal((await putEvent(s.base, 'ka', { stock: 1_000_000 })).status, 201);
+  let answered = 0;
+  let closing = 0;
+  let signalled = false;
+  const resets: string[] = [];
+  const client = async (n: number): Promise<void> => {
+    for (let i = 0; ; i++) {
+      try {
+        const res = await fetch(`${s.base}/events/ka/buy`, { method: 'POST', headers: { authorization: `Bearer ${token(`k${n}-${i}`)}` } });
+        await res.arrayBuffer();
+        answered++;
+        if (res.headers.get('connection') === 'close') closing++;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        // A new connection refused: the server had stopped listening, and never saw this request.
+        if (cause?.code === 'ECONNREFUSED') return;
+        resets.push(`${cause?.code ?? ''} ${cause?.message ?? String(err)}`);
+        if (resets.length > 100) return;
+      }
+      if (answered >= 2000 && !signalled) {
+        signalled = true;
+        s.child.kill('SIGTERM');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 30 }, (_, n) => client(n)));
+  t.ok(signalled, `SIGTERM sent after ${answered} answers`);
+  t.same(resets, [], 'no request was reset or left without an answer');
+  t.ok(closing > 0, `${closing} answers after the signal told their client to close the connection`);
+  t.equal(await s.exited, 0);
+});

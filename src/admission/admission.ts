@@ -4,7 +4,7 @@ import { Outcome } from '../outcome';
 import type { Catalog } from '../events/catalog';
 import type { SaleEvent } from '../events/sale-event';
 import type { Consumer } from './consumer';
-import { Parked } from './parked';
+import { Parked, type ShutdownGate } from './parked';
 import { FOLLOW, prefilter, QUEUE } from './prefilter';
 import type { ParkQueue } from './queue';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
@@ -18,7 +18,7 @@ import type { UserThrottle } from './user-throttle';
  * request registers onAborted (still before anything asynchronous
  * happens); one answered here needs none.
  */
-export class Admission {
+export class Admission implements ShutdownGate {
   constructor(
     private readonly catalog: Catalog,
     private readonly queue: ParkQueue,
@@ -29,11 +29,33 @@ export class Admission {
     private readonly guards: { readonly throttle?: UserThrottle; readonly blocklist?: Blocklist } = {},
   ) {}
 
-  /** Set at shutdown: nothing new is parked; what could not be decided locally gets 10. */
+  /**
+   * Set at shutdown: nothing new is parked; what could not be decided
+   * locally gets 10; every answer closes its connection.
+   */
   closing = false;
+  /** While closing: when the last buy request arrived (see quiet()). */
+  private lastSeenClosing = 0;
+
+  /**
+   * Resolves once no buy request has arrived for `quietMs` (at most `maxMs`
+   * after the call). Used at shutdown: every answer given while closing
+   * tells its keep-alive client to close, so once the clients have gone
+   * quiet, exiting resets no connection that was about to carry a request.
+   */
+  async quiet(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    this.lastSeenClosing = Math.max(this.lastSeenClosing, Date.now());
+    for (;;) {
+      const wait = Math.min(deadline, this.lastSeenClosing + quietMs) - Date.now();
+      if (wait <= 0) return;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 
   /** `user` is undefined when the token did not verify. */
   buy(res: HttpResponse, eventId: string, user: string | undefined, format: Format): void {
+    if (this.closing) this.lastSeenClosing = Date.now();
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized, format);
     const { throttle, blocklist } = this.guards;
     if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized, format);
@@ -65,17 +87,17 @@ export class Admission {
 
   private answer(res: HttpResponse, event: SaleEvent, code: Outcome, order: number, format: Format, stage: Stage): void {
     event.answers.count(stage, code);
-    writeOutcome(res, code, order, format);
+    writeOutcome(res, code, order, format, this.closing);
   }
 
   /** Refused before any sale was looked at: no event's counts to add to. */
   private refuse(res: HttpResponse, code: Outcome, format: Format): void {
     this.refused.count(Stage.Http, code);
-    writeOutcome(res, code, 0, format);
+    writeOutcome(res, code, 0, format, this.closing);
   }
 
   private park(res: HttpResponse, event: SaleEvent, user: string, format: Format, now: number): Parked {
-    const p = new Parked(res, event, user, format, now + this.timeoutMs);
+    const p = new Parked(this, res, event, user, format, now + this.timeoutMs);
     res.onAborted(() => this.consumer.abandon(p));
     return p;
   }

@@ -4,6 +4,10 @@ import { Outcome } from '../outcome';
 import type { Stage } from '../metrics/decisions';
 import type { SaleEvent } from '../events/sale-event';
 
+export interface ShutdownGate {
+  readonly closing: boolean;
+}
+
 /**
  * A buy request waiting for its answer. The first request of a user is a
  * leader (it holds a reservation and goes to Redis); the same user's repeat
@@ -16,6 +20,8 @@ export class Parked {
   followers: Parked[] | undefined = undefined;
 
   constructor(
+    /** Whether the server is shutting down when the answer is written. */
+    readonly gate: ShutdownGate,
     readonly res: HttpResponse,
     readonly event: SaleEvent,
     readonly user: string,
@@ -29,7 +35,8 @@ export class Parked {
     this.done = true;
     this.event.answers.count(stage, code);
     const { res, format } = this;
-    res.cork(() => writeOutcome(res, code, order, format));
+    const close = this.gate.closing;
+    res.cork(() => writeOutcome(res, code, order, format, close));
     return true;
   }
 

@@ -36,12 +36,18 @@ function body(code: Outcome, order: number, format: Format): string | Buffer {
   return format === Format.Msgpack ? (MSGPACK_BODY[code] as Buffer) : (JSON_BODY[code] as string);
 }
 
-/** Writes a whole answer. Call inside the handler or inside res.cork(). */
-export function writeOutcome(res: HttpResponse, code: Outcome, order: number, format: Format): void {
+/**
+ * Writes a whole answer. Call inside the handler or inside res.cork().
+ * `close` (while shutting down) adds `Connection: close` and closes the
+ * connection after the answer, so a keep-alive client opens a new
+ * connection for its next request instead of sending it into a socket that
+ * is about to go away.
+ */
+export function writeOutcome(res: HttpResponse, code: Outcome, order: number, format: Format, close = false): void {
   const status = STATUS[code];
   if (status !== undefined) res.writeStatus(status);
   if (code === Outcome.Unauthorized) res.writeHeader('WWW-Authenticate', 'Bearer');
-  res.end(body(code, order, format));
+  res.end(body(code, order, format), close);
 }
 
 /** The order query's answer: code 0, the order number, and whether MySQL has it yet. */
