@@ -15,6 +15,8 @@ export interface Config {
   /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd; `none`: no MySQL (orders stay in Redis). */
   readonly mysqlUrl: string;
   readonly dataDir: string;
+  /** appendfsync of the local redis-server: always (nothing acknowledged is lost on power loss) or everysec. */
+  readonly redisAppendfsync: string;
   readonly jwtSecret: string;
   /** PEM text, or a path to a PEM file. */
   readonly jwtPublicKey: string;
@@ -50,6 +52,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   redisUrl: '',
   mysqlUrl: '',
   dataDir: path.resolve('.data'),
+  redisAppendfsync: 'always',
   jwtSecret: '',
   jwtPublicKey: '',
   jwtCacheSize: 100_000,
@@ -87,6 +90,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'redisUrl', env: 'REDIS_URL', kind: 'string' },
   { key: 'mysqlUrl', env: 'MYSQL_URL', kind: 'string' },
   { key: 'dataDir', env: 'SECKILL_DATA_DIR', kind: 'string' },
+  { key: 'redisAppendfsync', env: 'SECKILL_REDIS_APPENDFSYNC', kind: 'string' },
   { key: 'jwtSecret', env: 'SECKILL_JWT_SECRET', kind: 'string' },
   { key: 'jwtPublicKey', env: 'SECKILL_JWT_PUBLIC_KEY', kind: 'string' },
   { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_SIZE', kind: 'int', min: 0, max: 10_000_000 },
@@ -168,6 +172,9 @@ export function loadConfig(
     throw new ConfigError(
       `SECKILL_REDIS_TIMEOUT_MS (${config.redisTimeoutMs}) must be below SECKILL_QUEUE_TIMEOUT_MS (${config.queueTimeoutMs}) so a stuck Redis call cannot outlive a request's deadline`,
     );
+  }
+  if (config.redisAppendfsync !== 'always' && config.redisAppendfsync !== 'everysec') {
+    throw new ConfigError(`SECKILL_REDIS_APPENDFSYNC must be always or everysec, got "${config.redisAppendfsync}"`);
   }
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`SECKILL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);

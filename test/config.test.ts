@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { Redis } from 'ioredis';
 import { DEFAULT_CONFIG, loadConfig, SETTINGS } from '../src/config';
+import { startLocalRedis } from '../src/services/redis-server';
+import { tempDir } from './helpers/services';
 
 t.test('defaults, env and flags', async (t) => {
   const c = loadConfig({}, []);
@@ -25,6 +28,7 @@ t.test('bad values name the variable', async (t) => {
   t.throws(() => loadConfig({ SECKILL_QUEUE_CAPACITY: '10', SECKILL_QUEUE_BURST: '20' }), /SECKILL_QUEUE_BURST.*SECKILL_QUEUE_CAPACITY/);
   t.throws(() => loadConfig({ SECKILL_REDIS_TIMEOUT_MS: '3000' }), /SECKILL_REDIS_TIMEOUT_MS.*SECKILL_QUEUE_TIMEOUT_MS/);
   t.throws(() => loadConfig({ SECKILL_JWT_SECRET: 'a', SECKILL_JWT_PUBLIC_KEY: 'b' }), /not both/);
+  t.throws(() => loadConfig({ SECKILL_REDIS_APPENDFSYNC: 'no' }), /SECKILL_REDIS_APPENDFSYNC must be always or everysec/);
   t.throws(() => loadConfig({ SECKILL_LOG_LEVEL: 'loud' }), /SECKILL_LOG_LEVEL must be one of fatal, error/);
   t.throws(() => loadConfig({}, ['--nope', '1']), /unknown option --nope/);
   t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
@@ -33,4 +37,15 @@ t.test('bad values name the variable', async (t) => {
 t.test('every setting is in the README configuration table', async (t) => {
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
   for (const s of SETTINGS) t.match(readme, new RegExp('\\| `' + s.env + '` \\|'), s.env);
+});
+
+t.test('the local redis-server syncs its AOF as configured (always by default)', async (t) => {
+  t.equal(DEFAULT_CONFIG.redisAppendfsync, 'always');
+  for (const mode of ['always', 'everysec'] as const) {
+    const local = await startLocalRedis(tempDir(t), mode);
+    t.teardown(() => local.stop());
+    const redis = new Redis({ path: local.socket });
+    t.teardown(() => redis.disconnect());
+    t.same(await redis.config('GET', 'appendfsync'), ['appendfsync', mode], mode);
+  }
 });

@@ -7,12 +7,15 @@ export interface LocalRedis extends LocalService {
   readonly socket: string;
 }
 
+/** How the local redis-server syncs its append-only file (SECKILL_REDIS_APPENDFSYNC). */
+export type AppendFsync = 'always' | 'everysec';
+
 /**
  * Starts redis-server for this data folder: unix socket only (no TCP port),
- * AOF on with fsync every second, no RDB snapshots. If one is already serving
- * this folder (left by a killed server), it is adopted instead.
+ * AOF on (fsync per `appendfsync`), no RDB snapshots. If one is already
+ * serving this folder (left by a killed server), it is adopted instead.
  */
-export async function startLocalRedis(dataDir: string): Promise<LocalRedis> {
+export async function startLocalRedis(dataDir: string, appendfsync: AppendFsync = 'always'): Promise<LocalRedis> {
   const dir = path.join(dataDir, 'redis');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const socket = path.join(dir, 'redis.sock');
@@ -32,7 +35,7 @@ export async function startLocalRedis(dataDir: string): Promise<LocalRedis> {
       '--dir', dir,
       '--pidfile', pidFile,
       '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
+      '--appendfsync', appendfsync,
       '--save', '',
       '--daemonize', 'no',
       '--loglevel', 'notice',

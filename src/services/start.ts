@@ -4,7 +4,7 @@ import { log } from '../log';
 import { connectMysql } from '../orders/mysql';
 import type { LocalService } from './local-service';
 import { startLocalMariadb } from './mariadb-server';
-import { startLocalRedis } from './redis-server';
+import { startLocalRedis, type AppendFsync } from './redis-server';
 
 export interface Services {
   /** What to give connectRedis: REDIS_URL, or the local server's socket. */
@@ -28,7 +28,7 @@ export async function startServices(config: Config): Promise<Services> {
   };
   try {
     const [r, m] = await Promise.allSettled([
-      config.redisUrl === '' ? startLocalRedis(config.dataDir) : undefined,
+      config.redisUrl === '' ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
       config.mysqlUrl === '' ? startLocalMariadb(config.dataDir) : undefined,
     ]);
     for (const s of [r, m]) {
