@@ -48,7 +48,15 @@ export function createShapedLink(): ShapedLink {
       // already gone
     }
   };
+  process.stdout.write(`  link3m creates network namespace ${netns}, veth pair ${host}/${peer} (198.18.0.0/30) and a tbf qdisc on ${peer}; it removes them when the section ends, on exit and on Ctrl-C\n`);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    close();
+    process.stdout.write(`\n  link3m: removed ${netns} (${signal})\n`);
+    process.exit(130);
+  };
   process.once('exit', close);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     run('ip', ['netns', 'add', netns]);
     run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
@@ -76,6 +84,12 @@ export function createShapedLink(): ShapedLink {
       const m = /Sent (\d+) bytes (\d+) pkt/.exec(out);
       return { bytes: Number(m?.[1] ?? 0), packets: Number(m?.[2] ?? 0) };
     },
-    close,
+    close() {
+      close();
+      process.off('exit', close);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.stdout.write(`  link3m: removed ${netns} and its veth pair and qdisc\n`);
+    },
   };
 }

@@ -29,8 +29,8 @@ export interface LoadResult {
   readonly errors: number;
   readonly timeouts: number;
   readonly non2xx: number;
-  /** Users told "won" (code 0), by token index. */
-  readonly winners: ReadonlySet<number>;
+  /** Users told "won" (code 0), by token index; undefined when the generator cannot tell (wrk). */
+  readonly winners: ReadonlySet<number> | undefined;
   readonly distinctUsers: number;
   /** When the first request went out and the last answer came in (epoch ms): autocannon stops on whole seconds. */
   readonly firstAt: number;

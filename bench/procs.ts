@@ -65,3 +65,10 @@ export function procUsage(pid: number): { cpuS: number; peakRssMiB: number } {
     return { cpuS: 0, peakRssMiB: 0 };
   }
 }
+
+/** CPU seconds of each process so far (0 for one that is gone). */
+export function cpuOf(pids: readonly { readonly name: string; readonly pid: number }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { name, pid } of pids) out[name] = (out[name] ?? 0) + procUsage(pid).cpuS;
+  return out;
+}

@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** Committed results: written only by a run with `--save`. */
 export const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
+/** Every run's results (gitignored): a run never rewrites a tracked file. */
+export const OUT_DIR = path.resolve(__dirname, '..', '..', 'bench', 'out');
+export const SAVE = process.argv.includes('--save');
 
 /** What ran the bench: enough to compare runs across machines. */
 export function machine(): Record<string, unknown> {
@@ -33,9 +37,22 @@ function versions(): Record<string, string> {
   return out;
 }
 
-/** Writes bench/results/<name>-latest.{json,md}. */
+/**
+ * Writes bench/out/<file> (untracked); with `--save`, bench/results/<file>
+ * too (committed). Returns the paths written.
+ */
+export function writeFile(file: string, content: string): string[] {
+  const written: string[] = [];
+  for (const dir of SAVE ? [OUT_DIR, RESULTS_DIR] : [OUT_DIR]) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, file), content);
+    written.push(path.relative(process.cwd(), path.join(dir, file)));
+  }
+  return written;
+}
+
+/** Writes <name>.json and <name>.md (see writeFile) and says where. */
 export function writeResult(name: string, json: unknown, markdown: string): void {
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS_DIR, `${name}-latest.json`), JSON.stringify(json, null, 2) + '\n');
-  fs.writeFileSync(path.join(RESULTS_DIR, `${name}-latest.md`), markdown + '\n');
+  const written = [...writeFile(`${name}.json`, JSON.stringify(json, null, 2) + '\n'), ...writeFile(`${name}.md`, markdown + '\n')];
+  process.stdout.write(`results: ${written.join(', ')}${SAVE ? '' : ' (add --save to update the committed ones in bench/results/)'}\n`);
 }

@@ -1,45 +1,69 @@
 /**
- * npm run bench [-- --quick] [-- --only main,link3m,million]
+ * npm run bench [-- --quick] [-- --only main,crowd,selling,link3m,million] [-- --save] [-- --autocannon]
  *
- * main     three servers under the same load, side by side, on the same HTTP
+ * Generator: wrk (bench/wrk/buy.lua, one thread) for the throughput
+ * sections when it is installed, else autocannon; autocannon always for the
+ * open-loop half-load latency. The run prints which one ran. The headline is
+ * server-side CPU µs per request (node plus its own redis-server and
+ * mariadbd, from /proc/<pid>/stat before and after), next to req/s: the load
+ * generator shares the machine's two cores, so req/s says as much about it
+ * as about the server.
+ *
+ * main     four servers under the same load, side by side, on the same HTTP
  *          contract with the same JWTs and client settings:
  *            ceiling       raw uWS, parks each POST one tick, answers a fixed body
+ *            ceiling-auth  the same plus seckill's token check (src/auth/jwt.ts)
  *            conventional  Fastify + ioredis, one EVALSHA of the buy script per request
  *            seckill       the real server, persister on, local Redis and MariaDB
- *          Rounds alternate between them; medians, with the ratios
- *          seckill/ceiling and seckill/conventional.
+ *          A whole sale (stock sold, then sold out); rounds alternate between
+ *          the servers; medians, with ratios from the same run.
+ * crowd    200,000 and 1,000,000 distinct users (quick: 20,000), each
+ *          clicking 1 to 3 times at random moments (buy.lua crowd:SEED), and
+ *          the worst case, all of them cycling in order: ceiling,
+ *          ceiling-auth, seckill in the sold-out phase.
+ * selling  seckill selling to fresh users only (every answer a win): CPU per
+ *          won request by process; with --profile, a node CPU profile.
  * link3m   the same servers in a network namespace whose answers go through
  *          a 3 Mbit/s tbf qdisc: decisions/s and wire bytes per answer.
- * million  1,000,000 distinct users, stock 100,000, one click each: every
- *          request answered, and the time from the last answer until every
- *          order is in MySQL (ceiling alongside, for the ratio).
+ * million  1,000,000 distinct users, stock 100,000, in order: req/s, CPU,
+ *          and the time from the last answer until every order is in MySQL.
  * After every run with state the sale is checked (Redis and MySQL agree,
  * nobody twice, never over stock): a failed check fails the bench.
+ * Results go to bench/out/ (untracked); --save also writes bench/results/.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OUTCOMES } from '../src/outcome';
+import { barChart } from './charts';
 import { checkRun, fail } from './checks';
 import { cannotShape, createShapedLink, RATE } from './link3m';
 import { load, mintTokens, type LoadResult } from './load';
-import { procUsage } from './procs';
+import { cpuOf, procUsage } from './procs';
+import { summarizeProfile } from './profile';
 import { endProgress, progress } from './progress';
-import { machine, writeResult } from './report';
+import { machine, SAVE, writeFile, writeResult } from './report';
 import { SERVERS, startServer, type Server } from './servers';
+import { HAS_WRK, loadWrk, writeTokens } from './wrk-load';
 
-const quick = process.argv.includes('--quick');
-const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
-const only = new Set(process.argv.includes('--only') && onlyArg !== undefined ? onlyArg.split(',') : ['main', 'link3m', 'million']);
+const argv = process.argv;
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const GEN = HAS_WRK && !argv.includes('--autocannon') ? 'wrk' : 'autocannon';
+const onlyArg = argv[argv.indexOf('--only') + 1];
+const only = new Set(argv.includes('--only') && onlyArg !== undefined ? onlyArg.split(',') : quick ? ['main', 'crowd', 'selling'] : ['main', 'crowd', 'selling', 'link3m', 'million']);
 const S = {
+  generator: GEN,
   stock: quick ? 2_000 : 10_000,
   users: quick ? 20_000 : 100_000,
   connections: quick ? 50 : 100,
-  durationS: quick ? 4 : 10,
-  rounds: quick ? 1 : 3,
+  durationS: quick ? 3 : 6,
+  rounds: quick ? 1 : 2,
   repeatEvery: 5,
-  link3m: { rate: RATE, durationS: quick ? 4 : 10, connections: 100 },
-  million: { users: quick ? 50_000 : 1_000_000, stock: quick ? 5_000 : 100_000, connections: 100 },
+  crowd: { sizes: quick ? [20_000] : [200_000, 1_000_000], stock: 1_000, durationS: quick ? 3 : 6, connections: 100 },
+  selling: { durationS: quick ? 3 : 5, connections: 100, users: quick ? 200_000 : 400_000 },
+  link3m: { rate: RATE, durationS: quick ? 4 : 8, connections: 100 },
+  million: { users: quick ? 50_000 : 1_000_000, stock: quick ? 5_000 : 100_000, connections: 100, durationS: quick ? 4 : 15 },
 };
 const say = (s: string): void => void process.stdout.write(s + '\n');
 
@@ -47,8 +71,10 @@ interface Run extends Omit<LoadResult, 'winners'> {
   server: Server;
   round: number;
   cpuPercent: number;
-  /** Server CPU time per answered request: comparable even when the load generator is the limit. */
+  /** Server CPU time per answered request (node + its redis-server and mariadbd): comparable even when the load generator is the limit. */
   cpuUsPerRequest: number;
+  /** The same, by process. */
+  cpuUsByProcess: Record<string, number>;
   peakRssMiB: number;
   check: string;
   mysqlMs: number | undefined;
@@ -59,46 +85,64 @@ interface RunOptions {
   readonly event: string;
   readonly stock: number;
   readonly tokens: readonly string[];
+  /** The same tokens in a file, for wrk. */
+  readonly tokensFile: string;
+  /** buy.lua's order (wrk): cycle, hot:K, crowd:SEED. autocannon follows hot:K or cycle. */
+  readonly order: string;
   readonly prefix?: string;
   readonly connections: number;
-  readonly durationS?: number;
-  readonly amount?: number;
-  readonly repeatEvery: number;
+  readonly durationS: number;
   readonly overallRate?: number;
   readonly host?: string;
   readonly netns?: string;
+  readonly env?: Record<string, string>;
+  readonly nodeArgs?: readonly string[];
+  readonly generator?: 'wrk' | 'autocannon';
 }
 
 async function runOne(server: Server, round: number, dir: string, o: RunOptions): Promise<Run> {
-  const started = await startServer(server, { event: o.event, stock: o.stock, dataDir: path.join(dir, o.event), host: o.host, netns: o.netns });
+  const started = await startServer(server, { event: o.event, stock: o.stock, dataDir: path.join(dir, o.event), host: o.host, netns: o.netns, env: o.env, nodeArgs: o.nodeArgs });
   try {
     const pid = started.proc.child.pid ?? 0;
-    const before = procUsage(pid);
+    const before = cpuOf(started.pids);
     const t0 = Date.now();
-    const r = await load({
-      url: `http://${o.host ?? '127.0.0.1'}:${started.proc.port}`,
-      event: o.event,
-      tokens: o.tokens,
-      connections: o.connections,
-      ...(o.amount === undefined ? { durationS: o.durationS } : { amount: o.amount }),
-      repeatEvery: o.repeatEvery,
-      ...(o.overallRate === undefined ? {} : { overallRate: o.overallRate }),
-      label: o.event,
-      onTick: progress(`${server}`, o.amount),
-    });
+    const url = `http://${o.host ?? '127.0.0.1'}:${started.proc.port}`;
+    const gen = o.generator ?? GEN;
+    const r =
+      gen === 'wrk'
+        ? await loadWrk({ url, event: o.event, tokensFile: o.tokensFile, order: o.order, connections: o.connections, durationS: o.durationS, label: o.event })
+        : await load({
+            url,
+            event: o.event,
+            tokens: o.tokens,
+            connections: o.connections,
+            durationS: o.durationS,
+            repeatEvery: o.order.startsWith('hot:') ? Number(o.order.slice(4)) : 0,
+            ...(o.overallRate === undefined ? {} : { overallRate: o.overallRate }),
+            label: o.event,
+            onTick: progress(`${server}`),
+          });
     endProgress();
     const wallS = (Date.now() - t0) / 1000;
-    const after = procUsage(pid);
-    const { check, mysqlMs } = await checkRun(started, o.event, r, o.stock, o.prefix);
+    const after = cpuOf(started.pids);
+    const { check, mysqlMs } = await checkRun(started, o.event, r, o.stock, o.prefix, o.connections);
     const { winners: _w, ...rest } = r;
-    const cpuS = after.cpuS - before.cpuS;
+    const perRequest = (s: number): number => +((s * 1e6) / Math.max(1, r.requests)).toFixed(1);
+    const cpuUsByProcess: Record<string, number> = {};
+    let cpuS = 0;
+    for (const name of Object.keys(after)) {
+      const d = (after[name] ?? 0) - (before[name] ?? 0);
+      cpuS += d;
+      cpuUsByProcess[name] = perRequest(d);
+    }
     return {
       ...rest,
       server,
       round,
       cpuPercent: Math.round((cpuS / wallS) * 100),
-      cpuUsPerRequest: +((cpuS * 1e6) / Math.max(1, r.requests)).toFixed(1),
-      peakRssMiB: after.peakRssMiB,
+      cpuUsPerRequest: perRequest(cpuS),
+      cpuUsByProcess,
+      peakRssMiB: procUsage(pid).peakRssMiB,
       check,
       mysqlMs,
       wallS: +wallS.toFixed(1),
@@ -113,10 +157,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 const ratio = (a: number, b: number): number => +(a / Math.max(1e-9, b)).toFixed(2);
+const cpuCell = (r: Run): string => Object.entries(r.cpuUsByProcess).map(([n, v]) => `${n} ${v}`).join(' + ');
 
-/** Per-outcome HTTP bytes per answer, one row per server, for the outcomes seen. */
+/** Per-outcome HTTP bytes per answer, one row per server, for the outcomes seen (autocannon only). */
 function bytesTable(runs: Run[]): string {
   const codes = [...new Set(runs.flatMap((r) => Object.keys(r.bytesByOutcome).map(Number)))].sort((a, b) => a - b);
+  if (codes.length === 0) return '(by outcome: autocannon only; this run used wrk)';
   const names = codes.map((c) => `${c} ${OUTCOMES[c]?.name ?? '?'}`);
   return [
     `| server | ${names.join(' | ')} |`,
@@ -128,15 +174,17 @@ function bytesTable(runs: Run[]): string {
   ].join('\n');
 }
 
-async function main(tokens: string[], dir: string): Promise<{ md: string; json: unknown }> {
-  say(`main: stock ${S.stock}, ${S.users} users (every ${S.repeatEvery}th click a repeat), ${S.connections} connections, ${S.durationS} s x ${S.rounds} round(s) per server`);
+const charts: Record<string, string> = {};
+
+async function main(tokens: string[], tokensFile: string, dir: string): Promise<{ md: string; json: unknown }> {
+  say(`main: stock ${S.stock}, ${S.users} users (every ${S.repeatEvery}th click a repeat), ${S.connections} connections, ${S.durationS} s x ${S.rounds} round(s) per server, ${GEN}`);
   const runs: Run[] = [];
   for (let round = 0; round < S.rounds; round++) {
     for (const server of SERVERS) {
       say(`  round ${round + 1}/${S.rounds} ${server}`);
-      const run = await runOne(server, round, dir, { event: `${server}${round}`, stock: S.stock, tokens, connections: S.connections, durationS: S.durationS, repeatEvery: S.repeatEvery });
+      const run = await runOne(server, round, dir, { event: `${server}${round}`.replace('-', ''), stock: S.stock, tokens, tokensFile, order: `hot:${S.repeatEvery}`, connections: S.connections, durationS: S.durationS });
       runs.push(run);
-      say(`    ${run.rps} req/s, p99 ${run.latency.p99} ms, ${run.bytesPerResponse} B/response, ${run.check}`);
+      say(`    ${run.rps} req/s, CPU ${run.cpuUsPerRequest} µs/request (${cpuCell(run)}), p99 ${run.latency.p99} ms, ${run.check}`);
     }
   }
   const by = (s: Server): Run[] => runs.filter((r) => r.server === s);
@@ -152,35 +200,47 @@ async function main(tokens: string[], dir: string): Promise<{ md: string; json: 
     errors: med(s, (r) => r.errors + r.timeouts),
     cpu: med(s, (r) => r.cpuPercent),
     cpuUs: med(s, (r) => r.cpuUsPerRequest),
+    cpuBy: Object.fromEntries(['node', 'redis-server', 'mariadbd'].map((n) => [n, med(s, (r) => r.cpuUsByProcess[n] ?? 0)])),
     rss: med(s, (r) => r.peakRssMiB),
   }));
   const get = (s: Server): (typeof rows)[number] => rows.find((r) => r.server === s)!;
-  // Latency at half of each server's own peak: the load a sale is sized for, not the edge of collapse.
+  // Latency at half of each server's own peak, open-loop (autocannon overallRate: it paces each connection per second).
   const half: Record<string, { rate: number; p50: number; p99: number; max: number }> = {};
   for (const server of ['conventional', 'seckill'] as const) {
     const rate = Math.round(get(server).rps / 2);
-    say(`  half load: ${server} at ${rate} req/s`);
-    const run = await runOne(server, 99, dir, { event: `${server}half`, stock: S.stock, tokens, connections: S.connections, durationS: S.durationS, repeatEvery: S.repeatEvery, overallRate: rate });
+    say(`  half load: ${server} at ${rate} req/s (autocannon, open-loop)`);
+    const run = await runOne(server, 99, dir, { event: `${server}half`, stock: S.stock, tokens, tokensFile, order: `hot:${S.repeatEvery}`, connections: S.connections, durationS: S.durationS, overallRate: rate, generator: 'autocannon' });
     half[server] = { rate: run.rps, p50: run.latency.p50, p99: run.latency.p99, max: run.latency.max };
     say(`    ${run.rps} req/s, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, ${run.check}`);
   }
   const ratios = {
     seckillPerCeiling: ratio(get('seckill').rps, get('ceiling').rps),
+    seckillPerCeilingAuth: ratio(get('seckill').rps, get('ceiling-auth').rps),
     seckillPerConventional: ratio(get('seckill').rps, get('conventional').rps),
-    p99SeckillPerConventional: ratio(get('seckill').p99, Math.max(1, get('conventional').p99)),
-    cpuPerRequestConventionalPerSeckill: ratio(get('conventional').cpuUs, Math.max(0.1, get('seckill').cpuUs)),
-    cpuPerRequestConventionalPerCeiling: ratio(get('conventional').cpuUs, Math.max(0.1, get('ceiling').cpuUs)),
+    cpuSeckillPerCeilingAuth: ratio(get('seckill').cpuUs, get('ceiling-auth').cpuUs),
+    cpuSeckillPerCeiling: ratio(get('seckill').cpuUs, get('ceiling').cpuUs),
+    cpuConventionalPerSeckill: ratio(get('conventional').cpuUs, get('seckill').cpuUs),
   };
+  const names = rows.map((r) => r.server);
+  charts['main-rps'] = barChart(`main: req/s (${GEN}, same run)`, 'req/s', names, [{ name: 'req/s', values: rows.map((r) => r.rps) }]);
+  charts['main-latency'] = barChart(`main: latency percentiles (${GEN})`, 'ms', names, [
+    { name: 'p50', values: rows.map((r) => r.p50) },
+    { name: 'p90', values: rows.map((r) => r.p90) },
+    { name: 'p99', values: rows.map((r) => r.p99) },
+  ]);
+  charts['main-cpu'] = barChart('main: server CPU µs per request, by process', 'µs / request', names, ['node', 'redis-server', 'mariadbd'].map((n) => ({ name: n, values: rows.map((r) => r.cpuBy[n] ?? 0) })), true);
   const md = [
-    `| server | req/s | p50 ms | p90 ms | p99 ms | max ms | bytes/response | errors+timeouts | server CPU % | server CPU µs/request | peak RSS MiB |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|`,
-    ...rows.map((r) => `| ${r.server} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.bytes} | ${r.errors} | ${r.cpu} | ${r.cpuUs} | ${r.rss} |`),
+    `Generator: ${GEN}${GEN === 'wrk' ? ' (-t1)' : ''}; ${S.connections} connections, ${S.durationS} s × ${S.rounds} rounds per server, medians.`,
     '',
-    `seckill / ceiling req/s: **${ratios.seckillPerCeiling}×** · seckill / conventional req/s: **${ratios.seckillPerConventional}×** · seckill p99 / conventional p99: **${ratios.p99SeckillPerConventional}** · CPU per request, conventional / seckill: **${ratios.cpuPerRequestConventionalPerSeckill}×**`,
+    `| server | req/s | server CPU µs/request | by process | p50 ms | p90 ms | p99 ms | max ms | bytes/response | errors+timeouts | server CPU % | peak RSS MiB |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|`,
+    ...rows.map((r) => `| ${r.server} | ${r.rps} | **${r.cpuUs}** | ${Object.entries(r.cpuBy).filter(([, v]) => v > 0).map(([n, v]) => `${n} ${v}`).join(' + ')} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.bytes} | ${r.errors} | ${r.cpu} | ${r.rss} |`),
     '',
-    `CPU per request, conventional / ceiling: ${ratios.cpuPerRequestConventionalPerCeiling}× (the most any server on this stack could gain over conventional when the load generator is not the limit)`,
+    `CPU per request: seckill / ceiling-auth **${ratios.cpuSeckillPerCeilingAuth}×** · seckill / ceiling ${ratios.cpuSeckillPerCeiling}× · conventional / seckill **${ratios.cpuConventionalPerSeckill}×**`,
     '',
-    'At half of its own peak (open-loop, autocannon `overallRate`):',
+    `req/s: seckill / ceiling **${ratios.seckillPerCeiling}×** · seckill / ceiling-auth ${ratios.seckillPerCeilingAuth}× · seckill / conventional ${ratios.seckillPerConventional}×`,
+    '',
+    'At half of its own peak (open-loop, autocannon `overallRate`, which sends each second\'s quota per connection in a burst):',
     '',
     '| server | req/s | p50 ms | p99 ms | max ms |',
     '|---|---|---|---|---|',
@@ -195,30 +255,95 @@ async function main(tokens: string[], dir: string): Promise<{ md: string; json: 
   return { md, json: { rows, ratios, half, runs } };
 }
 
-async function link3m(tokens: string[], dir: string): Promise<{ md: string; json: unknown }> {
+async function crowd(dir: string): Promise<{ md: string; json: unknown }> {
+  const C = S.crowd;
+  const servers: Server[] = ['ceiling', 'ceiling-auth', 'seckill'];
+  say(`crowd: ${C.sizes.map((n) => n.toLocaleString('en')).join(' and ')} users, stock ${C.stock} (the sold-out phase), ${C.connections} connections, ${C.durationS} s per run, ${GEN}`);
+  const rows: { users: number; order: string; server: Server; rps: number; cpuUs: number; cpuBy: string; p99: number; check: string }[] = [];
+  for (const users of C.sizes) {
+    process.stdout.write(`  minting ${users.toLocaleString('en')} tokens ... `);
+    const tokens = mintTokens(users, 'c');
+    const file = writeTokens(path.join(dir, `crowd-${users}.txt`), tokens);
+    say('done');
+    for (const order of ['crowd:1', 'cycle']) {
+      for (const server of servers) {
+        const run = await runOne(server, 0, dir, { event: `crowd${users}${order.replace(':', '')}${server.replace('-', '')}`, stock: C.stock, tokens, tokensFile: file, order, prefix: 'c', connections: C.connections, durationS: C.durationS });
+        rows.push({ users, order, server, rps: run.rps, cpuUs: run.cpuUsPerRequest, cpuBy: cpuCell(run), p99: run.latency.p99, check: run.check });
+        say(`    ${users} ${order} ${server}: ${run.rps} req/s, CPU ${run.cpuUsPerRequest} µs/request (${cpuCell(run)}), ${run.check}`);
+      }
+    }
+  }
+  const find = (u: number, o: string, s: Server): (typeof rows)[number] | undefined => rows.find((r) => r.users === u && r.order === o && r.server === s);
+  const md = [
+    `| users | order | server | req/s | vs ceiling | CPU µs/request | vs ceiling-auth | by process | p99 ms |`,
+    `|---|---|---|---|---|---|---|---|---|`,
+    ...rows.map((r) => {
+      const c = find(r.users, r.order, 'ceiling');
+      const a = find(r.users, r.order, 'ceiling-auth');
+      return `| ${r.users.toLocaleString('en')} | ${r.order === 'cycle' ? 'all cycling in order' : '1–3 clicks each, random moments'} | ${r.server} | ${r.rps} | ${ratio(r.rps, c?.rps ?? 0)}× | ${r.cpuUs} | ${ratio(r.cpuUs, a?.cpuUs ?? 0)}× | ${r.cpuBy} | ${r.p99} |`;
+    }),
+  ].join('\n');
+  const groups = rows.filter((r) => r.server === 'seckill').map((r) => `${r.users / 1000}k ${r.order === 'cycle' ? 'cycle' : 'random'}`);
+  const pick = (s: Server, f: (r: (typeof rows)[number]) => number): number[] => rows.filter((r) => r.server === s).map(f);
+  charts['crowd-rps'] = barChart('crowd (sold out): req/s', 'req/s', groups, servers.map((s) => ({ name: s, values: pick(s, (r) => r.rps) })));
+  charts['crowd-cpu'] = barChart('crowd (sold out): server CPU µs per request', 'µs / request', groups, servers.map((s) => ({ name: s, values: pick(s, (r) => r.cpuUs) })));
+  return { md, json: { settings: C, rows } };
+}
+
+async function selling(dir: string): Promise<{ md: string; json: unknown }> {
+  const L = S.selling;
+  say(`selling: seckill selling to fresh users only (stock ${L.users.toLocaleString('en')}, users in order, every answer a win), ${L.durationS} s, ${GEN}${profile ? ', node --cpu-prof' : ''}`);
+  const tokens = mintTokens(L.users, 's');
+  const file = writeTokens(path.join(dir, 'selling.txt'), tokens);
+  const profDir = path.join(dir, 'prof');
+  const rows: Record<string, unknown>[] = [];
+  for (const server of ['ceiling-auth', 'seckill'] as const) {
+    const run = await runOne(server, 0, dir, {
+      event: `selling${server.replace('-', '')}`,
+      stock: L.users,
+      tokens,
+      tokensFile: file,
+      order: 'cycle',
+      prefix: 's',
+      connections: L.connections,
+      durationS: L.durationS,
+      ...(profile && server === 'seckill' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+    });
+    const wins = run.outcomes[0] ?? 0;
+    if (server === 'seckill' && wins < run.requests * 0.99) fail(`selling: ${wins} wins of ${run.requests} answers`);
+    rows.push({ server, rps: run.rps, wins, cpuUs: run.cpuUsPerRequest, cpuBy: run.cpuUsByProcess, p99: run.latency.p99, check: run.check });
+    say(`    ${server}: ${run.rps} req/s, ${wins} wins, CPU ${run.cpuUsPerRequest} µs/request (${cpuCell(run)}), ${run.check}`);
+  }
+  let top = '';
+  if (profile) {
+    const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    const seckill = rows.find((r) => r.server === 'seckill') as { wins: number };
+    if (file !== undefined) top = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as never, seckill.wins, 15);
+  }
+  const md = [
+    '| server | req/s | wins | CPU µs/request | by process | p99 ms |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${String(r.server)} | ${String(r.rps)} | ${String(r.wins)} | ${String(r.cpuUs)} | ${Object.entries(r.cpuBy as Record<string, number>).map(([n, v]) => `${n} ${v}`).join(' + ')} | ${String(r.p99)} |`),
+    ...(top === '' ? [] : ['', 'node CPU profile of seckill (self time per won request, top functions):', '', top]),
+  ].join('\n');
+  return { md, json: { settings: L, rows } };
+}
+
+async function link3m(tokens: string[], tokensFile: string, dir: string): Promise<{ md: string; json: unknown }> {
   const why = cannotShape();
   if (why !== undefined) {
     say(`link3m: skipped: ${why}`);
     return { md: `link3m skipped: ${why}.`, json: { skipped: why } };
   }
   const L = S.link3m;
-  say(`link3m: answers shaped to ${L.rate} (tbf burst 32kbit latency 400ms) in a network namespace, ${L.connections} connections, ${L.durationS} s per server`);
+  say(`link3m: answers shaped to ${L.rate} (tbf burst 32kbit latency 400ms) in a network namespace, ${L.connections} connections, ${L.durationS} s per server, ${GEN}`);
   const link = createShapedLink();
   const rows: Record<string, unknown>[] = [];
   try {
     for (const server of SERVERS) {
       say(`  ${server}`);
       const before = link.sent();
-      const run = await runOne(server, 0, dir, {
-        event: `link${server}`,
-        stock: S.stock,
-        tokens,
-        connections: L.connections,
-        durationS: L.durationS,
-        repeatEvery: S.repeatEvery,
-        host: link.serverAddr,
-        netns: link.netns,
-      });
+      const run = await runOne(server, 0, dir, { event: `link${server.replace('-', '')}`, stock: S.stock, tokens, tokensFile, order: `hot:${S.repeatEvery}`, connections: L.connections, durationS: L.durationS, host: link.serverAddr, netns: link.netns });
       const after = link.sent();
       // Everything the server sent in the run (answers, their TCP/IP headers, ACKs, handshakes), per answer.
       const wireBytes = Math.round((after.bytes - before.bytes) / Math.max(1, run.requests));
@@ -245,61 +370,59 @@ async function link3m(tokens: string[], dir: string): Promise<{ md: string; json
 
 async function million(dir: string): Promise<{ md: string; json: unknown }> {
   const M = S.million;
-  say(`million: ${M.users.toLocaleString('en')} distinct users, stock ${M.stock.toLocaleString('en')}, one click each, ${M.connections} connections`);
+  say(`million: ${M.users.toLocaleString('en')} distinct users in order, stock ${M.stock.toLocaleString('en')}, ${M.connections} connections, ${M.durationS} s, ${GEN}`);
   process.stdout.write(`  minting ${M.users.toLocaleString('en')} tokens ... `);
   const tokens = mintTokens(M.users, 'm');
+  const file = writeTokens(path.join(dir, 'million.txt'), tokens);
   say('done');
   const rows: Record<string, unknown>[] = [];
-  for (const server of ['ceiling', 'seckill'] as const) {
+  for (const server of ['ceiling', 'ceiling-auth', 'seckill'] as const) {
     say(`  ${server}`);
-    const run = await runOne(server, 0, dir, { event: `million${server}`, stock: M.stock, tokens, prefix: 'm', connections: M.connections, amount: M.users, repeatEvery: 0 });
-    const answered = Object.values(run.outcomes).reduce((a, b) => a + b, 0);
-    if (answered !== M.users) fail(`million ${server}: ${answered} of ${M.users} requests answered`);
-    if (server === 'seckill' && run.outcomes[0] !== M.stock) fail(`million: ${run.outcomes[0]} wins for stock ${M.stock}`);
-    const seconds = +((run.lastAt - run.firstAt) / 1000).toFixed(2);
-    const rps = Math.round(answered / seconds);
-    rows.push({ server, seconds, rps, p99: run.latency.p99, max: run.latency.max, answered, errors: run.errors + run.timeouts, outcomes: run.outcomes, mysqlS: run.mysqlMs === undefined ? undefined : +(run.mysqlMs / 1000).toFixed(2), rss: run.peakRssMiB, check: run.check });
-    say(`    ${answered.toLocaleString('en')} answered in ${seconds} s (${rps} req/s, p99 ${run.latency.p99} ms)${run.mysqlMs === undefined ? '' : `; all orders in MySQL ${(run.mysqlMs / 1000).toFixed(2)} s after the last answer`}, ${run.check}`);
+    const run = await runOne(server, 0, dir, { event: `million${server.replace('-', '')}`, stock: M.stock, tokens, tokensFile: file, order: 'cycle', prefix: 'm', connections: M.connections, durationS: M.durationS });
+    rows.push({ server, rps: run.rps, cpuUs: run.cpuUsPerRequest, p99: run.latency.p99, max: run.latency.max, answered: run.requests, errors: run.errors + run.timeouts, outcomes: run.outcomes, mysqlS: run.mysqlMs === undefined ? undefined : +(run.mysqlMs / 1000).toFixed(2), rss: run.peakRssMiB, check: run.check });
+    say(`    ${run.requests.toLocaleString('en')} answered (${run.rps} req/s, CPU ${run.cpuUsPerRequest} µs/request, p99 ${run.latency.p99} ms)${run.mysqlMs === undefined ? '' : `; all orders in MySQL ${(run.mysqlMs / 1000).toFixed(2)} s after the last answer`}, ${run.check}`);
   }
   const get = (s: string): Record<string, number> => rows.find((r) => r.server === s) as Record<string, number>;
   const md = [
-    `| server | seconds to answer all | req/s | p99 ms | max ms | answered | errors+timeouts | last answer → all orders in MySQL | peak RSS MiB |`,
+    `| server | req/s | CPU µs/request | p99 ms | max ms | answered | errors+timeouts | last answer → all orders in MySQL | peak RSS MiB |`,
     `|---|---|---|---|---|---|---|---|---|`,
-    ...rows.map((r) => `| ${String(r.server)} | ${String(r.seconds)} | ${String(r.rps)} | ${String(r.p99)} | ${String(r.max)} | ${String(r.answered)} | ${String(r.errors)} | ${r.mysqlS === undefined ? '–' : `${String(r.mysqlS)} s`} | ${String(r.rss)} |`),
+    ...rows.map((r) => `| ${String(r.server)} | ${String(r.rps)} | ${String(r.cpuUs)} | ${String(r.p99)} | ${String(r.max)} | ${String(r.answered)} | ${String(r.errors)} | ${r.mysqlS === undefined ? '–' : `${String(r.mysqlS)} s`} | ${String(r.rss)} |`),
     '',
-    `seckill / ceiling req/s: **${ratio(get('seckill').rps ?? 0, get('ceiling').rps ?? 0)}×** · seckill outcomes: ${JSON.stringify(get('seckill').outcomes)}`,
+    `seckill / ceiling req/s: **${ratio(get('seckill').rps ?? 0, get('ceiling').rps ?? 0)}×** · CPU seckill / ceiling-auth: **${ratio(get('seckill').cpuUs ?? 0, get('ceiling-auth').cpuUs ?? 0)}×** · seckill outcomes: ${JSON.stringify(get('seckill').outcomes)}`,
   ].join('\n');
   return { md, json: { settings: M, rows } };
 }
 
 async function bench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbench-'));
-  say(`seckill bench (${quick ? 'quick' : 'full'}): ${[...only].join(', ')}`);
+  say(`seckill bench (${quick ? 'quick' : 'full'}): ${[...only].join(', ')}; generator: ${GEN}${HAS_WRK ? '' : ' (wrk not installed: apt-get install wrk)'}; the generator shares the machine's ${os.cpus().length} cores with the servers`);
   const sections: string[] = [];
   const json: Record<string, unknown> = { date: new Date().toISOString(), machine: machine(), settings: S };
   try {
     const tokens = only.has('main') || only.has('link3m') ? mintTokens(S.users) : [];
-    if (only.has('main')) {
-      const r = await main(tokens, dir);
-      sections.push('### main\n\n' + r.md);
-      json.main = r.json;
-    }
-    if (only.has('link3m')) {
-      const r = await link3m(tokens, dir);
-      sections.push('### link3m\n\n' + r.md);
-      json.link3m = r.json;
-    }
-    if (only.has('million')) {
-      const r = await million(dir);
-      sections.push('### million\n\n' + r.md);
-      json.million = r.json;
+    const tokensFile = writeTokens(path.join(dir, 'main.txt'), tokens);
+    const sectionFns: Record<string, () => Promise<{ md: string; json: unknown }>> = {
+      main: () => main(tokens, tokensFile, dir),
+      crowd: () => crowd(dir),
+      selling: () => selling(dir),
+      link3m: () => link3m(tokens, tokensFile, dir),
+      million: () => million(dir),
+    };
+    for (const [name, fn] of Object.entries(sectionFns)) {
+      if (!only.has(name)) continue;
+      const r = await fn();
+      sections.push(`### ${name}\n\n${r.md}`);
+      json[name] = r.json;
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const md = sections.join('\n\n');
   say('\n' + md);
-  writeResult(quick ? 'bench-quick' : 'bench', json, md);
+  const name = quick ? 'bench-quick' : 'bench';
+  writeResult(name, json, md);
+  const svgs = Object.entries(charts).flatMap(([chart, svg]) => writeFile(`${name}-${chart}.svg`, svg));
+  if (svgs.length > 0) say(`charts: ${svgs.join(', ')}${SAVE ? '' : ' (bench/README.md shows the saved ones)'}`);
 }
 
 bench().catch((err: unknown) => {

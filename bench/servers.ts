@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { eventKeys } from '../src/redis/keys';
@@ -6,8 +7,8 @@ import { startLocalRedis } from '../src/services/redis-server';
 import { BENCH_SECRET } from './load';
 import { LISTENING, startProc, type Proc } from './procs';
 
-export type Server = 'ceiling' | 'conventional' | 'seckill';
-export const SERVERS: readonly Server[] = ['ceiling', 'conventional', 'seckill'];
+export type Server = 'ceiling' | 'ceiling-auth' | 'conventional' | 'seckill';
+export const SERVERS: readonly Server[] = ['ceiling', 'ceiling-auth', 'conventional', 'seckill'];
 
 const DIST = path.resolve(__dirname);
 export const BENCH_ADMIN = 'bench-admin';
@@ -18,6 +19,8 @@ export interface Started {
   readonly redis: Redis | undefined;
   /** seckill's MariaDB socket, for the MySQL check. */
   readonly mysqlSocket: string | undefined;
+  /** The processes whose CPU counts as the server's: node, and the redis-server and mariadbd it uses. */
+  readonly pids: readonly { readonly name: string; readonly pid: number }[];
   stop(): Promise<void>;
 }
 
@@ -31,15 +34,17 @@ export interface ServerOptions {
   readonly netns?: string;
   /** Extra environment for seckill (queue settings). */
   readonly env?: Record<string, string>;
+  /** Extra node options for seckill (--cpu-prof: not allowed in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
 }
 
-/** Starts one of the three servers with the sale `event` open for an hour. */
+/** Starts one of the four servers with the sale `event` open for an hour. */
 export async function startServer(server: Server, o: ServerOptions): Promise<Started> {
   const host = o.host ?? '127.0.0.1';
   const window = { stock: o.stock, start: Date.now() - 1000, end: Date.now() + 3_600_000 };
-  if (server === 'ceiling') {
-    const proc = await startProc([path.join(DIST, 'baseline', 'ceiling.js')], { PORT: '0', HOST: host }, /listening (\d+)/, o.netns);
-    return { proc, redis: undefined, mysqlSocket: undefined, stop: () => proc.stop() };
+  if (server === 'ceiling' || server === 'ceiling-auth') {
+    const proc = await startProc([path.join(DIST, 'baseline', `${server}.js`)], { PORT: '0', HOST: host, SECKILL_JWT_SECRET: BENCH_SECRET }, /listening (\d+)/, o.netns);
+    return { proc, redis: undefined, mysqlSocket: undefined, pids: [{ name: 'node', pid: proc.child.pid ?? 0 }], stop: () => proc.stop() };
   }
   if (server === 'conventional') {
     const local = await startLocalRedis(o.dataDir);
@@ -56,6 +61,10 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
       proc,
       redis,
       mysqlSocket: undefined,
+      pids: [
+        { name: 'node', pid: proc.child.pid ?? 0 },
+        { name: 'redis-server', pid: local.pid },
+      ],
       async stop() {
         redis.disconnect();
         await proc.stop();
@@ -64,7 +73,7 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
     };
   }
   const proc = await startProc(
-    [path.join(DIST, '..', 'src', 'cli.js'), 'serve'],
+    [...(o.nodeArgs ?? []), path.join(DIST, '..', 'src', 'cli.js'), 'serve'],
     { PORT: '0', HOST: host, SECKILL_DATA_DIR: o.dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: BENCH_ADMIN, REDIS_URL: '', MYSQL_URL: '', ...o.env },
     LISTENING,
     o.netns,
@@ -79,10 +88,16 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
     throw new Error(`could not create ${o.event}: ${res.status}`);
   }
   const redis = new Redis({ path: path.join(o.dataDir, 'redis', 'redis.sock') });
+  const pidIn = (file: string): number => Number(fs.readFileSync(path.join(o.dataDir, file), 'utf8').trim());
   return {
     proc,
     redis,
     mysqlSocket: path.join(o.dataDir, 'mariadb', 'mysqld.sock'),
+    pids: [
+      { name: 'node', pid: proc.child.pid ?? 0 },
+      { name: 'redis-server', pid: pidIn('redis/redis.pid') },
+      { name: 'mariadbd', pid: pidIn('mariadb/mysqld.pid') },
+    ],
     async stop() {
       redis.disconnect();
       await proc.stop();

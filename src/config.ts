@@ -20,6 +20,7 @@ export interface Config {
   readonly jwtSecret: string;
   /** PEM text, or a path to a PEM file. */
   readonly jwtPublicKey: string;
+  /** The verified-token cache's memory budget in MiB (SECKILL_JWT_CACHE_MB; 0: no cache). */
   readonly jwtCacheSize: number;
   readonly adminToken: string;
   /** Bearer token that may read /metrics only (the admin token may too). */
@@ -55,7 +56,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   redisAppendfsync: 'always',
   jwtSecret: '',
   jwtPublicKey: '',
-  jwtCacheSize: 100_000,
+  jwtCacheSize: 448,
   adminToken: '',
   metricsToken: '',
   queueCapacity: 50_000,
@@ -93,7 +94,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'redisAppendfsync', env: 'SECKILL_REDIS_APPENDFSYNC', kind: 'string' },
   { key: 'jwtSecret', env: 'SECKILL_JWT_SECRET', kind: 'string' },
   { key: 'jwtPublicKey', env: 'SECKILL_JWT_PUBLIC_KEY', kind: 'string' },
-  { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_SIZE', kind: 'int', min: 0, max: 10_000_000 },
+  { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_MB', kind: 'int', min: 0, max: 65_536 },
   { key: 'adminToken', env: 'SECKILL_ADMIN_TOKEN', kind: 'string' },
   { key: 'metricsToken', env: 'SECKILL_METRICS_TOKEN', kind: 'string' },
   { key: 'queueCapacity', env: 'SECKILL_QUEUE_CAPACITY', kind: 'int', min: 1, max: 10_000_000 },
@@ -157,6 +158,9 @@ export function loadConfig(
   argv: readonly string[] = [],
 ): Config {
   const source = { ...env, ...flagsToEnv(argv) };
+  if (source.SECKILL_JWT_CACHE_SIZE !== undefined) {
+    throw new ConfigError('SECKILL_JWT_CACHE_SIZE is gone: the token cache is sized in memory now, SECKILL_JWT_CACHE_MB (default 448, about 1.2 million tokens)');
+  }
   const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const s of SETTINGS) {
     const raw = source[s.env];

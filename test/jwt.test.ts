@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import t from 'tap';
-import { createAdminCheck, createUserVerifier, mintToken, TokenCache } from '../src/auth/jwt';
+import { createAdminCheck, createUserVerifier, mintToken } from '../src/auth/jwt';
 import { tempDir } from './helpers/services';
 
 const pairs = {
@@ -49,24 +49,4 @@ t.test('admin check', async (t) => {
   t.notOk(check('Bearer to'));
   t.notOk(check(''));
   t.notOk(createAdminCheck('')('Bearer '), 'no admin token configured: nobody is admin');
-});
-
-t.test('the token cache stays within its size and keeps what is used', async (t) => {
-  const c = new TokenCache(2);
-  const v = (user: string) => ({ user, expiresMs: Infinity });
-  for (let i = 0; i < 100; i++) c.set(`t${i}`, v(`u${i}`));
-  t.ok(c.count <= 4, `never more than twice the size (${c.count})`);
-  t.equal(c.get('t99')?.user, 'u99', 'the newest is there');
-  t.equal(c.get('t0'), undefined, 'the oldest is gone');
-  c.set('hot', v('hot'));
-  // Used at least once per `size` new entries (a generation), an entry stays.
-  for (let i = 0; i < 5; i++) {
-    t.equal(c.get('hot')?.user, 'hot', `hot token still cached after ${i} more`);
-    c.set(`n${i}`, v('x'));
-  }
-  for (let i = 0; i < 4; i++) c.set(`cold${i}`, v('x'));
-  t.equal(c.get('hot'), undefined, 'unused for two generations: gone');
-  const none = new TokenCache(0);
-  none.set('t', v('u'));
-  t.equal(none.get('t'), undefined, 'size 0: no cache');
 });

@@ -13,7 +13,7 @@ import { buy, defineScripts } from '../../src/redis/scripts';
 async function main(): Promise<void> {
   const redis = new Redis({ path: process.env.REDIS_URL ?? '' });
   defineScripts(redis);
-  const verify = createUserVerifier(process.env.SECKILL_JWT_SECRET ?? '', '', 100_000);
+  const verify = createUserVerifier(process.env.SECKILL_JWT_SECRET ?? '', '', 384);
   const app = Fastify({ logger: false });
   app.post<{ Params: { event: string } }>('/events/:event/buy', async (req, reply) => {
     const user = verify(req.headers.authorization ?? '');

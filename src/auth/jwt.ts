@@ -1,6 +1,8 @@
 import { createPublicKey, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { createSigner, createVerifier, type Algorithm } from 'fast-jwt';
+import { createHs256FastPath } from './hs256';
+import { TokenCache } from './token-cache';
 
 /** Longest user id accepted in `sub` (it is stored in Redis and MySQL). */
 export const MAX_USER_ID = 128;
@@ -29,80 +31,49 @@ function algorithmsFor(pem: string): Algorithm[] {
 /**
  * Turns an `authorization` header into a user id (the JWT's `sub`), or
  * undefined for anything else: no header, not Bearer, bad signature, wrong
- * algorithm, expired, no or odd `sub`. HS256 with the shared secret, or
- * RS256/ES256/EdDSA with the public key; `exp` is enforced when present.
+ * algorithm, expired, not yet valid (`nbf`), no or odd `sub`. HS256 with the
+ * shared secret, or RS256/ES256/EdDSA with the public key; `exp` and `nbf`
+ * are enforced when present.
  *
- * Verified tokens are cached, keyed by the token text itself, until their
- * `exp`: a crowd clicks again and again with the same token. fast-jwt has a
- * cache of its own, but it hashes every token for its key, and the bench's
- * profile showed that hash as large as the HMAC it saves (bench/README.md).
- * Bounded by TokenCache below. Failures are not cached.
+ * HS256 tokens of the usual shape take a narrow path on node:crypto
+ * (hs256.ts, about half fast-jwt's cost: bench/README.md); every other token
+ * goes to fast-jwt. Verified tokens are cached, keyed by the token text
+ * itself, until their `exp`, within `cacheMiB` of memory (token-cache.ts): a
+ * crowd clicks again and again with the same token. fast-jwt has a cache of
+ * its own, but it hashes every token for its key, and the bench's profile
+ * showed that hash as large as the HMAC it saves. Failures are not cached.
  */
-export function createUserVerifier(secret: string, publicKey: string, cacheSize: number): VerifyUser {
+export function createUserVerifier(secret: string, publicKey: string, cacheMiB: number): VerifyUser {
   const pem = publicKey === '' ? '' : readPem(publicKey);
-  const verify = createVerifier({
+  const slow = createVerifier({
     key: pem === '' ? secret : pem,
     algorithms: pem === '' ? ['HS256'] : algorithmsFor(pem),
     requiredClaims: ['sub'],
   });
-  const cache = new TokenCache(cacheSize);
-  return (authorization) => {
-    if (authorization.length < 8 || !authorization.startsWith('Bearer ')) return undefined;
-    const token = authorization.slice(7);
-    const hit = cache.get(token);
-    if (hit !== undefined && Date.now() < hit.expiresMs) return hit.user;
+  const fast = pem === '' ? createHs256FastPath(secret) : undefined;
+  const verify = (token: string): Record<string, unknown> | undefined => {
+    const r = fast === undefined ? 'not-mine' : fast(token);
+    if (r === 'refused') return undefined;
+    if (r !== 'not-mine') return r.payload;
     try {
-      const payload = verify(token) as { sub?: unknown; exp?: unknown };
-      const sub = payload.sub;
-      if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID) return undefined;
-      cache.set(token, { user: sub, expiresMs: typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity });
-      return sub;
+      return slow(token) as Record<string, unknown>;
     } catch {
       return undefined;
     }
   };
-}
-
-interface Verified {
-  readonly user: string;
-  readonly expiresMs: number;
-}
-
-/**
- * Verified tokens in two generations of `size` each (so the last `size` to
- * `2 × size` tokens are kept): new entries go to the young one; when it is
- * full it becomes the old one and the previous old one is dropped whole. A
- * hit in the old generation moves up. Every step is O(1). (Evicting one
- * oldest entry per insert from a single Map is not: V8 leaves deleted slots
- * at the front of its insertion order, and finding the first live key skips
- * them all; with a crowd of new users that made each check 6x slower than no
- * cache at all.)
- */
-export class TokenCache {
-  private young = new Map<string, Verified>();
-  private old = new Map<string, Verified>();
-  constructor(readonly size: number) {}
-
-  get(token: string): Verified | undefined {
-    const v = this.young.get(token);
-    if (v !== undefined || this.size === 0) return v;
-    const o = this.old.get(token);
-    if (o !== undefined) this.set(token, o);
-    return o;
-  }
-
-  set(token: string, v: Verified): void {
-    if (this.size === 0) return;
-    this.young.set(token, v);
-    if (this.young.size >= this.size) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-  }
-
-  get count(): number {
-    return this.young.size + this.old.size;
-  }
+  const cache = TokenCache.ofMiB(cacheMiB);
+  return (authorization) => {
+    if (authorization.length < 8 || !authorization.startsWith('Bearer ')) return undefined;
+    const token = authorization.slice(7);
+    const hit = cache.get(token);
+    if (hit !== undefined && Date.now() <= hit.expiresMs) return hit.user;
+    const payload = verify(token);
+    const sub = payload?.sub;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID) return undefined;
+    const exp = payload?.exp;
+    cache.set(token, { user: sub, expiresMs: typeof exp === 'number' ? exp * 1000 : Infinity });
+    return sub;
+  };
 }
 
 /** Mints an HS256 token for a user (the `seckill token` command and tests). */
