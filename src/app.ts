@@ -20,7 +20,7 @@ import { AnswerCounts } from './metrics/decisions';
 import { Metrics } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister } from './orders/persister';
-import { connectRedis } from './redis/client';
+import { connectRedisNamed, redisSource } from './services/redis-connect';
 import { startServices, type Services } from './services/start';
 
 export interface RunningApp {
@@ -58,7 +58,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const { pool } = services;
     if (pool === undefined) log.warn('MYSQL_URL=none: orders stay in Redis only, nothing is persisted');
     const store = pool === undefined ? undefined : new EventStore(pool);
-    const redis = await connectRedis(services.redisTarget, config.redisTimeoutMs);
+    const redis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs);
     const catalog = new Catalog(redis, store);
     const warmed = await catalog.warmFromStore(Date.now());
     await catalog.refresh();
@@ -67,7 +67,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
     let persister: Persister | undefined;
     let persisterRedis: Redis | undefined;
     if (pool !== undefined && config.persister) {
-      persisterRedis = await connectRedis(services.redisTarget, Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
+      persisterRedis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
       persister = new Persister(persisterRedis, pool, () => catalog.all(), {
         batch: config.persistBatch,
         waitMs: config.persistWaitMs,
@@ -98,10 +98,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
     registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
     registerFallbackRoutes(app, {
-      health: async (): Promise<Record<string, boolean>> => {
+      health: async (): Promise<Record<string, unknown>> => {
         const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
         const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-        return m === undefined ? { redis: r } : { redis: r, mysql: m };
+        return { redis: r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
       },
       // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
       ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),

@@ -12,7 +12,8 @@ t.test("the container's entrypoint starts the whole stack and serves /healthz", 
   const s = await spawnServer(t, env, [], ['/bin/sh', ENTRYPOINT]);
   const res = await fetch(`${s.base}/healthz`);
   t.equal(res.status, 200);
-  t.same(await res.json(), { ok: true, redis: true, mysql: true }, 'local Redis and MariaDB answer');
+  const up = { up: true, restarts: 0 };
+  t.same(await res.json(), { ok: true, redis: true, mysql: true, services: { 'redis-server': up, mariadbd: up } }, 'local Redis and MariaDB answer');
   s.child.kill('SIGTERM');
   t.equal(await s.exited, 0, 'SIGTERM: clean exit');
 });
