@@ -6,11 +6,13 @@ import { Consumer } from './admission/consumer';
 import { ParkQueue } from './admission/queue';
 import { UserThrottle } from './admission/user-throttle';
 import { createAdminCheck, createUserVerifier } from './auth/jwt';
-import type { Config } from './config';
+import { corsOriginList, type Config } from './config';
 import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
+import { withCors } from './http/cors';
+import { registerEventRoute } from './http/event-route';
 import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
@@ -92,9 +94,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
 
-    const app = uws.App();
+    const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
     registerBuyRoute(app, admission, verifyUser, refused);
     registerOrderRoute(app, { catalog, redis, store, verifyUser });
+    registerEventRoute(app, catalog);
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
     registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
     registerFallbackRoutes(app, {

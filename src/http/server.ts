@@ -27,7 +27,11 @@ export interface Probes {
 function answer(res: HttpResponse, status: number, body: Record<string, unknown>, head: boolean): void {
   if (!head) return writeJson(res, status, body);
   if (status !== 200) res.writeStatus(`${status} `);
-  res.writeHeader('Content-Type', 'application/json').endWithoutBody(Buffer.byteLength(JSON.stringify(body)));
+  // endWithoutBody(n) with n > 0 leaves the response open in this uWS build: give the length as a header.
+  res
+    .writeHeader('Content-Type', 'application/json')
+    .writeHeader('Content-Length', String(Buffer.byteLength(JSON.stringify(body))))
+    .endWithoutBody();
 }
 
 function readiness(res: HttpResponse, probes: Probes, head: boolean): void {
