@@ -29,14 +29,21 @@ const ERROR = 50;
  * every retry, refresh and batch: those warnings are counted here instead of
  * written, and the line that says it is back carries the count.
  */
-export const outageNoise = { active: 0, suppressed: 0 };
+export const outageNoise = {
+  active: 0,
+  suppressed: 0,
+  /** Set by the watcher: finds a connection already broken whose outage is not yet reported (and reports it). */
+  detect: (): boolean => false,
+};
 const NOISE = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|ETIMEDOUT|Command timed out|max retries|enableOfflineQueue/i;
 
 function isOutageNoise(first: unknown): boolean {
-  if (outageNoise.active === 0 || typeof first !== 'object' || first === null || !('err' in first)) return false;
+  if (typeof first !== 'object' || first === null || !('err' in first)) return false;
   const err = (first as { err: unknown }).err;
   const message = typeof err === 'string' ? err : err instanceof Error ? err.message : '';
   if (!NOISE.test(message)) return false;
+  // A command can fail on a closed socket before ioredis reports the close: ask the watcher first.
+  if (outageNoise.active === 0 && !outageNoise.detect()) return false;
   outageNoise.suppressed++;
   return true;
 }

@@ -35,6 +35,16 @@ export function watchRedis(redis: Redis, name: string, target: string): void {
     targets.set(address, t);
   }
   const state = t;
+  const markDown = (): void => {
+    if (state.down.has(name)) return;
+    if (state.down.size === 0) {
+      state.since = Date.now();
+      state.suppressedAtStart = outageNoise.suppressed;
+      outageNoise.active++;
+      log.warn({ redis: address }, 'redis lost: buys answer 10 (unavailable) until it is back');
+    }
+    state.down.add(name);
+  };
   let ready = redis.status === 'ready';
   redis.on('ready', () => {
     ready = true;
@@ -49,12 +59,19 @@ export function watchRedis(redis: Redis, name: string, target: string): void {
   redis.on('reconnecting', () => {
     if (!ready) return;
     ready = false;
-    if (state.down.size === 0) {
-      state.since = Date.now();
-      state.suppressedAtStart = outageNoise.suppressed;
-      outageNoise.active++;
-      log.warn({ redis: address }, 'redis lost: buys answer 10 (unavailable) until it is back');
-    }
-    state.down.add(name);
+    markDown();
   });
+  const check = (): boolean => {
+    // The socket is gone but ioredis has not said so yet: the same outage, seen a moment early.
+    if (!ready || redis.status === 'end' || redis.stream?.writable !== false) return false;
+    ready = false;
+    markDown();
+    return true;
+  };
+  broken.add(check);
+  redis.once('end', () => broken.delete(check));
 }
+
+/** One check per watched connection; the log asks them when a connection error comes in with no outage known. */
+const broken = new Set<() => boolean>();
+outageNoise.detect = () => [...broken].reduce((found, check) => check() || found, false);
