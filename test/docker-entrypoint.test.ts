@@ -17,3 +17,18 @@ t.test("the container's entrypoint starts the whole stack and serves /healthz", 
   s.child.kill('SIGTERM');
   t.equal(await s.exited, 0, 'SIGTERM: clean exit');
 });
+
+t.test('Dockerfile and compose.yaml: probes on $PORT, MariaDB with a named volume, an init process', async (t) => {
+  const fs = await import('node:fs');
+  const dockerfile = fs.readFileSync(path.join(__dirname, '..', 'docker', 'Dockerfile'), 'utf8');
+  const compose = fs.readFileSync(path.join(__dirname, '..', 'docker', 'compose.yaml'), 'utf8');
+  const healthcheck = dockerfile.slice(dockerfile.indexOf('HEALTHCHECK'));
+  t.match(healthcheck, /CMD curl -fsS "http:\/\/127\.0\.0\.1:\$\{PORT\}\/healthz"/, 'HEALTHCHECK follows $PORT');
+  t.match(dockerfile, /ENTRYPOINT \["\/usr\/bin\/tini", "--"/, 'tini is PID 1');
+  t.match(compose, /image: mariadb:/, 'compose runs MariaDB');
+  t.notMatch(compose, /image: mysql/, 'not mysql');
+  t.match(compose, /- mariadb-data:\/var\/lib\/mysql/, 'its data on a named volume');
+  t.match(compose, /^volumes:\n(?:.*\n)*\s+mariadb-data:/m, 'the volume is declared');
+  t.match(compose, /init: true/);
+  t.match(compose, /\/healthz/, 'the container health check is liveness');
+});
