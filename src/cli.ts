@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import path from 'node:path';
-import { startApp } from './app';
+import { startApp, type RunningApp } from './app';
 import { mintToken } from './auth/jwt';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
@@ -78,16 +78,12 @@ async function serve(argv: string[]): Promise<void> {
     config = Object.freeze({ ...config, jwtSecret: secrets.jwtSecret, adminToken: config.adminToken || secrets.adminToken });
   }
   preflight(config);
-  const app = await startApp(config);
+  // Signals are handled from before the start: one that comes while the local services
+  // start is acted on once they are up, so none is left running.
+  let app: RunningApp | undefined;
   let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'signal');
-    app.close().then(
+  const close = (running: RunningApp): void => {
+    running.close().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
@@ -95,11 +91,25 @@ async function serve(argv: string[]): Promise<void> {
       },
     );
   };
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, app === undefined ? 'signal: stopping once started' : 'signal');
+    if (app !== undefined) close(app);
+  };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  app = await startApp(config);
+  if (stopping) return close(app);
   if (demo) {
-    const sale = await ensureDemoEvent(app);
-    if (config.jwtSecret !== '') {
+    // A signal may come while the demo sale is being set up: the closing connections then fail it, and that is no error.
+    const sale = await ensureDemoEvent(app).catch((err: unknown) => {
+      if (!stopping) throw err;
+    });
+    if (sale !== undefined && config.jwtSecret !== '') {
       process.stdout.write(demoBanner(config.host, app.port, config.jwtSecret, config.adminToken, sale, config.dataDir) + '\n');
     }
   }

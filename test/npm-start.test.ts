@@ -30,6 +30,7 @@ t.test('SIGTERM to npm stops node, redis-server and mariadbd', async (t) => {
   });
   const { port, output } = watchForPort(npm, exited, LISTENING);
   await port;
+  await until(() => /curl -s -X POST/.test(output()), 'the demo banner', 30_000, 20);
   const nodePid = Number(/"pid":(\d+)[^\n]*"msg":"listening"/.exec(output())?.[1]);
   const pidOf = (file: string): number => Number(fs.readFileSync(path.join(dataDir, file), 'utf8').trim());
   const pids = { node: nodePid, 'redis-server': pidOf('redis/redis.pid'), mariadbd: pidOf('mariadb/mysqld.pid') };
