@@ -6,11 +6,13 @@ import { Consumer } from './admission/consumer';
 import { ParkQueue } from './admission/queue';
 import { UserThrottle } from './admission/user-throttle';
 import { createAdminCheck, createUserVerifier } from './auth/jwt';
-import type { Config } from './config';
+import { corsOriginList, type Config } from './config';
 import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
+import { withCors } from './http/cors';
+import { registerEventRoute } from './http/event-route';
 import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
@@ -20,7 +22,7 @@ import { AnswerCounts } from './metrics/decisions';
 import { Metrics } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister, persisterName } from './orders/persister';
-import { connectRedis } from './redis/client';
+import { connectRedisNamed, redisSource } from './services/redis-connect';
 import { startServices, type Services } from './services/start';
 
 export interface RunningApp {
@@ -66,7 +68,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const { pool } = services;
     if (pool === undefined) log.warn('MYSQL_URL=none: orders stay in Redis only, nothing is persisted');
     const store = pool === undefined ? undefined : new EventStore(pool);
-    const redis = await connectRedis(services.redisTarget, config.redisTimeoutMs);
+    const redis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs);
     const catalog = new Catalog(redis, store);
     const warmed = await catalog.warmFromStore(Date.now());
     await catalog.refresh();
@@ -75,7 +77,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
     let persister: Persister | undefined;
     let persisterRedis: Redis | undefined;
     if (pool !== undefined && config.persister) {
-      persisterRedis = await connectRedis(services.redisTarget, Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
+      persisterRedis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
       persister = new Persister(persisterRedis, pool, () => catalog.all(), {
         batch: config.persistBatch,
         waitMs: config.persistWaitMs,
@@ -102,16 +104,17 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
 
-    const app = uws.App();
+    const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
     registerBuyRoute(app, admission, verifyUser, refused);
     registerOrderRoute(app, { catalog, redis, store, verifyUser });
+    registerEventRoute(app, catalog);
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
     registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
     registerFallbackRoutes(app, {
-      health: async (): Promise<Record<string, boolean>> => {
+      health: async (): Promise<Record<string, unknown>> => {
         const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
         const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-        return m === undefined ? { redis: r } : { redis: r, mysql: m };
+        return { redis: r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
       },
       // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
       ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),

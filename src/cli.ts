@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-import { startApp } from './app';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startApp, type RunningApp } from './app';
 import { mintToken } from './auth/jwt';
+import { eventPut } from './cli/event-put';
+import { fatal } from './cli/fatal';
+import { HELP } from './cli/help';
+import { parseDuration } from './cli/time';
 import { ConfigError, loadConfig, type Config } from './config';
 import { demoBanner, ensureDemoEvent } from './demo';
-import { parseTime } from './events/definition';
-import { log } from './log';
+import { log, setLogFormat } from './log';
 import { ensureDevSecrets, readDevSecrets } from './services/secrets';
 import { connectExisting } from './services/connect-existing';
 import { Catalog } from './events/catalog';
@@ -13,13 +18,8 @@ import { Persister, persisterName } from './orders/persister';
 import { formatReports, reconcileEvent } from './orders/reconcile';
 import { EVENT_ID } from './redis/keys';
 
-const USAGE = `usage:
-  seckill serve [--demo] [--port N] [--queue-rate N] ...   run the server (flags mirror the env variables)
-  seckill token --user ID [--ttl 1h]                       mint a buyer JWT (HS256, SECKILL_JWT_SECRET)
-  seckill event put ID --stock N --start T --end T [--name S] [--url http://127.0.0.1:8080]
-                                                           create or change an event (T: ISO-8601 or epoch ms)
-  seckill persister                                        move orders from the Redis streams to MySQL (standalone)
-  seckill reconcile [EVENT...] [--repair]                  compare Redis and MySQL; exit 1 on any mismatch`;
+/** A token lives this long unless --ttl says otherwise (--ttl none: no exp). */
+export const DEFAULT_TOKEN_TTL = '24h';
 
 /** Pulls `--name value` pairs listed in `names` out of argv; returns them and the rest. */
 function takeOptions(argv: string[], names: readonly string[]): [Record<string, string>, string[]] {
@@ -40,12 +40,12 @@ function takeOptions(argv: string[], names: readonly string[]): [Record<string, 
   return [taken, rest];
 }
 
-/** "90s", "15m", "1h", "2d" or plain milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new ConfigError(`--ttl: expected a duration like 90s, 15m, 1h or 2d, got "${text}"`);
-  const unit = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] ?? 'ms'] ?? 1;
-  return Number(m[1]) * unit;
+/** loadConfig, then the log settings applied at once (a later fatal line is in the chosen format). */
+function configFrom(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): Config {
+  const config = loadConfig(env, argv);
+  log.level = config.logLevel;
+  setLogFormat(config.logFormat);
+  return config;
 }
 
 function jwtSecretFor(config: Config): string {
@@ -54,23 +54,36 @@ function jwtSecretFor(config: Config): string {
   return secret;
 }
 
+/** What would only fail later, deep in the start, checked first with a message that names the variable. */
+function preflight(config: Config): void {
+  if (config.jwtSecret === '' && config.jwtPublicKey === '') {
+    throw new ConfigError('set SECKILL_JWT_SECRET (HS256) or SECKILL_JWT_PUBLIC_KEY (RS256/ES256/EdDSA) to verify buyer tokens (or try: npm start)');
+  }
+  if (config.blocklist !== '') {
+    try {
+      fs.accessSync(config.blocklist, fs.constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(`SECKILL_BLOCKLIST: cannot read ${config.blocklist} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+}
+
 async function serve(argv: string[]): Promise<void> {
   const demo = argv.includes('--demo');
-  let config = loadConfig(process.env, argv.filter((a) => a !== '--demo'));
+  // The demo prints its admin token: it stays on this machine unless HOST says otherwise.
+  const env = demo ? { ...process.env, HOST: process.env.HOST || '127.0.0.1' } : process.env;
+  let config = configFrom(env, argv.filter((a) => a !== '--demo'));
   if (demo && config.jwtSecret === '' && config.jwtPublicKey === '') {
     const secrets = ensureDevSecrets(config.dataDir);
     config = Object.freeze({ ...config, jwtSecret: secrets.jwtSecret, adminToken: config.adminToken || secrets.adminToken });
   }
-  const app = await startApp(config);
+  preflight(config);
+  // Signals are handled from before the start: one that comes while the local services
+  // start is acted on once they are up, so none is left running.
+  let app: RunningApp | undefined;
   let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'signal');
-    app.close().then(
+  const close = (running: RunningApp): void => {
+    running.close().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
@@ -78,48 +91,57 @@ async function serve(argv: string[]): Promise<void> {
       },
     );
   };
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, app === undefined ? 'signal: stopping once started' : 'signal');
+    if (app !== undefined) close(app);
+  };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  app = await startApp(config);
+  if (stopping) return close(app);
   if (demo) {
-    await ensureDemoEvent(app);
-    if (config.jwtSecret !== '') process.stdout.write(demoBanner(app.port, config.jwtSecret, config.adminToken) + '\n');
+    // A signal may come while the demo sale is being set up: the closing connections then fail it, and that is no error.
+    const sale = await ensureDemoEvent(app).catch((err: unknown) => {
+      if (!stopping) throw err;
+    });
+    if (sale !== undefined && config.jwtSecret !== '') {
+      process.stdout.write(demoBanner(config.host, app.port, config.jwtSecret, config.adminToken, sale, config.dataDir) + '\n');
+    }
   }
 }
 
 function token(argv: string[]): void {
   const [opts, rest] = takeOptions(argv, ['user', 'ttl']);
-  const config = loadConfig(process.env, rest);
-  if (!opts.user) throw new ConfigError('token: --user ID is required');
-  process.stdout.write(mintToken(jwtSecretFor(config), opts.user, opts.ttl === undefined ? undefined : parseDuration(opts.ttl)) + '\n');
+  const config = configFrom(process.env, rest);
+  if (!opts.user) throw new ConfigError('token: --user ID is required (see seckill token --help)');
+  const ttl = opts.ttl ?? DEFAULT_TOKEN_TTL;
+  const ttlMs = ttl === 'none' ? undefined : parseDuration(ttl, '--ttl');
+  if (ttlMs === 0) throw new ConfigError('--ttl: a token that has already expired is of no use; use --ttl none for no expiry');
+  process.stdout.write(mintToken(jwtSecretFor(config), opts.user, ttlMs) + '\n');
 }
 
-async function eventPut(argv: string[]): Promise<void> {
+async function eventCommand(argv: string[]): Promise<void> {
   const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'url']);
   const [id, ...flags] = rest;
-  if (id === undefined || id.startsWith('--')) throw new ConfigError('event put: the event id is required');
-  const config = loadConfig(process.env, flags);
+  if (id === undefined || id.startsWith('--')) throw new ConfigError('event put: the event id is required (see seckill event put --help)');
+  if (!EVENT_ID.test(id)) throw new ConfigError(`event put: "${id}" is not an event id ([A-Za-z0-9_-]{1,64})`);
+  const config = configFrom(process.env, flags);
   const adminToken = config.adminToken || readDevSecrets(config.dataDir)?.adminToken;
-  if (!adminToken) throw new ConfigError('set SECKILL_ADMIN_TOKEN (the running server\'s admin token)');
-  const body = {
-    stock: Number(opts.stock),
-    start: parseTime(opts.start) ?? opts.start,
-    end: parseTime(opts.end) ?? opts.end,
-    ...(opts.name === undefined ? {} : { name: opts.name }),
-  };
-  const url = `${opts.url ?? `http://127.0.0.1:${config.port}`}/admin/events/${encodeURIComponent(id)}`;
-  const res = await fetch(url, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  process.stdout.write((await res.text()) + '\n');
-  if (!res.ok) process.exitCode = 1;
+  if (!adminToken) throw new ConfigError("set SECKILL_ADMIN_TOKEN (the running server's admin token)");
+  const base = (opts.url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
+  const { ok, text } = await eventPut(base, id, adminToken, opts);
+  process.stdout.write(text + '\n');
+  if (!ok) process.exitCode = 1;
 }
 
 /** The persister on its own, so N servers (SECKILL_PERSISTER=false) can share one or several. */
 async function persister(argv: string[]): Promise<void> {
-  const config = loadConfig(process.env, argv);
-  log.level = config.logLevel;
+  const config = configFrom(process.env, argv);
   const { redis, pool } = await connectExisting(config, 'seckill-persister');
   const catalog = new Catalog(redis, undefined, false);
   await catalog.refresh();
@@ -151,7 +173,7 @@ async function reconcile(argv: string[]): Promise<void> {
   const rest = argv.filter((a) => a !== '--repair');
   const firstFlag = rest.findIndex((a) => a.startsWith('--'));
   const events = firstFlag < 0 ? rest : rest.slice(0, firstFlag);
-  const config = loadConfig(process.env, firstFlag < 0 ? [] : rest.slice(firstFlag));
+  const config = configFrom(process.env, firstFlag < 0 ? [] : rest.slice(firstFlag));
   for (const e of events) if (!EVENT_ID.test(e)) throw new ConfigError(`reconcile: "${e}" is not an event id`);
   const { redis, pool } = await connectExisting(config, 'seckill-reconcile');
   try {
@@ -174,22 +196,39 @@ async function reconcile(argv: string[]): Promise<void> {
   }
 }
 
+export function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const COMMANDS: Readonly<Record<string, (argv: string[]) => void | Promise<void>>> = {
+  serve,
+  token,
+  'event put': eventCommand,
+  persister,
+  reconcile,
+};
+
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === 'serve') return serve(rest);
-  if (command === '--demo') return serve(argv);
-  if (command === 'token') return token(rest);
-  if (command === 'event' && rest[0] === 'put') return eventPut(rest.slice(1));
-  if (command === 'persister') return persister(rest);
-  if (command === 'reconcile') return reconcile(rest);
-  process.stderr.write(USAGE + '\n');
-  process.exitCode = command === 'help' || command === '--help' ? 0 : 2;
+  if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
+    process.stdout.write(`seckill ${version()} (node ${process.version})\n`);
+    return;
+  }
+  // `seckill`, `seckill --demo` and `seckill --port 9000` are `seckill serve …`.
+  const implicitServe = argv.length === 0 || (argv[0]!.startsWith('--') && argv[0] !== '--help' && argv[0] !== '-h');
+  const words = implicitServe ? ['serve'] : argv[0] === 'event' ? argv.slice(0, 2) : argv.slice(0, 1);
+  const command = words.join(' ');
+  const rest = implicitServe ? argv : argv.slice(words.length);
+  const help = rest.includes('--help') || rest.includes('-h');
+  const run = COMMANDS[command];
+  if (run !== undefined && !help) return run(rest);
+  const text = HELP[run === undefined ? 'main' : command];
+  const known = run !== undefined || ['help', '--help', '-h'].includes(command);
+  (known ? process.stdout : process.stderr).write((text?.() ?? '') + '\n');
+  if (!known) process.stderr.write(`\nseckill: unknown command "${command}"\n`);
+  process.exitCode = known ? 0 : 2;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`seckill: ${err.message}\n`);
-    else log.error({ err }, 'fatal');
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).catch(fatal);
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { LOG_LEVELS } from './log';
+import { LOG_FORMATS, LOG_LEVELS } from './log';
 
 /**
  * Every setting, its default, and the environment variable that sets it.
@@ -45,6 +45,10 @@ export interface Config {
   readonly blocklist: string;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
+  /** auto (readable on a terminal, JSON otherwise), json or pretty. */
+  readonly logFormat: string;
+  /** Origins (exact, comma-separated) whose pages may call the API from a browser; empty: no CORS. */
+  readonly corsOrigins: string;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -73,6 +77,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   userRate: 0,
   blocklist: '',
   logLevel: 'info',
+  logFormat: 'auto',
+  corsOrigins: '',
 });
 
 type Kind = 'int' | 'string' | 'bool';
@@ -111,13 +117,15 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'blocklist', env: 'SECKILL_BLOCKLIST', kind: 'string' },
   { key: 'logLevel', env: 'SECKILL_LOG_LEVEL', kind: 'string' },
+  { key: 'logFormat', env: 'SECKILL_LOG_FORMAT', kind: 'string' },
+  { key: 'corsOrigins', env: 'SECKILL_CORS_ORIGINS', kind: 'string' },
 ] satisfies Setting[]);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function flagName(env: string): string {
+export function flagName(env: string): string {
   return '--' + env.replace(/^SECKILL_/, '').toLowerCase().replace(/_/g, '-');
 }
 
@@ -183,8 +191,40 @@ export function loadConfig(
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`SECKILL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
+  if (!LOG_FORMATS.includes(config.logFormat)) {
+    throw new ConfigError(`SECKILL_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, got "${config.logFormat}"`);
+  }
+  checkUrls(config);
+  corsOriginList(config.corsOrigins);
   if (config.jwtSecret !== '' && config.jwtPublicKey !== '') {
     throw new ConfigError('set SECKILL_JWT_SECRET or SECKILL_JWT_PUBLIC_KEY, not both');
   }
   return Object.freeze({ ...config, dataDir: path.resolve(config.dataDir) });
+}
+
+/** REDIS_URL and MYSQL_URL: a scheme the client speaks, so a wrong one stops the start here, not at the first query. */
+function checkUrls(config: Config): void {
+  const m = config.mysqlUrl;
+  if (m !== '' && m !== 'none' && !/^mysql:\/\//i.test(m)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(m)?.[1];
+    throw new ConfigError(
+      `MYSQL_URL must be mysql://user:pass@host:3306/db (or empty, or none), got ${scheme === undefined ? 'no scheme' : `"${scheme}://…"`}`,
+    );
+  }
+  const r = config.redisUrl;
+  const redisScheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(r)?.[1];
+  if (redisScheme !== undefined && !/^rediss?$/i.test(redisScheme)) {
+    throw new ConfigError(`REDIS_URL must be redis://…, rediss://… or a unix socket path (/…), got "${redisScheme}://…"`);
+  }
+}
+
+/** SECKILL_CORS_ORIGINS → the exact origins, each `scheme://host[:port]`; a malformed one names the variable. */
+export function corsOriginList(value: string): string[] {
+  const origins = value.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const o of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new ConfigError(`SECKILL_CORS_ORIGINS: "${o}" is not an origin like https://shop.example.com (no path, no trailing slash)`);
+    }
+  }
+  return origins;
 }

@@ -24,6 +24,7 @@ async function check(t: Test, port: number, what: string, request: string, code:
   t.equal(body.c, code, `${what}: code ${code}`);
   t.ok(raw.length <= (status === 401 ? LIMIT_401 : LIMIT), `${what}: ${raw.length} bytes`);
   t.notOk(r.headers.includes('content-type') || r.headers.includes('uwebsockets'), `${what}: no needless header`);
+  t.equal(r.headers.includes('retry-after'), status === 429 || status === 503, `${what}: Retry-After exactly on 429 and 503`);
   seen.set(code, Math.max(seen.get(code) ?? 0, raw.length));
   return raw.length;
 }
@@ -71,6 +72,7 @@ t.test('busy, timeout, unavailable', async (t) => {
   t.equal(parse(raw).status, 503, 'the parked one timed out');
   t.same(JSON.parse(parse(raw).body.toString()), { c: 6 });
   t.ok(raw.length <= LIMIT, `timeout: ${raw.length} bytes`);
+  t.match(raw.toString(), /\r\nRetry-After: 1\r\n/, 'timeout: Retry-After');
   seen.set(6, raw.length);
 
   app.redis.disconnect();

@@ -25,9 +25,17 @@ t.test('npm start: demo sale, generated secrets, a curl line that works', async 
   server.child.kill('SIGTERM');
   t.equal(await server.exited, 0);
 
-  const again = await spawnServer(t, env, ['serve', '--demo']);
+  // HOST unset: the demo, which prints its admin token, listens on loopback only.
+  const again = await spawnServer(t, { ...env, HOST: '' }, ['serve', '--demo']);
+  t.match(again.output(), /"host":"127\.0\.0\.1"[^\n]*"msg":"listening"/, 'the demo binds 127.0.0.1 unless HOST is set');
   const res2 = await fetch(`${again.base}/events/demo/buy`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   t.same(await res2.json(), { c: 2, o: 1 }, 'restart keeps the open demo sale and the secrets');
+  const banner2 = await new Promise<string>((resolve) => {
+    const look = (): void => (/curl -s -X POST/.test(again.output()) ? resolve(again.output()) : void again.child.stdout!.once('data', look));
+    look();
+  });
+  t.match(banner2, /"demo" \(99 of 100 units left, open until \d\d:\d\d UTC, (59|60) minutes from now, kept from the previous run\)/, 'the banner tells what is left');
+  t.match(banner2, /To start the demo afresh: stop the server, delete its data folder/);
 });
 
 t.test('a missing service binary names the package and the variable', async (t) => {

@@ -33,7 +33,7 @@ const BAD_IDS = [
   'a'.repeat(65), 'a'.repeat(300), '..', '.', '%00', '%2e%2e', 'h%00', 'h;x', "h'--", '<script>', '%E2%98%83', 'é', 'h.h',
   'h%20', '~', '%', '%zz', '*', 'h$', '{h}', '(h)', '%0d%0aX-Injected:%201',
 ];
-const PATHS = ['/', '/events', '/events/', `/events/${EVENT}`, `/events/${EVENT}/buy/extra`, '/admin', '/admin/events/', '//', '/../../etc/passwd', '/events//buy', '/%', `/events/${EVENT}/BUY`, '/' + 'x'.repeat(2000)];
+const PATHS = ['/', '/events', '/events/', `/events/${EVENT}/orders`, `/events/${EVENT}/buy/extra`, '/admin', '/admin/events/', '//', '/../../etc/passwd', '/events//buy', '/%', `/events/${EVENT}/BUY`, '/' + 'x'.repeat(2000)];
 const secret = SECRET;
 const good = (): string => createSigner({ key: secret })({ sub: `attacker${int(1000)}` });
 

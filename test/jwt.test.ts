@@ -39,7 +39,8 @@ t.test('HS256: exp enforced, tokens without exp accepted, the cache does not out
   t.equal(verify(`Bearer ${mintToken('s3cret', 'bo')}`), 'bo', 'no exp: accepted');
   t.equal(verify('Bearer'), undefined);
   t.equal(verify(''), undefined);
-  t.equal(verify(`bearer ${short}`), undefined, 'scheme is case-sensitive here: Bearer');
+  t.equal(verify(`bearer ${short}`), 'bo', 'the scheme name is case-insensitive (RFC 9110)');
+  t.equal(verify(`Basic ${short}`), undefined, 'another scheme is refused');
 });
 
 t.test('admin check', async (t) => {

@@ -63,7 +63,7 @@ export function createUserVerifier(secret: string, publicKey: string, cacheMiB: 
   };
   const cache = TokenCache.ofMiB(cacheMiB);
   return (authorization) => {
-    if (authorization.length < 8 || !authorization.startsWith('Bearer ')) return undefined;
+    if (authorization.length < 8 || !isBearer(authorization)) return undefined;
     const token = authorization.slice(7);
     const hit = cache.get(token);
     if (hit !== undefined && Date.now() <= hit.expiresMs) return hit.user;
@@ -76,6 +76,11 @@ export function createUserVerifier(secret: string, publicKey: string, cacheMiB: 
   };
 }
 
+/** `Bearer ` in any case: the scheme name is case-insensitive (RFC 9110 §11.1). */
+function isBearer(authorization: string): boolean {
+  return authorization.startsWith('Bearer ') || authorization.slice(0, 7).toLowerCase() === 'bearer ';
+}
+
 /** Mints an HS256 token for a user (the `seckill token` command and tests). */
 export function mintToken(secret: string, user: string, ttlMs?: number): string {
   const sign = createSigner(ttlMs === undefined ? { key: secret } : { key: secret, expiresIn: ttlMs });
@@ -84,10 +89,10 @@ export function mintToken(secret: string, user: string, ttlMs?: number): string 
 
 /** Constant-time check of `authorization: Bearer <admin token>`. */
 export function createAdminCheck(adminToken: string): (authorization: string) => boolean {
-  const expected = Buffer.from(`Bearer ${adminToken}`);
+  const expected = Buffer.from(adminToken);
   return (authorization) => {
-    if (adminToken === '') return false;
-    const given = Buffer.from(authorization);
+    if (adminToken === '' || !isBearer(authorization)) return false;
+    const given = Buffer.from(authorization.slice(7));
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
 }

@@ -1,13 +1,15 @@
 import { Packr } from 'msgpackr';
 import type { HttpResponse } from 'uWebSockets.js';
 import { OUTCOMES, Outcome } from '../outcome';
+import { writeCorsHeaders } from './cors';
 
 /**
  * Outcome → bytes. Everything constant is built once here. Bandwidth is the
  * bottleneck on small links, so an answer carries only what HTTP needs: the
  * status line (no reason phrase past "200 OK": RFC 9112 allows an empty one
  * and clients ignore it), the Date header uWS always writes, Content-Length,
- * the headers a status requires (Allow on 405, WWW-Authenticate on 401), and
+ * the headers a status requires (Allow on 405, WWW-Authenticate on 401,
+ * Retry-After on 429 and 503: when a retry may succeed, in seconds), and
  * a body of a few bytes: `{"c":code}` plus `"o":order` for codes 0 and 2, or
  * the same map as MessagePack on `accept: application/msgpack`.
  */
@@ -26,6 +28,10 @@ function statusText(status: number): string | undefined {
 }
 
 const STATUS = OUTCOMES.map((o) => statusText(o.status));
+
+/** Seconds a client should wait before retrying a 429 or 503 (RFC 9110 Retry-After). */
+export const RETRY_AFTER_S = '1';
+const RETRY = OUTCOMES.map((o) => o.status === 429 || o.status === 503);
 const JSON_BODY = OUTCOMES.map((o) => `{"c":${o.code}}`);
 const MSGPACK_BODY = OUTCOMES.map((o) => packr.pack({ c: o.code }));
 
@@ -47,34 +53,47 @@ export function writeOutcome(res: HttpResponse, code: Outcome, order: number, fo
   const status = STATUS[code];
   if (status !== undefined) res.writeStatus(status);
   if (code === Outcome.Unauthorized) res.writeHeader('WWW-Authenticate', 'Bearer');
+  const retry = RETRY[code] === true;
+  if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
+  writeCorsHeaders(res, retry);
   res.end(body(code, order, format), close);
 }
 
 /** The order query's answer: code 0, the order number, and whether MySQL has it yet. */
 export function writeOrderState(res: HttpResponse, order: number, confirmed: boolean, format: Format): void {
   const s = confirmed ? 'confirmed' : 'pending';
+  writeCorsHeaders(res, false);
   res.end(format === Format.Msgpack ? packr.pack({ c: Outcome.Won, o: order, s }) : `{"c":0,"o":${order},"s":"${s}"}`);
 }
 
 /** 405 for a known path with the wrong method: code 9 plus the Allow header HTTP requires. */
 export function writeMethodNotAllowed(res: HttpResponse, allow: string, format: Format): void {
-  res.writeStatus('405 ').writeHeader('Allow', allow).end(body(Outcome.BadRequest, 0, format));
+  res.writeStatus('405 ').writeHeader('Allow', allow);
+  writeCorsHeaders(res, false);
+  res.end(body(Outcome.BadRequest, 0, format));
 }
 
 /** 413 for a body over the limit; the connection is closed so the rest is not read. */
 export function writeTooLarge(res: HttpResponse, format: Format): void {
-  res.writeStatus('413 ').end(body(Outcome.BadRequest, 0, format), true);
+  res.writeStatus('413 ');
+  writeCorsHeaders(res, false);
+  res.end(body(Outcome.BadRequest, 0, format), true);
 }
 
 /** 404 for a path no route knows: code 9 (bad request). */
 export function writeNoRoute(res: HttpResponse, format: Format): void {
-  res.writeStatus('404 ').end(body(Outcome.BadRequest, 0, format));
+  res.writeStatus('404 ');
+  writeCorsHeaders(res, false);
+  res.end(body(Outcome.BadRequest, 0, format));
 }
 
 /** Admin and health answers: JSON with its content type, not size-critical. */
 export function writeJson(res: HttpResponse, status: number, value: unknown): void {
   if (status !== 200) res.writeStatus(`${status} `);
   if (status === 401) res.writeHeader('WWW-Authenticate', 'Bearer');
+  const retry = status === 429 || status === 503;
+  if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
+  writeCorsHeaders(res, retry);
   res.writeHeader('Content-Type', 'application/json').end(JSON.stringify(value));
 }
 

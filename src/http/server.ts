@@ -17,36 +17,55 @@ export function closeListenSocket(socket: us_listen_socket): void {
 }
 
 export interface Probes {
-  /** Liveness: each dependency reachable. */
-  readonly health: () => Promise<Record<string, boolean>>;
-  /** Readiness: accepting buys. */
+  /** Liveness details: each dependency reachable, each local service up (informational: liveness is 200 while we answer). */
+  readonly health: () => Promise<Record<string, unknown>>;
+  /** Readiness: accepting buys; every value true → 200, else 503. */
   readonly ready: () => Record<string, boolean>;
 }
 
-function answerChecks(res: HttpResponse, checks: Record<string, boolean>): void {
+/** A probe's answer; HEAD gets the same status and headers, no body. */
+function answer(res: HttpResponse, status: number, body: Record<string, unknown>, head: boolean): void {
+  if (!head) return writeJson(res, status, body);
+  if (status !== 200) res.writeStatus(`${status} `);
+  // endWithoutBody(n) with n > 0 leaves the response open in this uWS build: give the length as a header.
+  res
+    .writeHeader('Content-Type', 'application/json')
+    .writeHeader('Content-Length', String(Buffer.byteLength(JSON.stringify(body))))
+    .endWithoutBody();
+}
+
+function readiness(res: HttpResponse, probes: Probes, head: boolean): void {
+  const checks = probes.ready();
   const ok = Object.values(checks).every(Boolean);
-  writeJson(res, ok ? 200 : 503, { ok, ...checks });
+  answer(res, ok ? 200 : 503, { ok, ...checks }, head);
+}
+
+function liveness(res: HttpResponse, probes: Probes, head: boolean): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  void probes.health().then((details) => {
+    if (!aborted) res.cork(() => answer(res, 200, { ok: true, ...details }, head));
+  });
 }
 
 /**
- * GET /healthz answers 200 when every dependency answers, else 503; GET
- * /readyz answers 200 while the server accepts buys (warmed up, not
- * stopping, Redis connected), else 503. Any path
- * no route knows gets 404 with code 9. Registered last: uWS prefers specific
- * routes over wildcards whatever the order, but it reads more plainly so.
+ * GET (or HEAD) /healthz is liveness: 200 for as long as the process
+ * answers, whatever Redis, MySQL or the local services do (its body says
+ * how they are), so an orchestrator never restarts a server that is still
+ * selling because MySQL is away. GET (or HEAD) /readyz is readiness: 200
+ * while buys can be decided (warmed up, not stopping, Redis connected),
+ * else 503. Any path no route knows gets 404 with code 9. Registered last:
+ * uWS prefers specific routes over wildcards whatever the order, but it
+ * reads more plainly so.
  */
 export function registerFallbackRoutes(app: TemplatedApp, probes: Probes): void {
-  app.get('/healthz', (res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    void probes.health().then((checks) => {
-      if (!aborted) res.cork(() => answerChecks(res, checks));
-    });
-  });
-  app.get('/readyz', (res) => answerChecks(res, probes.ready()));
-  app.any('/healthz', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
-  app.any('/readyz', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
+  app.get('/healthz', (res) => liveness(res, probes, false));
+  app.head('/healthz', (res) => liveness(res, probes, true));
+  app.get('/readyz', (res) => readiness(res, probes, false));
+  app.head('/readyz', (res) => readiness(res, probes, true));
+  app.any('/healthz', (res) => writeMethodNotAllowed(res, 'GET, HEAD', Format.Json));
+  app.any('/readyz', (res) => writeMethodNotAllowed(res, 'GET, HEAD', Format.Json));
   app.any('/*', (res, req) => writeNoRoute(res, formatOf(req.getHeader('accept'))));
 }

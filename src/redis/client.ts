@@ -23,14 +23,9 @@ export async function connectRedis(target: string, commandTimeoutMs: number, nam
   };
   const redis = target.startsWith('/') ? new Redis({ ...options, path: target }) : new Redis(target, options);
   defineScripts(redis);
-  let wasReady = false;
-  redis.on('ready', () => {
-    if (wasReady) log.info('redis reconnected');
-    wasReady = true;
-  });
-  redis.on('error', (err: Error) => {
-    if (wasReady) log.warn({ err: err.message }, 'redis error');
-  });
+  // ioredis needs an error listener; outages are logged once each way by
+  // services/redis-watch.ts, so each failed reconnect is only debug noise.
+  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   await redis.connect();
   return redis;
 }

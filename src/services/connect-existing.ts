@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import { connectMysql } from '../orders/mysql';
-import { connectRedis } from '../redis/client';
+import { connectRedisNamed, redisSource } from './redis-connect';
 import { mariadbSocket } from './mariadb-server';
 
 /**
@@ -15,14 +15,14 @@ import { mariadbSocket } from './mariadb-server';
 export async function connectExisting(config: Config, name: string): Promise<{ redis: Redis; pool: Pool }> {
   const socket = path.join(config.dataDir, 'redis', 'redis.sock');
   if (config.redisUrl === '' && !fs.existsSync(socket)) {
-    throw new Error(`no REDIS_URL, and no local redis-server at ${socket}: start the server (npm start) or set REDIS_URL`);
+    throw new ConfigError(`no REDIS_URL, and no local redis-server at ${socket}: start the server (npm start) or set REDIS_URL`);
   }
   const mysqlSocket = mariadbSocket(config.dataDir);
-  if (config.mysqlUrl === 'none') throw new Error('MYSQL_URL=none: there is no MySQL to work with');
+  if (config.mysqlUrl === 'none') throw new ConfigError('MYSQL_URL=none: there is no MySQL to work with');
   if (config.mysqlUrl === '' && !fs.existsSync(mysqlSocket)) {
-    throw new Error(`no MYSQL_URL, and no local mariadbd at ${mysqlSocket}: start the server (npm start) or set MYSQL_URL`);
+    throw new ConfigError(`no MYSQL_URL, and no local mariadbd at ${mysqlSocket}: start the server (npm start) or set MYSQL_URL`);
   }
-  const redis = await connectRedis(config.redisUrl || socket, Math.max(config.redisTimeoutMs, 5_000), name);
+  const redis = await connectRedisNamed(config.redisUrl || socket, redisSource(config.redisUrl), Math.max(config.redisTimeoutMs, 5_000), name);
   try {
     const pool = await connectMysql(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl });
     return { redis, pool };

@@ -9,8 +9,16 @@ import path from 'node:path';
  */
 export interface LocalService {
   readonly name: string;
+  /** The current process (it changes when the service is restarted). */
   readonly pid: number;
+  /** Running now, and how many times it was restarted after dying. */
+  health(): ServiceHealth;
   stop(): Promise<void>;
+}
+
+export interface ServiceHealth {
+  readonly up: boolean;
+  readonly restarts: number;
 }
 
 const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -34,6 +42,14 @@ export function findBinary(names: readonly string[], aptPackage: string, urlVari
   );
 }
 
+/** One run of a service process: ours (a child) or adopted (polled). */
+export interface ServiceProcess {
+  readonly pid: number;
+  /** Resolves when the process has exited, with how. */
+  readonly exited: Promise<string>;
+  kill(signal: NodeJS.Signals): void;
+}
+
 /**
  * Starts `bin` in its own process group (so a terminal's Ctrl-C reaches only
  * us, and we stop it after draining) and resolves once a line of its output
@@ -45,12 +61,12 @@ export function spawnUntilReady(
   args: readonly string[],
   ready: RegExp,
   timeoutMs = 60_000,
-): Promise<LocalService> {
+): Promise<ServiceProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     let settled = false;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(signal ?? `code ${code}`)));
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
@@ -67,15 +83,7 @@ export function spawnUntilReady(
         // Keep draining its output so a full pipe never blocks it.
         child.stdout.resume();
         child.stderr.resume();
-        resolve({
-          name,
-          pid: child.pid ?? 0,
-          async stop() {
-            if (child.exitCode !== null || child.signalCode !== null) return;
-            child.kill('SIGTERM');
-            await exited;
-          },
-        });
+        resolve({ pid: child.pid ?? 0, exited, kill: (signal) => child.kill(signal) });
       }
     };
     child.stdout.on('data', onData);
@@ -96,18 +104,23 @@ export function isAlive(pid: number): boolean {
 
 /**
  * A service left running by an earlier process on the same data folder (the
- * server was killed, its children were not): take it over and stop it on exit.
- * It is not our child, so its exit can only be polled.
+ * server was killed, its children were not): take it over. It is not our
+ * child, so its exit can only be polled.
  */
-export function adopt(name: string, pid: number): LocalService {
+export function adopt(pid: number): ServiceProcess {
+  const exited = new Promise<string>((resolve) => {
+    const poll = setInterval(() => {
+      if (isAlive(pid)) return;
+      clearInterval(poll);
+      resolve('gone');
+    }, 250);
+    poll.unref();
+  });
   return {
-    name,
     pid,
-    async stop() {
-      if (!isAlive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      const deadline = Date.now() + 30_000;
-      while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    exited,
+    kill(signal) {
+      if (isAlive(pid)) process.kill(pid, signal);
     },
   };
 }

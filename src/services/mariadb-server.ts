@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { adopt, findBinary, readPid, spawnUntilReady, type LocalService } from './local-service';
+import { adopt, findBinary, readPid, spawnUntilReady, type LocalService, type ServiceProcess } from './local-service';
+import { supervise } from './supervise';
 
 export interface LocalMariadb extends LocalService {
   /** Unix socket path; connect as root with no password. */
@@ -20,7 +21,8 @@ export function mariadbSocket(dataDir: string): string {
  * Starts mariadbd for this data folder: unix socket only (no TCP), data under
  * `<dataDir>/mariadb/data`, initialised on first use, InnoDB flushing the log
  * at every commit. If one is already serving this folder (left by a killed
- * server), it is adopted instead.
+ * server), it is adopted instead. Either way it is supervised: restarted
+ * with backoff if it dies.
  */
 export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> {
   const dir = path.join(dataDir, 'mariadb');
@@ -29,37 +31,33 @@ export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> 
   const pidFile = path.join(dir, 'mysqld.pid');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const running = readPid(pidFile);
-  if (running !== undefined && fs.existsSync(socket)) return { ...adopt('mariadbd', running), socket };
-
   const bin = findBinary(['mariadbd', 'mysqld'], 'mariadb-server', 'MYSQL_URL');
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-  if (!fs.existsSync(path.join(data, 'mysql'))) {
-    const install = findBinary(['mariadb-install-db', 'mysql_install_db'], 'mariadb-server', 'MYSQL_URL');
-    fs.rmSync(data, { recursive: true, force: true });
-    await run(install, [
-      '--no-defaults',
-      `--datadir=${data}`,
-      '--auth-root-authentication-method=normal',
-      '--skip-test-db',
-      ...asRoot,
-    ]);
+  const args = [
+    '--no-defaults',
+    `--datadir=${data}`,
+    `--socket=${socket}`,
+    `--pid-file=${pidFile}`,
+    '--skip-networking',
+    '--skip-name-resolve',
+    '--innodb-flush-log-at-trx-commit=1',
+    '--max-connections=200',
+    ...asRoot,
+  ];
+  const launch = (): Promise<ServiceProcess> => {
+    fs.rmSync(socket, { force: true });
+    return spawnUntilReady('mariadbd', bin, args, /ready for connections/);
+  };
+  let first: ServiceProcess;
+  if (running !== undefined && fs.existsSync(socket)) {
+    first = adopt(running);
+  } else {
+    if (!fs.existsSync(path.join(data, 'mysql'))) {
+      const install = findBinary(['mariadb-install-db', 'mysql_install_db'], 'mariadb-server', 'MYSQL_URL');
+      fs.rmSync(data, { recursive: true, force: true });
+      await run(install, ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot]);
+    }
+    first = await launch();
   }
-  fs.rmSync(socket, { force: true });
-  const service = await spawnUntilReady(
-    'mariadbd',
-    bin,
-    [
-      '--no-defaults',
-      `--datadir=${data}`,
-      `--socket=${socket}`,
-      `--pid-file=${pidFile}`,
-      '--skip-networking',
-      '--skip-name-resolve',
-      '--innodb-flush-log-at-trx-commit=1',
-      '--max-connections=200',
-      ...asRoot,
-    ],
-    /ready for connections/,
-  );
-  return { ...service, socket };
+  return Object.assign(supervise('mariadbd', first, launch), { socket });
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { adopt, findBinary, readPid, spawnUntilReady, type LocalService } from './local-service';
+import { adopt, findBinary, readPid, spawnUntilReady, type LocalService, type ServiceProcess } from './local-service';
+import { supervise } from './supervise';
 
 export interface LocalRedis extends LocalService {
   /** Unix socket path: pass as REDIS_URL or to ioredis `path`. */
@@ -12,8 +13,9 @@ export type AppendFsync = 'always' | 'everysec';
 
 /**
  * Starts redis-server for this data folder: unix socket only (no TCP port),
- * AOF on (fsync per `appendfsync`), no RDB snapshots. If one is already
- * serving this folder (left by a killed server), it is adopted instead.
+ * AOF on (fsync per `appendfsync`), no RDB snapshots. If one is already serving
+ * this folder (left by a killed server), it is adopted instead. Either way
+ * it is supervised: restarted with backoff if it dies.
  */
 export async function startLocalRedis(dataDir: string, appendfsync: AppendFsync = 'always'): Promise<LocalRedis> {
   const dir = path.join(dataDir, 'redis');
@@ -21,27 +23,24 @@ export async function startLocalRedis(dataDir: string, appendfsync: AppendFsync 
   const socket = path.join(dir, 'redis.sock');
   const pidFile = path.join(dir, 'redis.pid');
   const running = readPid(pidFile);
-  if (running !== undefined && fs.existsSync(socket)) return { ...adopt('redis-server', running), socket };
-
   const bin = findBinary(['redis-server'], 'redis-server', 'REDIS_URL');
-  fs.rmSync(socket, { force: true });
-  const service = await spawnUntilReady(
-    'redis-server',
-    bin,
-    [
-      '--port', '0',
-      '--unixsocket', socket,
-      '--unixsocketperm', '700',
-      '--dir', dir,
-      '--pidfile', pidFile,
-      '--appendonly', 'yes',
-      '--appendfsync', appendfsync,
-      '--save', '',
-      '--daemonize', 'no',
-      '--loglevel', 'notice',
-      '--logfile', '',
-    ],
-    /ready to accept connections/i,
-  );
-  return { ...service, socket };
+  const args = [
+    '--port', '0',
+    '--unixsocket', socket,
+    '--unixsocketperm', '700',
+    '--dir', dir,
+    '--pidfile', pidFile,
+    '--appendonly', 'yes',
+    '--appendfsync', appendfsync,
+    '--save', '',
+    '--daemonize', 'no',
+    '--loglevel', 'notice',
+    '--logfile', '',
+  ];
+  const launch = (): Promise<ServiceProcess> => {
+    fs.rmSync(socket, { force: true });
+    return spawnUntilReady('redis-server', bin, args, /ready to accept connections/i);
+  };
+  const first = running !== undefined && fs.existsSync(socket) ? adopt(running) : await launch();
+  return Object.assign(supervise('redis-server', first, launch), { socket });
 }

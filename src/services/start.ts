@@ -2,7 +2,7 @@ import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config';
 import { log } from '../log';
 import { connectMysql } from '../orders/mysql';
-import type { LocalService } from './local-service';
+import type { LocalService, ServiceHealth } from './local-service';
 import { startLocalMariadb } from './mariadb-server';
 import { startLocalRedis, type AppendFsync } from './redis-server';
 
@@ -11,6 +11,8 @@ export interface Services {
   readonly redisTarget: string;
   /** undefined with MYSQL_URL=none. */
   readonly pool: Pool | undefined;
+  /** The local servers this process supervises, by name: running, and restarts so far. */
+  health(): Record<string, ServiceHealth>;
   /** Closes the pool and stops the local servers this process started or adopted. */
   stop(): Promise<void>;
 }
@@ -34,7 +36,7 @@ export async function startServices(config: Config): Promise<Services> {
     for (const s of [r, m]) {
       if (s.status === 'fulfilled' && s.value !== undefined) {
         started.push(s.value);
-        log.info({ pid: s.value.pid }, `local ${s.value.name} ready`);
+        log.info({ service: s.value.name, servicePid: s.value.pid }, `local ${s.value.name} ready`);
       }
     }
     if (r.status === 'rejected') throw r.reason;
@@ -43,7 +45,8 @@ export async function startServices(config: Config): Promise<Services> {
     const mariadb = m.value;
     if (mariadb !== undefined) pool = await connectMysql({ socket: mariadb.socket });
     else if (config.mysqlUrl !== 'none') pool = await connectMysql({ url: config.mysqlUrl });
-    return { redisTarget: redis?.socket ?? config.redisUrl, pool, stop };
+    const health = (): Record<string, ServiceHealth> => Object.fromEntries(started.map((s) => [s.name, s.health()]));
+    return { redisTarget: redis?.socket ?? config.redisUrl, pool, health, stop };
   } catch (err) {
     await stop();
     throw err;

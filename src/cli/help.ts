@@ -1,0 +1,99 @@
+import { DEFAULT_CONFIG, flagName, SETTINGS, type Config } from '../config';
+
+/** One line per setting for `seckill serve --help`; test/cli.test.ts checks every setting has one. */
+export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
+  port: 'HTTP port (0: any free one)',
+  host: 'address to listen on (--demo: 127.0.0.1 unless HOST is set)',
+  redisUrl: 'redis://… or a unix socket path; empty: start a local redis-server',
+  mysqlUrl: 'mysql://user:pass@host:3306/db; empty: start a local mariadbd; none: no MySQL',
+  dataDir: 'where local services keep their data',
+  jwtSecret: 'HS256 secret for buyer tokens',
+  jwtPublicKey: 'PEM (or a path) for RS256/ES256/EdDSA buyer tokens',
+  jwtCacheSize: 'verified tokens kept (0: no cache)',
+  adminToken: 'bearer token for /admin/*',
+  metricsToken: 'bearer token that may read /metrics only',
+  queueCapacity: 'parked requests at most; past it: code 5',
+  queueRate: 'requests per second sent to Redis',
+  queueBurst: 'token-bucket burst',
+  queueTimeoutMs: "a parked request's deadline; past it: code 6",
+  batchSize: 'requests per Redis script call at most',
+  redisTimeoutMs: "a Redis command's timeout (below the queue timeout)",
+  eventRefreshMs: 'how often events are re-read',
+  persistBatch: 'orders per stream read and per MySQL INSERT',
+  persistWaitMs: 'how long the persister waits when the streams are empty',
+  persistClaimMs: 'orders pending this long on a persister are taken over by another',
+  persister: 'run the persister inside the server (true/false)',
+  userRate: 'buy requests per user per second at most (0: no limit)',
+  blocklist: 'a file of blocked user ids, one per line',
+  logLevel: 'fatal, error, warn, info, debug, trace or silent',
+  logFormat: 'auto (readable on a terminal, JSON otherwise), json or pretty',
+  corsOrigins: 'origins allowed to call from a browser, comma-separated (empty: no CORS)',
+};
+
+function serveFlags(): string {
+  const rows = SETTINGS.map((s) => {
+    const value = s.kind === 'int' ? 'N' : s.kind === 'bool' ? 'BOOL' : 'S';
+    const def = DEFAULT_CONFIG[s.key];
+    const shown = def === '' ? '' : ` (default ${s.key === 'dataDir' ? './.data' : String(def)})`;
+    return [`  ${flagName(s.env)} ${value}`, `${SETTING_HELP[s.key] ?? s.env}${shown} [${s.env}]`];
+  });
+  const width = Math.max(...rows.map(([f]) => (f ?? '').length)) + 2;
+  return rows.map(([f, h]) => (f ?? '').padEnd(width) + h).join('\n');
+}
+
+export const HELP: Readonly<Record<string, () => string>> = Object.freeze({
+  main: () => `usage: seckill <command> [options]
+
+commands:
+  serve [--demo] [flags]       run the server (the default command)
+  token --user ID [--ttl 24h]  mint a buyer JWT
+  event put ID [--stock N] [--start T] [--end T] [--name S]
+                               create an event, or change the fields given
+  persister                    move orders from the Redis streams to MySQL (standalone)
+  reconcile [EVENT...] [--repair]
+                               compare Redis and MySQL; exit 1 on any mismatch
+
+  seckill <command> --help     the command's options
+  seckill --version            the version`,
+  serve: () => `usage: seckill serve [--demo] [flags]
+
+Runs the server. Every setting can be given as an environment variable or as
+a flag (the flag wins); a bad value stops the start and names the variable.
+
+  --demo   the npm start demo: make secrets if none are set (kept in the data
+           folder), create the sale "demo", print a curl line to buy
+
+${serveFlags()}`,
+  token: () => `usage: seckill token --user ID [--ttl DURATION | --ttl none]
+
+Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
+
+  --user ID        the user id (the token's sub), 1 to 128 characters
+  --ttl DURATION   lifetime: 90s, 15m, 1h, 1h30m, 2d (default 24h)
+  --ttl none       no exp claim: the token never expires`,
+  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--url URL]
+
+Creates the event ID, or changes it through the running server's admin API
+(SECKILL_ADMIN_TOKEN, or the demo's). A change keeps every field it is not
+given (the current event is read first); a new event needs --stock and --end
+(--start defaults to now). A sale that has started cannot be changed.
+
+  --stock N    units for sale
+  --start T    now, +10m (from now), an ISO-8601 time, or epoch ms
+  --end T      the same forms; +1h is an hour from now
+  --name S     a display name
+  --url URL    the server (default http://127.0.0.1:$PORT)`,
+  persister: () => `usage: seckill persister [flags]
+
+Moves orders from the Redis streams to MySQL, standalone (run the servers
+with SECKILL_PERSISTER=false). Uses REDIS_URL / MYSQL_URL, or the local
+services a server started under SECKILL_DATA_DIR; starts nothing itself.
+Takes the flags of seckill serve (see seckill serve --help).`,
+  reconcile: () => `usage: seckill reconcile [EVENT...] [--repair] [flags]
+
+Compares Redis and MySQL for the events given (default: all) and exits 1 on
+any mismatch. Uses REDIS_URL / MYSQL_URL, or the local services a server
+started under SECKILL_DATA_DIR.
+
+  --repair   write to MySQL the orders Redis granted that MySQL lacks`,
+});

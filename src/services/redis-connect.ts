@@ -1,0 +1,25 @@
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../redis/client';
+import { redisAddress, watchRedis } from './redis-watch';
+
+/**
+ * connectRedis, with a start-up failure that says which setting pointed
+ * where (ioredis alone says only "Connection is closed."), and the outage
+ * watch of redis-watch.ts on the connection it returns. `source` names what
+ * gave the target: `REDIS_URL`, or the local redis-server.
+ */
+export async function connectRedisNamed(target: string, source: string, commandTimeoutMs: number, name?: string): Promise<Redis> {
+  let redis: Redis;
+  try {
+    redis = await connectRedis(target, commandTimeoutMs, name);
+  } catch (err) {
+    throw new Error(`cannot reach Redis at ${redisAddress(target)} (${source}): ${(err as Error).message}`);
+  }
+  watchRedis(redis, name ?? 'seckill', target);
+  return redis;
+}
+
+/** What to name in errors about the Redis a config points at. */
+export function redisSource(redisUrl: string): string {
+  return redisUrl === '' ? 'the local redis-server' : 'REDIS_URL';
+}
