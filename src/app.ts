@@ -3,6 +3,9 @@ import type { Pool } from 'mysql2/promise';
 import { Admission } from './admission/admission';
 import { Blocklist } from './admission/blocklist';
 import { Consumer } from './admission/consumer';
+import { Ledger } from './admission/ledger';
+import type { Parked } from './admission/parked';
+import type { SaleEvent } from './events/sale-event';
 import { ParkQueue } from './admission/queue';
 import { UserThrottle } from './admission/user-throttle';
 import { createAdminCheck, createUserVerifier } from './auth/jwt';
@@ -31,7 +34,7 @@ export interface RunningApp {
   readonly pool: Pool | undefined;
   readonly catalog: Catalog;
   readonly queue: ParkQueue;
-  readonly consumer: Consumer;
+  readonly consumer: Consumer<Parked>;
   readonly persister: Persister | undefined;
   readonly metrics: Metrics;
   /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
@@ -90,16 +93,17 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const queue = new ParkQueue(config.queueCapacity);
     const refused = new AnswerCounts();
     const metrics = new Metrics({ refused, queue, catalog, redis, persister });
-    const consumer = new Consumer(queue, redis, {
+    const ledger = new Ledger(queue);
+    const consumer = new Consumer(queue, ledger, redis, {
       rate: config.queueRate,
       burst: config.queueBurst,
       batchSize: config.batchSize,
       sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
       onBatch: metrics.observeBatch,
-      onLost: (event) => void catalog.restore(event.id),
+      onLost: (event: SaleEvent) => void catalog.restore(event.id),
     });
     const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
-    const admission = new Admission(catalog, queue, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
+    const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
     const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);

@@ -1,12 +1,10 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { writeOutcome, type Format } from '../http/codec';
 import { Outcome } from '../outcome';
-import type { Catalog } from '../events/catalog';
 import type { SaleEvent } from '../events/sale-event';
-import type { Consumer } from './consumer';
+import type { Ledger } from './ledger';
 import { Parked, type ShutdownGate } from './parked';
 import { FOLLOW, prefilter, QUEUE } from './prefilter';
-import type { ParkQueue } from './queue';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
@@ -18,11 +16,23 @@ import type { UserThrottle } from './user-throttle';
  * request registers onAborted (still before anything asynchronous
  * happens); one answered here needs none.
  */
+/** The events a front knows (the catalog, or a worker's copy of it). */
+export interface EventLookup {
+  get(id: string): SaleEvent | undefined;
+}
+
+/** Where admitted leaders go: this process's consumer, or the primary's through a worker link. */
+export interface Decider {
+  /** False when a leader could not be decided now (Redis away): answer 10 at once. */
+  readonly redisReady: boolean;
+  enqueue(p: Parked): void;
+}
+
 export class Admission implements ShutdownGate {
   constructor(
-    private readonly catalog: Catalog,
-    private readonly queue: ParkQueue,
-    private readonly consumer: Consumer,
+    private readonly catalog: EventLookup,
+    private readonly ledger: Ledger,
+    private readonly decider: Decider,
     private readonly timeoutMs: number,
     /** Answers refused before an event was found. */
     private readonly refused: AnswerCounts,
@@ -69,16 +79,15 @@ export class Admission implements ShutdownGate {
     if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
       this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
     } else if (decision === QUEUE) {
-      if (this.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
-      if (!this.consumer.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
+      if (this.ledger.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
+      if (!this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
       const p = this.park(res, event, user, format, now);
-      event.reserved++;
-      event.queued.set(user, p);
-      this.consumer.enqueue(p);
+      this.ledger.reserve(p);
+      this.decider.enqueue(p);
     } else if (decision === FOLLOW) {
-      if (this.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
+      if (this.ledger.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
       const leader = event.queued.get(user) as Parked;
-      this.queue.follow(leader, this.park(res, event, user, format, now));
+      this.ledger.follow(leader, this.park(res, event, user, format, now));
     } else {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
       this.answer(res, event, decision, order, format, Stage.Prefilter);
@@ -98,7 +107,7 @@ export class Admission implements ShutdownGate {
 
   private park(res: HttpResponse, event: SaleEvent, user: string, format: Format, now: number): Parked {
     const p = new Parked(this, res, event, user, format, now + this.timeoutMs);
-    res.onAborted(() => this.consumer.abandon(p));
+    res.onAborted(() => this.ledger.abandon(p));
     return p;
   }
 }

@@ -3,6 +3,7 @@ import { writeOutcome, type Format } from '../http/codec';
 import { Outcome } from '../outcome';
 import type { Stage } from '../metrics/decisions';
 import type { SaleEvent } from '../events/sale-event';
+import type { Ticket } from './ticket';
 
 export interface ShutdownGate {
   readonly closing: boolean;
@@ -14,7 +15,7 @@ export interface ShutdownGate {
  * clicks while it waits become its followers and get its answer: "won" for
  * the leader means "already bought, order n" for them.
  */
-export class Parked {
+export class Parked implements Ticket {
   /** Answered, or the client went away: never touch `res` again. */
   done = false;
   followers: Parked[] | undefined = undefined;
@@ -40,9 +41,9 @@ export class Parked {
     return true;
   }
 
-  /** Live followers, if any: a leader whose client left is still worth deciding for them. */
-  hasLiveFollowers(): boolean {
-    return this.followers !== undefined && this.followers.some((f) => !f.done);
+  /** Its client is there, or a follower's is: a leader whose client left is still worth deciding for them. */
+  wanted(): boolean {
+    return !this.done || (this.followers !== undefined && this.followers.some((f) => !f.done));
   }
 }
 

@@ -1,11 +1,12 @@
 import type { Parked } from './parked';
+import type { TicketLine } from './ticket';
 
 /**
  * The fan-in queue between the HTTP handlers and the one consumer: a ring of
  * parked leaders in arrival order, bounded together with their followers by
  * `capacity`. It only stores; the consumer decides.
  */
-export class ParkQueue {
+export class ParkQueue implements TicketLine<Parked> {
   private readonly ring: (Parked | undefined)[];
   private head = 0;
   private count = 0;

@@ -1,0 +1,34 @@
+import type { SaleEvent } from '../events/sale-event';
+import type { Stage } from '../metrics/decisions';
+import type { Outcome } from '../outcome';
+
+/**
+ * One request the consumer is to decide: a parked leader of this process, or
+ * one a worker process sent to the primary's consumer.
+ */
+export interface Ticket {
+  readonly event: SaleEvent;
+  readonly user: string;
+  readonly deadline: number;
+  /** Still worth a unit: someone waits for its answer. */
+  wanted(): boolean;
+}
+
+/** Where the consumer's decisions go. */
+export interface TicketSink<T extends Ticket> {
+  /** Its outcome is known (from Redis, or the queue: busy, timeout, unavailable). */
+  settle(t: T, code: Outcome, order: number, stage: Stage): void;
+  /** Its deadline passed while Redis decides it: answer now; settle follows. */
+  answerEarly(t: T, code: Outcome, stage: Stage): void;
+  /** Nobody wants it any more: never decided. */
+  drop(t: T): void;
+}
+
+/** The waiting line the consumer takes from, in arrival order. */
+export interface TicketLine<T extends Ticket> {
+  readonly size: number;
+  readonly full: boolean;
+  push(t: T): void;
+  peek(): T | undefined;
+  shift(): T | undefined;
+}
