@@ -4,8 +4,8 @@ import { Admission } from './admission/admission';
 import { Blocklist } from './admission/blocklist';
 import { Consumer } from './admission/consumer';
 import { Ledger } from './admission/ledger';
-import type { Parked } from './admission/parked';
 import type { SaleEvent } from './events/sale-event';
+import type { Parked } from './admission/parked';
 import { ParkQueue } from './admission/queue';
 import { UserThrottle } from './admission/user-throttle';
 import { createAdminCheck, createUserVerifier } from './auth/jwt';
@@ -22,19 +22,23 @@ import { closeListenSocket, listen, registerFallbackRoutes } from './http/server
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
 import { AnswerCounts } from './metrics/decisions';
-import { Metrics } from './metrics/metrics';
+import { Metrics, type QueueView } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister, persisterName } from './orders/persister';
 import { connectRedisNamed, redisSource } from './services/redis-connect';
 import { startServices, type Services } from './services/start';
+import type { TemplatedApp } from 'uWebSockets.js';
+import { RemoteTicket, WorkerPool } from './workers/pool';
+import { TicketRing } from './workers/ticket-ring';
 
 export interface RunningApp {
   readonly port: number;
   readonly redis: Redis;
   readonly pool: Pool | undefined;
   readonly catalog: Catalog;
-  readonly queue: ParkQueue;
-  readonly consumer: Consumer<Parked>;
+  /** Waiting, parked and followers: this process's, or (workers) the primary's line and the workers' parked total. */
+  readonly queue: QueueView & { readonly followers: number };
+  readonly consumer: { idle(): Promise<void> };
   readonly persister: Persister | undefined;
   readonly metrics: Metrics;
   /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
@@ -53,6 +57,123 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
+}
+
+/** The parts every process mode shares, for the front that serves buys. */
+interface Core {
+  readonly config: Config;
+  readonly redis: Redis;
+  readonly catalog: Catalog;
+  readonly store: EventStore | undefined;
+  readonly metricsOf: (queue: QueueView, refresh?: () => Promise<void>) => Metrics;
+  readonly refused: AnswerCounts;
+  readonly routes: (app: TemplatedApp, queue: QueueView, metrics: Metrics, ready: () => Record<string, boolean>, refresh?: () => Promise<void>) => void;
+  readonly consumerOptions: (metrics: Metrics) => ConstructorParameters<typeof Consumer>[3];
+}
+
+/** How buys are served: in this process, or by worker processes feeding this one's consumer. */
+interface Front {
+  readonly port: number;
+  readonly queue: RunningApp['queue'];
+  readonly consumer: RunningApp['consumer'];
+  readonly metrics: Metrics;
+  /** Stops taking buys and answers every one it holds. */
+  close(): Promise<void>;
+}
+
+/** SECKILL_WORKERS=1: this process serves HTTP and decides, as one event loop. */
+async function startSingleFront(core: Core, blocklist: Blocklist | undefined): Promise<Front> {
+  const { config, redis, catalog, refused } = core;
+  const queue = new ParkQueue(config.queueCapacity);
+  const metrics = core.metricsOf(queue);
+  const ledger = new Ledger(queue);
+  const consumer = new Consumer<Parked>(queue, ledger, redis, core.consumerOptions(metrics));
+  const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
+  const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
+  const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
+  const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
+  registerBuyRoute(app, admission, verifyUser, refused);
+  // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
+  core.routes(app, queue, metrics, () => ({ accepting: !admission.closing, redis: consumer.redisReady }));
+  const { socket, port } = await listen(app, config.host, config.port);
+  return {
+    port,
+    queue,
+    consumer,
+    metrics,
+    async close() {
+      closeListenSocket(socket);
+      admission.closing = true;
+      await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
+      consumer.flush(Outcome.Unavailable);
+      consumer.close();
+      await admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
+    },
+  };
+}
+
+/**
+ * SECKILL_WORKERS > 1: worker processes serve HTTP on the shared port and
+ * send what could still win here, to the one consumer (one token bucket, one
+ * Redis connection, batches across workers). This process serves every
+ * other route on a loopback port the workers forward to, so /admin/*,
+ * /metrics and the probes answer for the whole process.
+ */
+async function startWorkerFront(core: Core): Promise<Front> {
+  const { config, redis, catalog, refused } = core;
+  const line = new TicketRing<RemoteTicket>(config.queueCapacity);
+  let workers: WorkerPool | undefined;
+  const refresh = (): Promise<void> => workers?.collect() ?? Promise.resolve();
+  const queue = {
+    get size() {
+      return line.size;
+    },
+    get live() {
+      return workers?.parked ?? 0;
+    },
+    followers: 0,
+    capacity: config.queueCapacity,
+  };
+  const metrics = core.metricsOf(queue, refresh);
+  let closing = false;
+  const internal = withCors(uws.App(), corsOriginList(config.corsOrigins));
+  core.routes(internal, queue, metrics, () => ({ accepting: !closing && (workers?.ready ?? 0) > 0, redis: consumer.redisReady }), refresh);
+  const inner = await listen(internal, '127.0.0.1', 0);
+  const pool = new WorkerPool({
+    config,
+    internal: `http://127.0.0.1:${inner.port}`,
+    events: () => catalog.all(),
+    event: (id) => catalog.get(id),
+    enqueue: (t) => {
+      if (line.full) return false;
+      consumer.enqueue(t);
+      return true;
+    },
+    redisReady: () => consumer.redisReady,
+    refused,
+  });
+  const options = core.consumerOptions(metrics);
+  const consumer: Consumer<RemoteTicket> = new Consumer(line, pool, redis, {
+    ...options,
+    onSoldOut: (event) => pool.broadcast([event]),
+  });
+  catalog.onChange = (event) => pool.broadcast([event]);
+  workers = pool;
+  const port = await pool.start(config.workers);
+  return {
+    port,
+    queue,
+    consumer,
+    metrics,
+    async close() {
+      closing = true;
+      const drained = withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
+      await Promise.all([pool.close(config.queueTimeoutMs + config.redisTimeoutMs + SHUTDOWN_QUIET_MAX_MS + 2_000), drained]);
+      consumer.flush(Outcome.Unavailable);
+      consumer.close();
+      closeListenSocket(inner.socket);
+    },
+  };
 }
 
 export async function startApp(config: Config): Promise<RunningApp> {
@@ -90,57 +211,58 @@ export async function startApp(config: Config): Promise<RunningApp> {
       persister.start();
     }
 
-    const queue = new ParkQueue(config.queueCapacity);
     const refused = new AnswerCounts();
-    const metrics = new Metrics({ refused, queue, catalog, redis, persister });
-    const ledger = new Ledger(queue);
-    const consumer = new Consumer(queue, ledger, redis, {
-      rate: config.queueRate,
-      burst: config.queueBurst,
-      batchSize: config.batchSize,
-      sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
-      onBatch: metrics.observeBatch,
-      onLost: (event: SaleEvent) => void catalog.restore(event.id),
-    });
-    const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
-    const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
-    const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
-
-    const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
-    registerBuyRoute(app, admission, verifyUser, refused);
-    registerOrderRoute(app, { catalog, redis, store, verifyUser });
-    registerEventRoute(app, catalog);
-    registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
-    registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
-    registerFallbackRoutes(app, {
-      health: async (): Promise<Record<string, unknown>> => {
-        const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
-        const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-        return { redis: r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
+    const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
+    const core: Core = {
+      config,
+      redis,
+      catalog,
+      store,
+      refused,
+      metricsOf: (queue, refresh) => new Metrics({ refused, queue, catalog, redis, persister, refresh }),
+      consumerOptions: (metrics) => ({
+        rate: config.queueRate,
+        burst: config.queueBurst,
+        batchSize: config.batchSize,
+        sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
+        onBatch: metrics.observeBatch,
+        onLost: (event: SaleEvent) => void catalog.restore(event.id),
+      }),
+      routes: (app, queue, metrics, ready, refresh) => {
+        registerOrderRoute(app, { catalog, redis, store, verifyUser });
+        registerEventRoute(app, catalog);
+        registerAdminRoutes(app, { catalog, redis, queue, isAdmin, refresh });
+        registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
+        registerFallbackRoutes(app, {
+          health: async (): Promise<Record<string, unknown>> => {
+            const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
+            const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
+            return { redis: r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
+          },
+          ready,
+        });
       },
-      // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
-      ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),
-    });
-    const { socket, port } = await listen(app, config.host, config.port);
-    log.info({ host: config.host, port, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed }, 'listening');
+    };
+    const front = config.workers > 1 ? await startWorkerFront(core) : await startSingleFront(core, blocklist);
+    const { port, queue, consumer, metrics } = front;
+    log.info(
+      { host: config.host, port, workers: config.workers, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed },
+      'listening',
+    );
 
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closed ??= (async () => {
         log.info({ waiting: queue.size, parked: queue.live }, 'shutting down');
-        closeListenSocket(socket);
-        admission.closing = true;
-        await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
-        consumer.flush(Outcome.Unavailable);
-        consumer.close();
-        await catalog.close();
-        blocklist?.close();
-        const flushing = persister?.flush(10_000).then((flushed) => {
-          if (!flushed) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
+        const flushing = front.close().then(async () => {
+          await catalog.close();
+          blocklist?.close();
         });
-        await Promise.all([flushing, admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS)]);
+        await flushing;
+        const flushed = await persister?.flush(10_000);
+        if (flushed === false) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
         for (const r of [redis, persisterRedis]) {
           // quit() waits for a reply that a Redis that is away never sends.
           if (r?.status === 'ready') await r.quit().catch(() => r.disconnect());

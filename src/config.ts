@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS } from './log';
 
@@ -10,6 +11,8 @@ import { LOG_FORMATS, LOG_LEVELS } from './log';
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** HTTP worker processes sharing the port; 1: one process does everything. */
+  readonly workers: number;
   /** `redis://…` / `rediss://…` / a unix socket path; empty: start a local redis-server. */
   readonly redisUrl: string;
   /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd; `none`: no MySQL (orders stay in Redis). */
@@ -53,6 +56,7 @@ export interface Config {
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
   port: 8080,
+  workers: os.availableParallelism(),
   host: '0.0.0.0',
   redisUrl: '',
   mysqlUrl: '',
@@ -94,6 +98,7 @@ interface Setting {
 export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535 },
   { key: 'host', env: 'HOST', kind: 'string' },
+  { key: 'workers', env: 'SECKILL_WORKERS', kind: 'int', min: 1, max: 256 },
   { key: 'redisUrl', env: 'REDIS_URL', kind: 'string' },
   { key: 'mysqlUrl', env: 'MYSQL_URL', kind: 'string' },
   { key: 'dataDir', env: 'SECKILL_DATA_DIR', kind: 'string' },

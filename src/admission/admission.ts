@@ -26,6 +26,8 @@ export interface Decider {
   /** False when a leader could not be decided now (Redis away): answer 10 at once. */
   readonly redisReady: boolean;
   enqueue(p: Parked): void;
+  /** Its client left (already let go by the ledger): it need not be decided. */
+  abandoned?(p: Parked): void;
 }
 
 export class Admission implements ShutdownGate {
@@ -79,13 +81,13 @@ export class Admission implements ShutdownGate {
     if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
       this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
     } else if (decision === QUEUE) {
-      if (this.ledger.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
+      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
       if (!this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
       const p = this.park(res, event, user, format, now);
       this.ledger.reserve(p);
       this.decider.enqueue(p);
     } else if (decision === FOLLOW) {
-      if (this.ledger.queue.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
+      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
       const leader = event.queued.get(user) as Parked;
       this.ledger.follow(leader, this.park(res, event, user, format, now));
     } else {
@@ -107,7 +109,10 @@ export class Admission implements ShutdownGate {
 
   private park(res: HttpResponse, event: SaleEvent, user: string, format: Format, now: number): Parked {
     const p = new Parked(this, res, event, user, format, now + this.timeoutMs);
-    res.onAborted(() => this.ledger.abandon(p));
+    res.onAborted(() => {
+      this.ledger.abandon(p);
+      this.decider.abandoned?.(p);
+    });
     return p;
   }
 }

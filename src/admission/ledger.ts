@@ -12,12 +12,27 @@ import type { TicketSink } from './ticket';
  * through it, so the counts are changed in one place.
  */
 export class Ledger implements TicketSink<Parked> {
-  constructor(readonly queue: ParkQueue) {}
+  /** Leaders reserved and not yet settled or dropped (kept for a worker, whose leaders are not in the ring). */
+  private outstanding = 0;
+
+  constructor(
+    readonly queue: ParkQueue,
+    /** Leaders go to another process's consumer, not into `queue`'s ring. */
+    private readonly remote = false,
+  ) {}
+
+  /** No room to park another request: answer 5. */
+  get full(): boolean {
+    return this.remote ? this.outstanding + this.queue.followers >= this.queue.capacity : this.queue.full;
+  }
 
   /** A leader admitted: it holds one unit of the event's estimate until settled. */
   reserve(p: Parked): void {
     p.event.reserved++;
     p.event.queued.set(p.user, p);
+    this.outstanding++;
+    // In one process the ring counts it when it is pushed.
+    if (this.remote) this.queue.live++;
   }
 
   /** The same user's repeat click while its leader waits: it shares the leader's answer. */
@@ -62,6 +77,7 @@ export class Ledger implements TicketSink<Parked> {
   }
 
   private release(p: Parked): void {
+    this.outstanding--;
     p.event.reserved--;
     if (p.event.queued.get(p.user) === p) p.event.queued.delete(p.user);
   }

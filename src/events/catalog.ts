@@ -21,6 +21,8 @@ export class Catalog {
   private readonly restoring = new Map<string, Promise<void>>();
   /** Events lost from Redis with no MySQL to restore them from (logged once). */
   private readonly unrestorable = new Set<string>();
+  /** Told whenever an event is defined or re-read (worker processes copy it). */
+  onChange: ((event: SaleEvent) => void) | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -141,13 +143,10 @@ export class Catalog {
   }
 
   private upsert(id: string, def: EventDefinition, remaining: number): SaleEvent {
-    const existing = this.events.get(id);
-    if (existing !== undefined) {
-      existing.define(def, remaining);
-      return existing;
-    }
-    const event = new SaleEvent(id, def, remaining);
-    this.events.set(id, event);
+    let event = this.events.get(id);
+    if (event !== undefined) event.define(def, remaining);
+    else this.events.set(id, (event = new SaleEvent(id, def, remaining)));
+    this.onChange?.(event);
     return event;
   }
 

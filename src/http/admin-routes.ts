@@ -5,7 +5,7 @@ import { parseDefinition } from '../events/definition';
 import type { SaleEvent } from '../events/sale-event';
 import { EVENT_ID } from '../redis/keys';
 import { PutEventResult, type RedisClient } from '../redis/scripts';
-import type { ParkQueue } from '../admission/queue';
+import type { QueueView } from '../metrics/metrics';
 import { contentLength, readBody } from './body';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import { log } from '../log';
@@ -15,8 +15,10 @@ const MAX_ADMIN_BODY = 16 * 1024;
 export interface AdminDeps {
   readonly catalog: Catalog;
   readonly redis: RedisClient;
-  readonly queue: ParkQueue;
+  readonly queue: QueueView;
   readonly isAdmin: (authorization: string) => boolean;
+  /** Brings the counts up to date before they are read (worker processes: gathers theirs). */
+  readonly refresh?: () => Promise<void>;
 }
 
 function error(res: HttpResponse, status: number, code: Outcome, message: string): void {
@@ -48,6 +50,7 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
 }
 
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
+  await deps.refresh?.();
   const { keys } = event;
   const [remaining, buyers, streamLength] = await Promise.all([
     deps.redis.get(keys.stock),

@@ -1,5 +1,4 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ParkQueue } from '../admission/queue';
 import type { Catalog } from '../events/catalog';
 import type { Persister } from '../orders/persister';
 import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
@@ -9,10 +8,19 @@ import { STAGE_NAMES, type AnswerCounts } from './decisions';
 export interface MetricsSources {
   /** Answers refused before an event was found; the rest are counted per event. */
   readonly refused: AnswerCounts;
-  readonly queue: ParkQueue;
+  readonly queue: QueueView;
   readonly catalog: Catalog;
   readonly redis: RedisClient;
   readonly persister: Persister | undefined;
+  /** Brings the counts up to date before a scrape (worker processes: gathers theirs). */
+  readonly refresh?: () => Promise<void>;
+}
+
+/** What the queue gauges read: waiting (not yet sent to Redis), parked, capacity. */
+export interface QueueView {
+  readonly size: number;
+  readonly live: number;
+  readonly capacity: number;
 }
 
 /**
@@ -24,11 +32,13 @@ export interface MetricsSources {
  */
 export class Metrics {
   readonly registry = new Registry();
+  private readonly refresh: (() => Promise<void>) | undefined;
   private readonly batchSize: Histogram;
   private readonly scriptSeconds: Histogram;
 
   constructor(sources: MetricsSources) {
     const { refused, queue, catalog, redis, persister } = sources;
+    this.refresh = sources.refresh;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'seckill_' });
 
@@ -163,7 +173,8 @@ export class Metrics {
     this.scriptSeconds.observe(seconds);
   };
 
-  text(): Promise<string> {
+  async text(): Promise<string> {
+    await this.refresh?.();
     return this.registry.metrics();
   }
 

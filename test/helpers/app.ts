@@ -27,6 +27,8 @@ export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise
     redisUrl: redis?.socket ?? '',
     // Most files test the sale path alone; the persistence tests pass a MySQL.
     mysqlUrl: 'none',
+    // In-process tests look at this process's queue and catalog; worker processes are tested through spawnServer.
+    workers: 1,
     ...overrides,
   });
   const app = await startApp(config);

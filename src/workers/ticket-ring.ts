@@ -1,0 +1,38 @@
+import type { Ticket, TicketLine } from '../admission/ticket';
+
+/** The primary's waiting line of tickets sent by workers: a bounded ring in arrival order. */
+export class TicketRing<T extends Ticket> implements TicketLine<T> {
+  private readonly ring: (T | undefined)[];
+  private head = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    this.ring = new Array<T | undefined>(capacity).fill(undefined);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get full(): boolean {
+    return this.count >= this.capacity;
+  }
+
+  push(t: T): void {
+    this.ring[(this.head + this.count) % this.capacity] = t;
+    this.count++;
+  }
+
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.ring[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const t = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    return t;
+  }
+}
