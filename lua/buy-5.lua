@@ -24,14 +24,18 @@
     2 already bought (order number: the one this user won before)
     3 not started    (Redis clock before start)
     4 ended          (Redis clock at or after end)
-    7 unknown event  (no meta, or a restore whose lease ran out: the caller
-                      restores it from MySQL when it knows the event)
+    7 unknown event  (no meta, a restore whose lease ran out, or an event
+                      that lost part of its keys: no count, no counter, or
+                      no buyers while the counter says some won. The
+                      caller restores it from MySQL when it knows the event)
     10 unavailable   (a restore from MySQL is under way: retry)
 
   A win is the buyer marker, the decrement, the counter and the XADD
   together: a user is never told "won" without a durable order record.
   Order numbers come from the counter, not from the stock, so after a
-  restore they continue above the highest number MySQL holds.
+  restore they continue above the highest number MySQL holds. (A sale
+  begun before the counter existed has none: it is restored once, from
+  MySQL and its stream, like any event that lost a key.)
 ]]
 local rcall = redis.call
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -63,7 +67,13 @@ if meta[4] then
   return all(7, -1)
 end
 
-local remaining = tonumber(rcall('GET', stockKey) or '0')
+local remaining = tonumber(rcall('GET', stockKey))
+local seq = tonumber(rcall('GET', seqKey))
+-- Part of the event is gone (a key deleted or evicted): granting from what
+-- is left could sell a unit twice or number an order twice. Restore it.
+if not remaining or not seq or (seq > 0 and rcall('EXISTS', buyersKey) == 0) then
+  return all(7, -1)
+end
 if now < tonumber(meta[2]) then
   return all(3, remaining)
 end
@@ -72,8 +82,6 @@ if now >= tonumber(meta[3]) then
 end
 
 local before = remaining
--- A sale begun before the counter existed numbered its orders by the stock.
-local seq = tonumber(rcall('GET', seqKey) or (initial - remaining))
 for i = 1, n do
   local user = ARGV[i]
   local prior = rcall('HGET', buyersKey, user)

@@ -4,7 +4,7 @@
   restore token and a lease: the buy script answers 10 (retry) and grants
   nothing, and putEvent refuses to touch it. The restorer then writes the
   stored orders with restoreChunk-3.lua and opens the sale again with
-  restoreEnd-4.lua. A restorer that dies leaves a lease that runs out; the
+  restoreEnd-5.lua. A restorer that dies leaves a lease that runs out; the
   next restore takes over (the buyers written so far are MySQL's rows, so
   writing them again is harmless).
 
@@ -22,7 +22,8 @@
     ARGV[6] lease (ms): how long the restore may go without a chunk
 
   Output: integer
-    0 present: Redis has the event and no restore is under way; nothing done
+    0 present: Redis has the event whole and no restore is under way;
+      nothing done
     1 started: this token now owns the restore
     2 busy: another restore holds a lease that has not run out
 ]]
@@ -31,7 +32,12 @@ local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 local cur = rcall('HMGET', metaKey, 'stock', 'lease')
 if cur[1] and not cur[2] then
-  return 0
+  -- Whole: a count, a counter, and buyers if the counter says some won
+  -- (the same test as buy-5.lua's).
+  local seq = tonumber(rcall('GET', seqKey))
+  if rcall('EXISTS', stockKey) == 1 and seq and (seq == 0 or rcall('EXISTS', buyersKey) == 1) then
+    return 0
+  end
 end
 local t = rcall('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

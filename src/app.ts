@@ -12,6 +12,7 @@ import { createAdminCheck, createUserVerifier } from './auth/jwt';
 import { corsOriginList, type Config } from './config';
 import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
+import { CHANGED, EventNews, SOLD_OUT } from './events/news';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
 import { withCors } from './http/cors';
@@ -155,9 +156,12 @@ async function startWorkerFront(core: Core): Promise<Front> {
   const options = core.consumerOptions(metrics);
   const consumer: Consumer<RemoteTicket> = new Consumer(line, pool, redis, {
     ...options,
-    onSoldOut: (event) => pool.broadcast([event]),
+    onSoldOut: (event) => {
+      options.onSoldOut?.(event);
+      pool.broadcast([event]);
+    },
   });
-  catalog.onChange = (event) => pool.broadcast([event]);
+  catalog.watchers.add((event) => pool.broadcast([event]));
   workers = pool;
   const port = await pool.start(config.workers);
   return {
@@ -194,6 +198,12 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const store = pool === undefined ? undefined : new EventStore(pool);
     const redis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs);
     const catalog = new Catalog(redis, store);
+    // Sale news between instances (sold out, changed): sharded pub/sub on each event's channel.
+    const subscriber = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs, 'seckill-news');
+    const news = new EventNews(redis, subscriber, catalog);
+    await news.start();
+    catalog.watchers.add((event) => news.follow(event));
+    catalog.announce = (event) => news.announce(event, CHANGED);
     const warmed = await catalog.warmFromStore(Date.now());
     await catalog.refresh();
     catalog.startRefreshing(config.eventRefreshMs);
@@ -229,6 +239,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
         onBatch: metrics.observeBatch,
         onLost: (event: SaleEvent) => void catalog.restore(event.id),
+        onSoldOut: (event: SaleEvent) => news.announce(event, SOLD_OUT),
       }),
       routes: (app, queue, metrics, ready, refresh) => {
         registerOrderRoute(app, { catalog, redis, store, verifyUser });
@@ -261,6 +272,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
           blocklist?.close();
         });
         await flushing;
+        news.close();
         const flushed = await persister?.flush(10_000);
         if (flushed === false) log.warn('persister flush incomplete: the rest stays in the Redis streams for the next start');
         for (const r of [redis, persisterRedis]) {

@@ -21,8 +21,10 @@ export class Catalog {
   private readonly restoring = new Map<string, Promise<void>>();
   /** Events lost from Redis with no MySQL to restore them from (logged once). */
   private readonly unrestorable = new Set<string>();
-  /** Told whenever an event is defined or re-read (worker processes copy it). */
-  onChange: ((event: SaleEvent) => void) | undefined;
+  /** Told whenever an event is defined, re-read or sold out (worker processes copy it; the news follows it). */
+  readonly watchers = new Set<(event: SaleEvent) => void>();
+  /** Told when this process changed an event's definition or restored it: other instances re-read it. */
+  announce: ((event: SaleEvent) => void) | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -55,6 +57,9 @@ export class Catalog {
       const outcome = await this.putRedis(id, def);
       const keep = outcome.result !== PutEventResult.Started && outcome.result !== PutEventResult.Restoring;
       return [outcome, keep];
+    }).then((outcome) => {
+      if (outcome.result === PutEventResult.Created || outcome.result === PutEventResult.Updated) this.announce?.(outcome.event);
+      return outcome;
     });
   }
 
@@ -82,6 +87,8 @@ export class Catalog {
     const running = this.restoring.get(id);
     if (running !== undefined) return running;
     if (this.store === undefined) {
+      // The standalone tools (persister, reconcile) read events only: restoring is the servers' job.
+      if (!this.withWinners) return Promise.resolve();
       if (!this.unrestorable.has(id)) {
         this.unrestorable.add(id);
         log.error({ event: id }, 'Redis lost this event and there is no MySQL to restore it from: put it again');
@@ -106,7 +113,7 @@ export class Catalog {
     const outcome = await restoreFromStore(this.redis, this.store, conn, stored);
     if (outcome.state !== 'restored') return;
     this.unrestorable.delete(stored.id);
-    this.upsert(stored.id, stored, outcome.remaining);
+    this.announce?.(this.upsert(stored.id, stored, outcome.remaining));
     log.warn(
       { event: stored.id, orders: outcome.orders, remaining: outcome.remaining, ms: Date.now() - started },
       'event restored into Redis from MySQL',
@@ -146,8 +153,16 @@ export class Catalog {
     let event = this.events.get(id);
     if (event !== undefined) event.define(def, remaining);
     else this.events.set(id, (event = new SaleEvent(id, def, remaining)));
-    this.onChange?.(event);
+    for (const w of this.watchers) w(event);
     return event;
+  }
+
+  /** Another instance sold the event out: answer "sold out" from memory from now on. */
+  soldOut(id: string): void {
+    const event = this.events.get(id);
+    if (event === undefined || event.remaining === 0) return;
+    event.remaining = 0;
+    for (const w of this.watchers) w(event);
   }
 
   /**
@@ -164,13 +179,15 @@ export class Catalog {
     const [units, start, end, name, lease] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
-    if (lease != null) {
-      if (Number(lease) < Date.now()) void this.restore(id);
+    // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
+    if (lease == null && stock === null) void this.restore(id);
+    if (lease != null || stock === null) {
+      if (lease != null && Number(lease) < Date.now()) void this.restore(id);
       if (existing !== undefined) return existing;
     }
     const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '' };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
-    const event = this.upsert(id, def, lease != null ? def.stock : Number(stock ?? 0));
+    const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock));
     const isNew = existing === undefined;
     if (isNew && this.withWinners) await this.loadWinners(event);
     return event;

@@ -16,6 +16,8 @@ export interface EventKeys {
   readonly orders: string;
   /** string int: the last order number granted */
   readonly seq: string;
+  /** sharded pub/sub channel (same slot as the event): "sold out", "changed" */
+  readonly news: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -26,11 +28,21 @@ export function eventKeys(event: string): EventKeys {
     buyers: tag + 'buyers',
     orders: tag + 'orders',
     seq: tag + 'seq',
+    news: tag + 'news',
   });
 }
 
 /** SCAN pattern matching every event's meta key. */
 export const META_PATTERN = 'sk:{*}:meta';
+
+/** Sharded pub/sub channel carrying the id of each event created, changed or restored. */
+export const NEWS_CHANNEL = 'sk:news';
+
+/** The event id inside a news channel name, or undefined. */
+export function eventOfNewsChannel(channel: string): string | undefined {
+  const m = /^sk:\{([A-Za-z0-9_-]{1,64})\}:news$/.exec(channel);
+  return m?.[1];
+}
 
 /** The event id inside a meta key, or undefined for any other key. */
 export function eventOfMetaKey(key: string): string | undefined {

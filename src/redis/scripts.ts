@@ -36,7 +36,7 @@ declare module 'ioredis' {
       leaseMs: string,
     ): Result<number, Context>;
     restoreChunk(meta: string, buyers: string, seq: string, token: string, leaseMs: string, ...pairs: (string | number)[]): Result<number, Context>;
-    restoreEnd(meta: string, stock: string, buyers: string, seq: string, token: string): Result<number, Context>;
+    restoreEnd(meta: string, stock: string, buyers: string, seq: string, orders: string, token: string): Result<number, Context>;
     ackOrders(orders: string, group: string, ...ids: string[]): Result<number, Context>;
     dropIdleConsumers(orders: string, group: string, idleMs: string, self: string): Result<number, Context>;
   }
@@ -157,7 +157,7 @@ export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: s
 
 /** Opens the restored sale; the units remaining, or -1 when the token lost the restore. */
 export function restoreEnd(redis: RedisClient, keys: EventKeys, token: string): Promise<number> {
-  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, token);
+  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, keys.orders, token);
 }
 
 /** XACK + XDEL of orders committed to MySQL; returns how many were acknowledged. */

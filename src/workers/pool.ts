@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Ticket, TicketSink } from '../admission/ticket';
 import type { Config } from '../config';
@@ -8,6 +9,18 @@ import { log } from '../log';
 import type { AnswerCounts, Stage } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { DROPPED, type Buy, type EventState, type Stats, type ToPrimary, type ToWorker } from './protocol';
+
+/** A port the kernel says is free on `host` now. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** A leader a worker sent to the primary's consumer. */
 export class RemoteTicket implements Ticket {
@@ -134,9 +147,10 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
 
   constructor(private readonly parts: PrimaryParts) {}
 
-  /** Starts the workers one by one (the first picks the port when PORT is 0); resolves with the port. */
+  /** Starts the workers one by one; resolves with the port they share. */
   async start(count: number): Promise<number> {
-    this.port = this.parts.config.port;
+    // uWS sets SO_REUSEPORT only on a given port: for PORT=0, pick a free one for all of them.
+    this.port = this.parts.config.port === 0 ? await freePort(this.parts.config.host) : this.parts.config.port;
     for (let i = 0; i < count; i++) {
       const link = this.spawn(i);
       this.links[i] = link;

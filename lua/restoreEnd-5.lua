@@ -1,0 +1,60 @@
+--[[
+  Finish a restore (see restoreBegin-4.lua). The event's stream still holds
+  the orders granted and not yet in MySQL when only part of the event was
+  lost (a key deleted, a partial failover): their users become buyers again
+  and the counter moves above their numbers too. Then the remaining stock
+  becomes the initial stock less the buyers, and the sale opens again. The
+  buyers, the counter and the stock come back together, in this one step.
+
+  Input:
+    KEYS[1] meta    sk:{E}:meta    hash: stock, ..., restoring (token), lease
+    KEYS[2] stock   sk:{E}:stock   units remaining
+    KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
+    KEYS[4] seq     sk:{E}:seq     the last order number granted
+    KEYS[5] orders  sk:{E}:orders  stream of won orders not yet in MySQL (fields o, u)
+
+    ARGV[1] restore token
+
+  Output: integer
+    the units remaining, >= 0, once restored
+    -1 refused: this token no longer owns the restore
+]]
+local rcall = redis.call
+local metaKey, stockKey, buyersKey, seqKey, ordersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+local cur = rcall('HMGET', metaKey, 'stock', 'restoring')
+if cur[2] ~= ARGV[1] then
+  return -1
+end
+
+local high = tonumber(rcall('GET', seqKey) or '0')
+local from = '-'
+while true do
+  local page = rcall('XRANGE', ordersKey, from, '+', 'COUNT', 1000)
+  if #page == 0 then
+    break
+  end
+  for _, entry in ipairs(page) do
+    local f = entry[2]
+    local order, user
+    for i = 1, #f, 2 do
+      if f[i] == 'o' then order = tonumber(f[i + 1]) elseif f[i] == 'u' then user = f[i + 1] end
+    end
+    if order and user then
+      rcall('HSETNX', buyersKey, user, order)
+      if order > high then
+        high = order
+      end
+    end
+  end
+  from = '(' .. page[#page][1]
+end
+
+local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey)
+if remaining < 0 then
+  remaining = 0
+end
+rcall('SET', stockKey, remaining)
+rcall('SET', seqKey, high)
+rcall('HDEL', metaKey, 'restoring', 'lease')
+return remaining

@@ -1,0 +1,70 @@
+import { Redis } from 'ioredis';
+import type { RowDataPacket } from 'mysql2/promise';
+import t from 'tap';
+import { connectMysql } from '../src/orders/mysql';
+import { ADMIN, putEvent, SECRET } from './helpers/app';
+import { crowd } from './helpers/crowd';
+import { spawnServer, type ServerProcess } from './helpers/process';
+import { tempDir, testMysql, testRedis } from './helpers/services';
+import { until } from './helpers/wait';
+
+/**
+ * Fault injection (issue 9 review): a long restore (250,000 stored orders)
+ * is hit by a FLUSHALL while it runs, then every server is SIGKILLed in the
+ * middle of the next one; a fresh server must take over once the lease runs
+ * out and the sale must continue above the highest stored number.
+ */
+const STORED = 250_000;
+const STOCK = 251_000;
+
+t.test('FLUSHALL during a restore, then SIGKILL of the restorers mid-restore', async (t) => {
+  const local = await testRedis(t);
+  const db = await testMysql(t);
+  const redis = new Redis({ path: local.socket });
+  t.teardown(() => redis.disconnect());
+  const pool = await connectMysql({ url: db.url });
+  t.teardown(() => pool.end());
+  const env = (): Record<string, string> => ({
+    REDIS_URL: local.socket,
+    MYSQL_URL: db.url,
+    SECKILL_DATA_DIR: tempDir(t),
+    SECKILL_JWT_SECRET: SECRET,
+    SECKILL_ADMIN_TOKEN: ADMIN,
+    SECKILL_EVENT_REFRESH_MS: '100',
+    SECKILL_PERSIST_WAIT_MS: '10',
+  });
+  const a = await spawnServer(t, env());
+  const b = await spawnServer(t, env());
+  t.equal((await putEvent(a.base, 'long', { stock: STOCK })).status, 201);
+  await pool.query(`INSERT INTO orders (event_id, order_no, user_id, created) SELECT 'long', seq, CONCAT('L', seq), NOW(3) FROM seq_1_to_${STORED}`);
+  const restoring = async (): Promise<boolean> => (await redis.hget('sk:{long}:meta', 'restoring')) !== null;
+
+  await redis.flushall();
+  await until(restoring, 'a restore started', 20_000, 2);
+  await until(async () => (await redis.hlen('sk:{long}:buyers')) >= 50_000, 'restore under way', 20_000, 2);
+  await redis.flushall();
+  t.pass('flushed in the middle of a restore');
+  await until(async () => (await redis.hlen('sk:{long}:buyers')) >= 50_000 && (await restoring()), 'a second restore under way', 30_000, 2);
+  for (const s of [a, b]) s.child.kill('SIGKILL');
+  await Promise.all([a.exited, b.exited]);
+  t.pass('every server SIGKILLed mid-restore');
+  const c = await spawnServer(t, env());
+  const started = Date.now();
+  await until(async () => (await redis.hget('sk:{long}:meta', 'stock')) !== null && !(await restoring()), 'restored by the new server', 60_000, 20);
+  t.comment(`restored ${Date.now() - started} ms after the new server started (lease 15 s)`);
+  t.equal(await redis.hlen('sk:{long}:buyers'), STORED, 'every stored order back as a buyer');
+  t.equal(Number(await redis.get('sk:{long}:stock')), STOCK - STORED, 'stock less the stored orders');
+  t.equal(Number(await redis.get('sk:{long}:seq')), STORED, 'the counter at the highest stored number');
+
+  const told = await crowd([c.base], 'long', [...Array.from({ length: 1200 }, (_, i) => `n${i}`), 'L1', 'L250000'], { concurrency: 20, timeoutMs: 60_000 });
+  t.equal(told.filter((x) => x.code === 0).length, STOCK - STORED, 'the rest of the stock sold');
+  t.ok(told.filter((x) => x.code === 0).every((x) => x.order > STORED), 'every new number above the stored ones');
+  // Not asserted: after the sell-out, a restored buyer unknown to this process's winners map is told 1 (sold out), not 2.
+  t.comment(`stored buyers re-clicking were told: ${told.filter((x) => x.user.startsWith('L')).map((x) => x.code).join(', ')}`);
+  await until(async () => (await redis.xlen('sk:{long}:orders')) === 0, 'drained', 30_000, 50);
+  const [[n]] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM orders WHERE event_id = ?', ['long']);
+  const [[cf]] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM order_conflicts', []);
+  t.equal(Number(n?.n), STOCK, 'MySQL holds exactly the stock');
+  t.equal(Number(cf?.n), 0, 'no conflict');
+  t.comment(c.output().split('\n').filter((l) => /restore/.test(l)).slice(0, 6).join('\n'));
+});

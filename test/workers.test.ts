@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import type { RowDataPacket } from 'mysql2/promise';
+import t, { type Test } from 'tap';
+import { connectMysql } from '../src/orders/mysql';
+import { ADMIN, buy, count, putEvent, SECRET } from './helpers/app';
+import { crowd } from './helpers/crowd';
+import { scrape } from './helpers/metrics';
+import { spawnServer, type ServerProcess } from './helpers/process';
+import { tempDir, testMysql, testRedis } from './helpers/services';
+import { until } from './helpers/wait';
+
+/** The worker processes of a server (its children running the worker entry). */
+function workerPids(server: ServerProcess): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(server.child.pid)], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes('worker-main')).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+async function stats(base: string, event: string): Promise<{ remaining: number; outcomes: Record<string, number>; local: { remaining: number } }> {
+  const res = await fetch(`${base}/admin/events/${event}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  return (await res.json()) as { remaining: number; outcomes: Record<string, number>; local: { remaining: number } };
+}
+
+async function twoWorkers(t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
+  return spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, MYSQL_URL: 'none', SECKILL_WORKERS: '2', ...env });
+}
+
+t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the workers', async (t) => {
+  const s = await twoWorkers(t);
+  t.equal(workerPids(s).length, 2, 'two worker processes');
+  t.equal((await putEvent(s.base, 'w2', { stock: 300 })).status, 201);
+  const first = await Promise.all(Array.from({ length: 800 }, (_, i) => buy(s.base, 'w2', `u${i}`)));
+  t.equal(count(first, (a) => a.c === 0), 300, 'exactly the stock won');
+  t.equal(count(first, (a) => a.c === 1), 500, 'the rest sold out');
+  const orders = first.filter((a) => a.c === 0).map((a) => a.o!).sort((a, b) => a - b);
+  t.same(orders, Array.from({ length: 300 }, (_, i) => i + 1), 'order numbers 1..300, each once');
+  const winner = first.findIndex((a) => a.c === 0);
+  const again = await Promise.all(Array.from({ length: 20 }, () => buy(s.base, 'w2', `u${winner}`)));
+  t.ok(again.every((a) => a.c === 2 && a.o === first[winner]!.o), 'a winner clicking again, on either worker: already bought, same order');
+  const st = await stats(s.base, 'w2');
+  t.equal(st.outcomes.won, 300, 'admin stats: wins summed over the workers');
+  t.equal((st.outcomes.sold_out ?? 0) + (st.outcomes.already_bought ?? 0), 520, 'and the rest');
+  const m = await scrape(s.base, ADMIN);
+  t.equal(m('seckill_decisions_total', { stage: 'redis', outcome: 'won' }), 300, '/metrics: summed whichever worker answers the scrape');
+  t.equal(m('seckill_parked_requests'), 0);
+});
+
+t.test('a worker killed with SIGKILL is restarted; the sale goes on exactly', async (t) => {
+  const s = await twoWorkers(t);
+  t.equal((await putEvent(s.base, 'kw', { stock: 400 })).status, 201);
+  const before = await Promise.all(Array.from({ length: 100 }, (_, i) => buy(s.base, 'kw', `a${i}`)));
+  t.equal(count(before, (a) => a.c === 0), 100);
+  const [victim] = workerPids(s);
+  process.kill(victim!, 'SIGKILL');
+  await until(() => /worker restarted/.test(s.output()), 'the primary restarts it');
+  await until(() => workerPids(s).length === 2 && !workerPids(s).includes(victim!), 'two workers again');
+  const after = await crowd([s.base], 'kw', Array.from({ length: 500 }, (_, i) => `b${i}`), { concurrency: 20 });
+  t.equal(count(after, (a) => a.code === 0), 300, 'the other 300 units sell, none twice');
+  t.match(s.output(), /"worker":\d,"code":null,"signal":"SIGKILL".*"msg":"worker exited: restarting it"/, 'the death is logged');
+  const st = await stats(s.base, 'kw');
+  t.equal(st.remaining, 0);
+  s.child.kill('SIGTERM');
+  t.equal(await s.exited, 0, 'and it still shuts down cleanly');
+});
+
+t.test('two instances x two workers on one Redis and MariaDB: exact stock, one unit per user, MySQL equal', async (t) => {
+  const redis = await testRedis(t);
+  const db = await testMysql(t);
+  const env = (): Record<string, string> => ({ REDIS_URL: redis.socket, MYSQL_URL: db.url, SECKILL_PERSIST_WAIT_MS: '10' });
+  const a = await twoWorkers(t, env());
+  const b = await twoWorkers(t, env());
+  t.equal((await putEvent(a.base, 'duo', { stock: 1500 })).status, 201);
+  await until(async () => (await fetch(`${b.base}/admin/events/duo`, { headers: { authorization: `Bearer ${ADMIN}` } })).status === 200, 'b knows it');
+  const users = Array.from({ length: 2500 }, (_, i) => `d${i % 2000}`); // 500 users click twice
+  const told = await crowd([a.base, b.base], 'duo', users, { concurrency: 40 });
+  const wins = told.filter((x) => x.code === 0);
+  t.equal(wins.length, 1500, 'exactly the stock won');
+  t.equal(new Set(wins.map((x) => x.user)).size, 1500, 'one unit per user');
+  t.equal(new Set(wins.map((x) => x.order)).size, 1500, 'each order number once');
+  const pool = await connectMysql({ url: db.url });
+  t.teardown(() => pool.end());
+  await until(async () => {
+    const [[r]] = await pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM orders WHERE event_id = 'duo'");
+    return Number(r?.n) === 1500;
+  }, 'MySQL has every order', 30_000, 50);
+  const [rows] = await pool.query<RowDataPacket[]>("SELECT user_id, order_no FROM orders WHERE event_id = 'duo'");
+  const stored = new Map(rows.map((r) => [String(r.user_id), Number(r.order_no)]));
+  t.ok(wins.every((x) => stored.get(x.user) === x.order), 'every win is in MySQL with the number its user was told');
+});
+
+t.test('a sell-out reaches another instance by pub/sub, and it answers "sold out" from memory', async (t) => {
+  const redis = await testRedis(t);
+  // The periodic refresh is an hour: only the news can tell b.
+  const env = { REDIS_URL: redis.socket, SECKILL_EVENT_REFRESH_MS: '3600000' };
+  const a = await twoWorkers(t, env);
+  const b = await twoWorkers(t, env);
+  t.equal((await putEvent(a.base, 'news', { stock: 50 })).status, 201);
+  // b learns of the new event through the news too ("changed").
+  await until(async () => (await fetch(`${b.base}/admin/events/news`, { headers: { authorization: `Bearer ${ADMIN}` } })).status === 200, 'b knows the event');
+  t.equal((await stats(b.base, 'news')).local.remaining, 50);
+  const sold = await Promise.all(Array.from({ length: 50 }, (_, i) => buy(a.base, 'news', `n${i}`)));
+  const soldAt = Date.now();
+  t.equal(count(sold, (x) => x.c === 0), 50, 'a sold it out');
+  await until(async () => (await stats(b.base, 'news')).local.remaining === 0, 'b learns it', 5_000, 1);
+  t.comment(`the sell-out reached the other instance in ${Date.now() - soldAt} ms (including a few admin round trips)`);
+  const late = await Promise.all(Array.from({ length: 20 }, (_, i) => buy(b.base, 'news', `late${i}`)));
+  t.ok(late.every((x) => x.c === 1), 'b answers sold out');
+  const m = await scrape(b.base, ADMIN);
+  t.equal(m('seckill_decisions_total', { stage: 'prefilter', outcome: 'sold_out' }), 20, 'all from memory, on every worker');
+  t.equal(m('seckill_decisions_total', { stage: 'redis', outcome: 'sold_out' }), undefined, 'none asked Redis');
+});
