@@ -160,6 +160,7 @@ async function startWorkerFront(core: Core): Promise<Front> {
       options.onSoldOut?.(event);
       pool.broadcast([event]);
     },
+    onWinners: (event, users, orders) => pool.winners(event, users, orders),
   });
   catalog.watchers.add((event) => pool.broadcast([event]));
   workers = pool;

@@ -48,6 +48,12 @@ export class Catalog {
    * put, so an identical put after a loss finds the sale as it was.
    */
   async put(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
+    const outcome = await this.putStored(id, def);
+    if (outcome.result === PutEventResult.Created || outcome.result === PutEventResult.Updated) this.announce?.(outcome.event);
+    return outcome;
+  }
+
+  private putStored(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
     if (this.store === undefined) return this.putRedis(id, def);
     const store = this.store;
     return this.inLockedTransaction(async (conn) => {
@@ -57,9 +63,6 @@ export class Catalog {
       const outcome = await this.putRedis(id, def);
       const keep = outcome.result !== PutEventResult.Started && outcome.result !== PutEventResult.Restoring;
       return [outcome, keep];
-    }).then((outcome) => {
-      if (outcome.result === PutEventResult.Created || outcome.result === PutEventResult.Updated) this.announce?.(outcome.event);
-      return outcome;
     });
   }
 

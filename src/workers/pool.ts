@@ -247,6 +247,12 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
     setTimeout(restart, wait);
   }
 
+  /** Winners of a batch: every worker's prefilter knows them (their repeat clicks never need Redis). */
+  winners(event: SaleEvent, users: string[], orders: number[]): void {
+    const m: ToWorker = { t: 'winners', event: event.id, users, orders };
+    for (const l of this.links) l.send(m);
+  }
+
   /** An event changed (put, refresh, restore, sold out): every worker's prefilter learns it at once. */
   broadcast(events: readonly SaleEvent[]): void {
     const m: ToWorker = { t: 'events', events: events.map(stateOf) };

@@ -39,6 +39,14 @@ export interface Decided {
   readonly remaining: [string, number][];
 }
 
+/** Primary → every worker: users a batch found to be winners, so a repeat click on any worker is "already bought". */
+export interface Winners {
+  readonly t: 'winners';
+  readonly event: string;
+  readonly users: string[];
+  readonly orders: number[];
+}
+
 export interface Events {
   readonly t: 'events';
   readonly events: EventState[];
@@ -71,7 +79,7 @@ export interface Close {
   readonly t: 'close';
 }
 
-export type ToWorker = Decided | Events | StatsQuery | Close;
+export type ToWorker = Decided | Winners | Events | StatsQuery | Close;
 export type ToPrimary = Buy | Stats | Listening;
 
 /** What a worker process is started with (in its environment, as JSON). */

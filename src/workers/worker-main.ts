@@ -86,6 +86,10 @@ async function main(): Promise<void> {
 
   process.on('message', (m: ToWorker) => {
     if (m.t === 'decided') link.decided(m);
+    else if (m.t === 'winners') {
+      const e = events.get(m.event);
+      if (e !== undefined) m.users.forEach((u, i) => e.winners.set(u, m.orders[i] ?? 0));
+    }
     else if (m.t === 'events') {
       for (const e of m.events) upsert(e);
       gotEvents();
