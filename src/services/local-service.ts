@@ -114,7 +114,8 @@ export function adopt(pid: number): ServiceProcess {
       clearInterval(poll);
       resolve('gone');
     }, 250);
-    poll.unref();
+    // Not unref'd: at shutdown, waiting for an adopted service to exit must keep
+    // the process alive (nothing else may be left on the event loop by then).
   });
   return {
     pid,
