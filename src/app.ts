@@ -11,6 +11,9 @@ import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
+import { loadAssets } from './dashboard/assets';
+import { DashboardFeed } from './dashboard/feed';
+import { registerDashboardRoutes } from './http/dashboard-routes';
 import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
@@ -97,6 +100,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
     registerOrderRoute(app, { catalog, redis, store, verifyUser });
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
     registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
+    const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry });
+    registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
     registerFallbackRoutes(app, {
       health: async (): Promise<Record<string, boolean>> => {
         const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
@@ -114,6 +119,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
       (closed ??= (async () => {
         log.info({ waiting: queue.size, parked: queue.live }, 'shutting down');
         closeListenSocket(socket);
+        dashboard.close();
         admission.closing = true;
         await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
         consumer.flush(Outcome.Unavailable);
