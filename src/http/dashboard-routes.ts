@@ -46,14 +46,12 @@ export function registerDashboardRoutes(app: TemplatedApp, deps: DashboardDeps):
     ['/admin/dashboard.css', page('dashboard.css')],
     ['/admin/dashboard.js', page('dashboard.js')],
   ];
+  // Only /admin/ itself: the page's relative URLs (dashboard.js, stream, events/…) need the slash, and a
+  // bare /admin stays an unknown path (404, code 9) rather than a redirect, like every other 4xx probe.
   for (const [route, asset] of routes) {
     app.get(route, (res) => writeAsset(res, asset));
     app.any(route, (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
   }
-  app.get('/admin', (res) => {
-    res.writeStatus('308 ').writeHeader('Location', '/admin/').end();
-  });
-  app.any('/admin', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
 
   app.get('/admin/stream', (res, req) => {
     const authorization = req.getHeader('authorization');

@@ -352,13 +352,15 @@
     }
     svgNode.replaceChildren(...shapes);
     axis(svgNode, fmt(top) + '/s', '0', '−' + Math.round(width / 1000) + ' s … now');
-    const last = points[points.length - 1].rates;
+    // The legend gives each outcome's average over the last few seconds: one tick alone is noisy.
+    const recent = points.filter((p) => p.t > t - ALERT_WINDOW_S * 1000);
+    const avg = (name) => recent.reduce((n, p) => n + (p.rates[name] || 0), 0) / Math.max(1, recent.length);
     legend.replaceChildren(
       ...used.map((name) => {
         const item = el('span', 'key');
         const swatch = el('i');
         swatch.style.background = COLORS[name] || '#888';
-        item.append(swatch, document.createTextNode(name.replace(/_/g, ' ') + ' ' + rate(last[name] || 0) + '/s'));
+        item.append(swatch, document.createTextNode(name.replace(/_/g, ' ') + ' ' + rate(avg(name)) + '/s'));
         return item;
       }),
     );
