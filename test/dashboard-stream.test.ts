@@ -111,12 +111,17 @@ t.test('the stream follows a sale: remaining, answers, rates, queue, lag, proces
   t.ok(last.script.p50 !== null && last.script.p50 > 0 && last.script.p99 !== null && last.script.p99 >= last.script.p50, 'p50 <= p99');
 
   // Rates: the ticks that saw the answers report them per second.
+  // Rates are differences between ticks: buy only once the stream has had its first one.
   let soldOutPerSecond = 0;
+  let firstTick: () => void = () => undefined;
+  const ticked = new Promise<void>((resolve) => (firstTick = resolve));
   const rated = readStream(app.base, (x) => {
+    firstTick();
     const e = x.events.find((e) => e.id === 'flash');
     soldOutPerSecond = Math.max(soldOutPerSecond, e?.rates.sold_out ?? 0);
     return soldOutPerSecond > 0;
   });
+  await ticked;
   t.equal((await buy(app.base, 'flash', 'late-comer')).c, 1);
   await rated;
   t.ok(soldOutPerSecond > 0, 'a sold-out answer shows as a rate');
@@ -208,4 +213,7 @@ t.test('script time: quantiles over the last reads only', async (t) => {
   t.equal(c.p50, 0.01, 'above every bucket: the highest bound');
   const d = await w.read(2000);
   t.same(d, { p50: null, p99: null, calls: 0, windowS: 1 }, 'nothing in the window');
+  h.observe(0.0015);
+  w.reset();
+  t.same(await w.read(9000), { p50: null, p99: null, calls: 0, windowS: 0 }, 'after a reset the window starts again');
 });

@@ -70,6 +70,8 @@ export class DashboardFeed {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.last = undefined;
+    // The next watcher's first rates must not average over the time nobody watched.
+    this.builder.reset();
   }
 
   private tick(): void {

@@ -31,6 +31,10 @@ export class ScriptTimeWindow {
     private readonly windowTicks: number,
   ) {}
 
+  reset(): void {
+    this.history.length = 0;
+  }
+
   async read(now: number): Promise<ScriptTime> {
     const metric = this.registry.getSingleMetric(HISTOGRAM);
     const none: ScriptTime = { p50: null, p99: null, calls: 0, windowS: 0 };

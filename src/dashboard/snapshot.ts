@@ -71,6 +71,12 @@ export class SnapshotBuilder {
     this.scriptTime = new ScriptTimeWindow(sources.registry, scriptWindowTicks);
   }
 
+  /** Forgets the previous tick (rates and the script-time window start again). */
+  reset(): void {
+    this.previous.clear();
+    this.scriptTime.reset();
+  }
+
   async build(now = Date.now()): Promise<Snapshot> {
     const { catalog, queue, redis } = this.sources;
     const events = [...catalog.all()];
