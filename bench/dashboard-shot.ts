@@ -3,8 +3,8 @@
  *
  * Takes docs/dashboard.png: the live dashboard during a bench-like sale. It
  * starts seckill as the bench does (its own redis-server and mariadbd), with
- * a queue deliberately smaller than the offered load so that busy and
- * timeout answers appear and are highlighted, opens /admin/ in headless
+ * a queue (60) smaller than the 100 connections so that busy answers
+ * appear and are highlighted, opens /admin/ in headless
  * chromium with the admin token in the URL fragment, drives buys with
  * autocannon (100 connections, one JWT per user), and shoots the page while
  * the stock drains. A second event, opening later, shows the countdown.
