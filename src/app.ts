@@ -17,6 +17,9 @@ import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
 import { withCors } from './http/cors';
 import { registerEventRoute } from './http/event-route';
+import { loadAssets } from './dashboard/assets';
+import { DashboardFeed } from './dashboard/feed';
+import { registerDashboardRoutes } from './http/dashboard-routes';
 import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
@@ -225,6 +228,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const refused = new AnswerCounts();
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
+    /** Closed first at shutdown (the dashboard streams). */
+    const closers: (() => void)[] = [];
     const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
     const core: Core = {
       config,
@@ -247,6 +252,9 @@ export async function startApp(config: Config): Promise<RunningApp> {
         registerEventRoute(app, catalog);
         registerAdminRoutes(app, { catalog, redis, queue, isAdmin, refresh });
         registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
+        const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, refresh });
+        closers.push(() => dashboard.close());
+        registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
         registerFallbackRoutes(app, {
           health: async (): Promise<Record<string, unknown>> => {
             const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
@@ -268,6 +276,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const close = (): Promise<void> =>
       (closed ??= (async () => {
         log.info({ waiting: queue.size, parked: queue.live }, 'shutting down');
+        for (const c of closers) c();
         const flushing = front.close().then(async () => {
           await catalog.close();
           blocklist?.close();

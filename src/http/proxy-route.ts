@@ -30,13 +30,19 @@ export function registerProxyRoute(app: TemplatedApp, target: string): void {
     res.onAborted(() => {
       aborted = true;
     });
+    const upstream = new AbortController();
+    res.onAborted(() => upstream.abort());
     const forward = (body: Buffer | undefined): void => {
-      fetch(url, { method, headers, body: body === undefined || body.length === 0 ? undefined : body, redirect: 'manual' })
+      fetch(url, { method, headers, body: body === undefined || body.length === 0 ? undefined : body, redirect: 'manual', signal: upstream.signal })
         .then(async (r) => {
+          if (r.headers.get('content-type')?.startsWith('text/event-stream') === true && r.body !== null) {
+            return stream(res, r, r.body, () => aborted);
+          }
           const data = Buffer.from(await r.arrayBuffer());
           if (!aborted) res.cork(() => writeForwarded(res, r, data, method === 'HEAD'));
         })
         .catch((err: unknown) => {
+          if (aborted) return;
           log.warn({ err: (err as Error).message, url }, 'forwarding to the primary failed');
           if (!aborted) res.cork(() => writeJson(res, 503, { c: Outcome.Unavailable, error: 'server restarting: retry' }));
         });
@@ -48,6 +54,27 @@ export function registerProxyRoute(app: TemplatedApp, target: string): void {
       else forward(body);
     });
   });
+}
+
+/** Writes a stream's head and then each chunk as it comes (the dashboard's Server-Sent Events). */
+async function stream(res: HttpResponse, r: Response, body: ReadableStream<Uint8Array>, aborted: () => boolean): Promise<void> {
+  if (aborted()) return;
+  res.cork(() => {
+    if (r.status !== 200) res.writeStatus(`${r.status} `);
+    r.headers.forEach((value, name) => {
+      if (!HOP_BY_HOP.has(name)) res.writeHeader(name, value);
+    });
+  });
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (aborted()) return;
+    if (done) {
+      res.cork(() => res.end());
+      return;
+    }
+    res.cork(() => res.write(value));
+  }
 }
 
 function writeForwarded(res: HttpResponse, r: Response, body: Buffer, head: boolean): void {

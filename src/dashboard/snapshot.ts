@@ -1,0 +1,149 @@
+import os from 'node:os';
+import type { Registry } from 'prom-client';
+import type { QueueView } from '../metrics/metrics';
+import type { Catalog } from '../events/catalog';
+import type { SaleEvent } from '../events/sale-event';
+import { OUTCOMES } from '../outcome';
+import type { RedisClient } from '../redis/scripts';
+import { ScriptTimeWindow, type ScriptTime } from './script-time';
+
+export interface EventSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly stock: number;
+  /** Epoch ms. */
+  readonly start: number;
+  readonly end: number;
+  readonly state: 'scheduled' | 'open' | 'ended';
+  /** Units left: Redis' count (global), or this process's last known one while Redis is away. */
+  readonly remaining: number;
+  readonly remainingFrom: 'redis' | 'local';
+  /** Won orders in the event's stream, not yet in MySQL (global); null while Redis is away. */
+  readonly unpersisted: number | null;
+  /** This process's answers since it started, by outcome name. */
+  readonly answers: Record<string, number>;
+  /** This process's answers per second since the previous tick, by outcome name. */
+  readonly rates: Record<string, number>;
+}
+
+export interface Snapshot {
+  /** Server time, epoch ms: the page counts down against it, not against its own clock. */
+  readonly t: number;
+  readonly process: { readonly pid: number; readonly host: string; readonly startedAt: number };
+  readonly redis: string;
+  /** This process's queue. */
+  readonly queue: { readonly waiting: number; readonly parked: number; readonly capacity: number };
+  readonly script: ScriptTime;
+  /** Outcome names in code order (the page's legend and stacking order). */
+  readonly outcomes: readonly string[];
+  readonly events: readonly EventSnapshot[];
+}
+
+export interface SnapshotSources {
+  readonly catalog: Catalog;
+  readonly queue: QueueView;
+  readonly redis: RedisClient;
+  /** The registry holding seckill_redis_script_seconds (Metrics.registry). */
+  readonly registry: Registry;
+  /** Brings the counts up to date first (worker processes: gathers theirs). */
+  readonly refresh?: () => Promise<void>;
+}
+
+const NAMES = OUTCOMES.map((o) => o.name);
+const STARTED_AT = Date.now();
+const RANK: Readonly<Record<EventSnapshot['state'], number>> = Object.freeze({ open: 0, scheduled: 1, ended: 2 });
+
+/**
+ * Builds the dashboard's view of the sale, once per tick. Everything is read
+ * here, at tick time, from what the buy path already keeps (each event's
+ * answer counts and stock estimate, the queue's sizes, the script-time
+ * histogram), plus one Redis pipeline (GET stock and XLEN orders per event),
+ * as the admin stats route does. Rates are the difference from the previous
+ * tick.
+ */
+export class SnapshotBuilder {
+  private readonly previous = new Map<string, { at: number; totals: number[] }>();
+  private readonly scriptTime: ScriptTimeWindow;
+
+  constructor(
+    private readonly sources: SnapshotSources,
+    /** Ticks the script-time quantiles are taken over. */
+    scriptWindowTicks: number,
+  ) {
+    this.scriptTime = new ScriptTimeWindow(sources.registry, scriptWindowTicks);
+  }
+
+  /** Forgets the previous tick (rates and the script-time window start again). */
+  reset(): void {
+    this.previous.clear();
+    this.scriptTime.reset();
+  }
+
+  async build(now = Date.now()): Promise<Snapshot> {
+    await this.sources.refresh?.();
+    const { catalog, queue, redis } = this.sources;
+    const events = [...catalog.all()];
+    const [replies, script] = await Promise.all([this.readRedis(events), this.scriptTime.read(now)]);
+    const seen = new Set<string>();
+    const views = events.map((e, i) => {
+      seen.add(e.id);
+      const stock = replies?.[2 * i];
+      const len = replies?.[2 * i + 1];
+      const fromRedis = stock !== undefined && stock[0] === null && stock[1] !== null;
+      return this.eventView(e, now, {
+        remaining: fromRedis ? Number(stock[1]) : e.remaining,
+        remainingFrom: fromRedis ? 'redis' : 'local',
+        unpersisted: len !== undefined && len[0] === null ? Number(len[1]) : null,
+      });
+    });
+    for (const id of this.previous.keys()) if (!seen.has(id)) this.previous.delete(id);
+    // Open sales first, then the next to open, then the most recently ended.
+    views.sort((a, b) => RANK[a.state] - RANK[b.state] || (a.state === 'ended' ? b.end - a.end : a.start - b.start) || a.id.localeCompare(b.id));
+    return {
+      t: now,
+      process: { pid: process.pid, host: os.hostname(), startedAt: STARTED_AT },
+      redis: redis.status,
+      queue: { waiting: queue.size, parked: queue.live, capacity: queue.capacity },
+      script,
+      outcomes: NAMES,
+      events: views,
+    };
+  }
+
+  private async readRedis(events: readonly SaleEvent[]): Promise<[Error | null, unknown][] | null> {
+    if (events.length === 0 || this.sources.redis.status !== 'ready') return null;
+    return this.sources.redis
+      .pipeline(events.flatMap((e) => [['get', e.keys.stock], ['xlen', e.keys.orders]]))
+      .exec()
+      .catch(() => null);
+  }
+
+  private eventView(
+    e: SaleEvent,
+    now: number,
+    fromRedis: Pick<EventSnapshot, 'remaining' | 'remainingFrom' | 'unpersisted'>,
+  ): EventSnapshot {
+    const totals = OUTCOMES.map((o) => e.answers.total(o.code));
+    const prev = this.previous.get(e.id);
+    this.previous.set(e.id, { at: now, totals });
+    const seconds = prev === undefined ? 0 : (now - prev.at) / 1000;
+    const answers: Record<string, number> = {};
+    const rates: Record<string, number> = {};
+    totals.forEach((n, code) => {
+      const name = NAMES[code] as string;
+      answers[name] = n;
+      rates[name] = prev === undefined || seconds <= 0 ? 0 : Math.max(0, n - (prev.totals[code] ?? 0)) / seconds;
+    });
+    return {
+      id: e.id,
+      name: e.name,
+      stock: e.stock,
+      start: e.start,
+      end: e.end,
+      state: e.state(now),
+      ...fromRedis,
+      answers,
+      rates,
+    };
+  }
+}
