@@ -38,6 +38,21 @@ export interface ServerOptions {
   readonly nodeArgs?: readonly string[];
 }
 
+/** seckill's worker processes: the children of `pid` running the worker entry (not its redis-server or mariadbd). */
+export function childPids(pid: number): number[] {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((child) => fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('worker-main'));
+  } catch {
+    return [];
+  }
+}
+
 /** Starts one of the four servers with the sale `event` open for an hour. */
 export async function startServer(server: Server, o: ServerOptions): Promise<Started> {
   const host = o.host ?? '127.0.0.1';
@@ -74,7 +89,8 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
   }
   const proc = await startProc(
     [...(o.nodeArgs ?? []), path.join(DIST, '..', 'src', 'cli.js'), 'serve'],
-    { PORT: '0', HOST: host, SECKILL_DATA_DIR: o.dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: BENCH_ADMIN, REDIS_URL: '', MYSQL_URL: '', ...o.env },
+    // One process unless a section asks for workers: the baselines are one thread each.
+    { PORT: '0', HOST: host, SECKILL_DATA_DIR: o.dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: BENCH_ADMIN, REDIS_URL: '', MYSQL_URL: '', SECKILL_WORKERS: '1', ...o.env },
     LISTENING,
     o.netns,
   );
@@ -95,6 +111,8 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
     mysqlSocket: path.join(o.dataDir, 'mariadb', 'mysqld.sock'),
     pids: [
       { name: 'node', pid: proc.child.pid ?? 0 },
+      // Worker processes (SECKILL_WORKERS > 1) count as node too.
+      ...childPids(proc.child.pid ?? 0).map((pid) => ({ name: 'node', pid })),
       { name: 'redis-server', pid: pidIn('redis/redis.pid') },
       { name: 'mariadbd', pid: pidIn('mariadb/mysqld.pid') },
     ],
