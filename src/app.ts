@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { Admission } from './admission/admission';
 import { Blocklist } from './admission/blocklist';
@@ -22,12 +21,15 @@ import { AnswerCounts } from './metrics/decisions';
 import { Metrics } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister, persisterName } from './orders/persister';
-import { connectRedisNamed, redisSource } from './services/redis-connect';
+import { connectConfiguredRedis } from './services/redis-connect';
+import { redisHealth } from './services/redis-health';
+import type { RedisClient } from './redis/scripts';
 import { startServices, type Services } from './services/start';
 
 export interface RunningApp {
   readonly port: number;
-  readonly redis: Redis;
+  /** One Redis, or a Redis Cluster (REDIS_CLUSTER_NODES). */
+  readonly redis: RedisClient;
   readonly pool: Pool | undefined;
   readonly catalog: Catalog;
   readonly queue: ParkQueue;
@@ -68,16 +70,16 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const { pool } = services;
     if (pool === undefined) log.warn('MYSQL_URL=none: orders stay in Redis only, nothing is persisted');
     const store = pool === undefined ? undefined : new EventStore(pool);
-    const redis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs);
+    const redis = await connectConfiguredRedis(config, services.redisTarget, config.redisTimeoutMs);
     const catalog = new Catalog(redis, store);
     const warmed = await catalog.warmFromStore(Date.now());
     await catalog.refresh();
     catalog.startRefreshing(config.eventRefreshMs);
 
     let persister: Persister | undefined;
-    let persisterRedis: Redis | undefined;
+    let persisterRedis: RedisClient | undefined;
     if (pool !== undefined && config.persister) {
-      persisterRedis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
+      persisterRedis = await connectConfiguredRedis(config, services.redisTarget, Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
       persister = new Persister(persisterRedis, pool, () => catalog.all(), {
         batch: config.persistBatch,
         waitMs: config.persistWaitMs,
@@ -113,8 +115,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
     registerFallbackRoutes(app, {
       health: async (): Promise<Record<string, unknown>> => {
         const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
-        const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-        return { redis: r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
+        const [r, m] = await Promise.all([redisHealth(redis), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
+        return { ...r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
       },
       // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
       ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),

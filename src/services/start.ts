@@ -7,7 +7,7 @@ import { startLocalMariadb } from './mariadb-server';
 import { startLocalRedis, type AppendFsync } from './redis-server';
 
 export interface Services {
-  /** What to give connectRedis: REDIS_URL, or the local server's socket. */
+  /** What to give connectRedis: REDIS_URL, or the local server's socket (unused with REDIS_CLUSTER_NODES). */
   readonly redisTarget: string;
   /** undefined with MYSQL_URL=none. */
   readonly pool: Pool | undefined;
@@ -18,7 +18,7 @@ export interface Services {
 }
 
 /**
- * Redis and MySQL as configured: REDIS_URL / MYSQL_URL when set, else local
+ * Redis and MySQL as configured: REDIS_URL (or REDIS_CLUSTER_NODES) / MYSQL_URL when set, else local
  * redis-server / mariadbd under SECKILL_DATA_DIR, started in parallel.
  */
 export async function startServices(config: Config): Promise<Services> {
@@ -30,7 +30,7 @@ export async function startServices(config: Config): Promise<Services> {
   };
   try {
     const [r, m] = await Promise.allSettled([
-      config.redisUrl === '' ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
+      config.redisUrl === '' && config.redisClusterNodes === '' ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
       config.mysqlUrl === '' ? startLocalMariadb(config.dataDir) : undefined,
     ]);
     for (const s of [r, m]) {
