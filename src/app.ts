@@ -24,6 +24,7 @@ import { Persister, persisterName } from './orders/persister';
 import { connectConfiguredRedis } from './services/redis-connect';
 import { redisHealth } from './services/redis-health';
 import type { RedisClient } from './redis/scripts';
+import { takePortLock } from './services/port-lock';
 import { startServices, type Services } from './services/start';
 
 export interface RunningApp {
@@ -62,8 +63,14 @@ export async function startApp(config: Config): Promise<RunningApp> {
   }
   // Read before anything starts: a missing file is a configuration error.
   const blocklist = config.blocklist === '' ? undefined : new Blocklist(config.blocklist);
+  // One seckill process per port (services/port-lock.ts): taken before any service starts, so a second server fails at once, naming the first.
+  const portLock = config.port === 0 ? undefined : await takePortLock(config.port).catch((err: unknown) => {
+    blocklist?.close();
+    throw err;
+  });
   const services: Services = await startServices(config).catch((err: unknown) => {
     blocklist?.close();
+    portLock?.release();
     throw err;
   });
   try {
@@ -145,12 +152,14 @@ export async function startApp(config: Config): Promise<RunningApp> {
           else r?.disconnect();
         }
         await services.stop();
+        portLock?.release();
         log.info('stopped');
       })());
     return { port, redis, pool, catalog, queue, consumer, persister, metrics, close };
   } catch (err) {
     blocklist?.close();
     await services.stop();
+    portLock?.release();
     throw err;
   }
 }

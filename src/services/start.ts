@@ -2,6 +2,7 @@ import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config';
 import { log } from '../log';
 import { connectMysql } from '../orders/mysql';
+import { lockDataDir } from './data-dir-lock';
 import type { LocalService, ServiceHealth } from './local-service';
 import { startLocalMariadb } from './mariadb-server';
 import { startLocalRedis, type AppendFsync } from './redis-server';
@@ -24,9 +25,13 @@ export interface Services {
 export async function startServices(config: Config): Promise<Services> {
   const started: LocalService[] = [];
   let pool: Pool | undefined;
+  // Local services belong to one server per data folder (services/data-dir-lock.ts).
+  const local = (config.redisUrl === '' && config.redisClusterNodes === '') || config.mysqlUrl === '';
+  const dirLock = local ? lockDataDir(config.dataDir) : undefined;
   const stop = async (): Promise<void> => {
     await pool?.end().catch(() => undefined);
     await Promise.all(started.map((s) => s.stop()));
+    dirLock?.release();
   };
   try {
     const [r, m] = await Promise.allSettled([
