@@ -8,6 +8,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   redisClusterNodes: 'host:port,… of a Redis Cluster (instead of REDIS_URL)',
   mysqlUrl: 'mysql://user:pass@host:3306/db; empty: start a local mariadbd; none: no MySQL',
   dataDir: 'where local services keep their data',
+  redisAppendfsync: 'appendfsync of the local redis-server: always or everysec',
   jwtSecret: 'HS256 secret for buyer tokens',
   jwtPublicKey: 'PEM (or a path) for RS256/ES256/EdDSA buyer tokens',
   jwtCacheSize: 'verified tokens kept (0: no cache)',

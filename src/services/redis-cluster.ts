@@ -13,6 +13,8 @@ export interface ClusterShard {
   /** `127.0.0.1:port`, as REDIS_CLUSTER_NODES lists it and ioredis names the node. */
   readonly address: string;
   readonly running: boolean;
+  /** The redis-server's pid (0 while stopped). */
+  readonly pid: number;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -84,6 +86,9 @@ export async function startLocalCluster(dir: string, size = 3): Promise<LocalClu
         address: `127.0.0.1:${port}`,
         get running() {
           return proc !== undefined;
+        },
+        get pid() {
+          return proc?.pid ?? 0;
         },
         async stop() {
           const p = proc;
