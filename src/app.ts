@@ -29,7 +29,10 @@ import { AnswerCounts } from './metrics/decisions';
 import { Metrics, type QueueView } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister, persisterName } from './orders/persister';
-import { connectRedisNamed, redisSource } from './services/redis-connect';
+import { connectConfiguredRedis } from './services/redis-connect';
+import { redisHealth } from './services/redis-health';
+import type { RedisClient } from './redis/scripts';
+import { takePortLock } from './services/port-lock';
 import { startServices, type Services } from './services/start';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { RemoteTicket, WorkerPool } from './workers/pool';
@@ -37,7 +40,8 @@ import { TicketRing } from './workers/ticket-ring';
 
 export interface RunningApp {
   readonly port: number;
-  readonly redis: Redis;
+  /** One Redis, or a Redis Cluster (REDIS_CLUSTER_NODES). */
+  readonly redis: RedisClient;
   readonly pool: Pool | undefined;
   readonly catalog: Catalog;
   /** Waiting, parked and followers: this process's, or (workers) the primary's line and the workers' parked total. */
@@ -66,7 +70,7 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
 /** The parts every process mode shares, for the front that serves buys. */
 interface Core {
   readonly config: Config;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly catalog: Catalog;
   readonly store: EventStore | undefined;
   readonly metricsOf: (queue: QueueView, refresh?: () => Promise<void>) => Metrics;
@@ -192,18 +196,24 @@ export async function startApp(config: Config): Promise<RunningApp> {
   }
   // Read before anything starts: a missing file is a configuration error.
   const blocklist = config.blocklist === '' ? undefined : new Blocklist(config.blocklist);
+  // One seckill process per port (services/port-lock.ts): taken before any service starts, so a second server fails at once, naming the first.
+  const portLock = config.port === 0 ? undefined : await takePortLock(config.port).catch((err: unknown) => {
+    blocklist?.close();
+    throw err;
+  });
   const services: Services = await startServices(config).catch((err: unknown) => {
     blocklist?.close();
+    portLock?.release();
     throw err;
   });
   try {
     const { pool } = services;
     if (pool === undefined) log.warn('MYSQL_URL=none: orders stay in Redis only, nothing is persisted');
     const store = pool === undefined ? undefined : new EventStore(pool);
-    const redis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs);
+    const redis = await connectConfiguredRedis(config, services.redisTarget, config.redisTimeoutMs);
     const catalog = new Catalog(redis, store);
     // Sale news between instances (sold out, changed): sharded pub/sub on each event's channel.
-    const subscriber = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), config.redisTimeoutMs, 'seckill-news');
+    const subscriber = await connectConfiguredRedis(config, services.redisTarget, config.redisTimeoutMs, 'seckill-news');
     const news = new EventNews(redis, subscriber, catalog);
     await news.start();
     catalog.watchers.add((event) => news.follow(event));
@@ -213,9 +223,9 @@ export async function startApp(config: Config): Promise<RunningApp> {
     catalog.startRefreshing(config.eventRefreshMs);
 
     let persister: Persister | undefined;
-    let persisterRedis: Redis | undefined;
+    let persisterRedis: RedisClient | undefined;
     if (pool !== undefined && config.persister) {
-      persisterRedis = await connectRedisNamed(services.redisTarget, redisSource(config.redisUrl), Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
+      persisterRedis = await connectConfiguredRedis(config, services.redisTarget, Math.max(config.redisTimeoutMs, 5_000), 'seckill-persister');
       persister = new Persister(persisterRedis, pool, () => catalog.all(), {
         batch: config.persistBatch,
         waitMs: config.persistWaitMs,
@@ -258,8 +268,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
         registerFallbackRoutes(app, {
           health: async (): Promise<Record<string, unknown>> => {
             const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
-            const [r, m] = await Promise.all([ok(redis.ping()), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-            return { redis: r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
+            const [r, m] = await Promise.all([redisHealth(redis), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
+            return { ...r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
           },
           ready,
         });
@@ -291,12 +301,14 @@ export async function startApp(config: Config): Promise<RunningApp> {
           else r?.disconnect();
         }
         await services.stop();
+        portLock?.release();
         log.info('stopped');
       })());
     return { port, redis, pool, catalog, queue, consumer, persister, metrics, close };
   } catch (err) {
     blocklist?.close();
     await services.stop();
+    portLock?.release();
     throw err;
   }
 }

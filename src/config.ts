@@ -15,6 +15,8 @@ export interface Config {
   readonly workers: number;
   /** `redis://…` / `rediss://…` / a unix socket path; empty: start a local redis-server. */
   readonly redisUrl: string;
+  /** `host:port,host:port,…` of Redis Cluster nodes (any few; the rest are discovered); empty: no Cluster. */
+  readonly redisClusterNodes: string;
   /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd; `none`: no MySQL (orders stay in Redis). */
   readonly mysqlUrl: string;
   readonly dataDir: string;
@@ -59,6 +61,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   workers: os.availableParallelism(),
   host: '0.0.0.0',
   redisUrl: '',
+  redisClusterNodes: '',
   mysqlUrl: '',
   dataDir: path.resolve('.data'),
   redisAppendfsync: 'always',
@@ -100,6 +103,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'host', env: 'HOST', kind: 'string' },
   { key: 'workers', env: 'SECKILL_WORKERS', kind: 'int', min: 1, max: 256 },
   { key: 'redisUrl', env: 'REDIS_URL', kind: 'string' },
+  { key: 'redisClusterNodes', env: 'REDIS_CLUSTER_NODES', kind: 'string' },
   { key: 'mysqlUrl', env: 'MYSQL_URL', kind: 'string' },
   { key: 'dataDir', env: 'SECKILL_DATA_DIR', kind: 'string' },
   { key: 'redisAppendfsync', env: 'SECKILL_REDIS_APPENDFSYNC', kind: 'string' },
@@ -216,11 +220,32 @@ function checkUrls(config: Config): void {
       `MYSQL_URL must be mysql://user:pass@host:3306/db (or empty, or none), got ${scheme === undefined ? 'no scheme' : `"${scheme}://…"`}`,
     );
   }
+  if (config.redisClusterNodes !== '') {
+    if (config.redisUrl !== '') {
+      throw new ConfigError('set REDIS_URL or REDIS_CLUSTER_NODES, not both (REDIS_URL is one Redis; REDIS_CLUSTER_NODES a Redis Cluster)');
+    }
+    clusterNodeList(config.redisClusterNodes);
+  }
   const r = config.redisUrl;
   const redisScheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(r)?.[1];
   if (redisScheme !== undefined && !/^rediss?$/i.test(redisScheme)) {
     throw new ConfigError(`REDIS_URL must be redis://…, rediss://… or a unix socket path (/…), got "${redisScheme}://…"`);
   }
+}
+
+/** REDIS_CLUSTER_NODES → host and port of each node given; a malformed entry names the variable. */
+export function clusterNodeList(value: string): { host: string; port: number }[] {
+  const nodes = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (nodes.length === 0) throw new ConfigError('REDIS_CLUSTER_NODES must list at least one host:port');
+  return nodes.map((n) => {
+    // host:port, or [v6]:port
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]\/]+):(\d{1,5})$/.exec(n);
+    const port = Number(m?.[2]);
+    if (m?.[1] === undefined || !(port >= 1 && port <= 65535)) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES: "${n}" is not host:port (like 10.0.0.5:7000)`);
+    }
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 /** SECKILL_CORS_ORIGINS → the exact origins, each `scheme://host[:port]`; a malformed one names the variable. */

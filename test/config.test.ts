@@ -30,6 +30,10 @@ t.test('bad values name the variable', async (t) => {
   t.throws(() => loadConfig({ SECKILL_JWT_SECRET: 'a', SECKILL_JWT_PUBLIC_KEY: 'b' }), /not both/);
   t.throws(() => loadConfig({ SECKILL_REDIS_APPENDFSYNC: 'no' }), /SECKILL_REDIS_APPENDFSYNC must be always or everysec/);
   t.throws(() => loadConfig({ SECKILL_LOG_LEVEL: 'loud' }), /SECKILL_LOG_LEVEL must be one of fatal, error/);
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000' }), /REDIS_URL or REDIS_CLUSTER_NODES, not both/);
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b' }), /REDIS_CLUSTER_NODES: "b" is not host:port/);
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: ' , ' }), /REDIS_CLUSTER_NODES must list at least one/);
+  t.equal(loadConfig({}, ['--redis-cluster-nodes', '10.0.0.5:7000,[::1]:7001']).redisClusterNodes, '10.0.0.5:7000,[::1]:7001');
   t.throws(() => loadConfig({}, ['--nope', '1']), /unknown option --nope/);
   t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
 });

@@ -6,6 +6,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   workers: 'HTTP worker processes sharing the port (default: the cores there are; 1: one process)',
   host: 'address to listen on (--demo: 127.0.0.1 unless HOST is set)',
   redisUrl: 'redis://… or a unix socket path; empty: start a local redis-server',
+  redisClusterNodes: 'host:port,… of a Redis Cluster (instead of REDIS_URL)',
   mysqlUrl: 'mysql://user:pass@host:3306/db; empty: start a local mariadbd; none: no MySQL',
   dataDir: 'where local services keep their data',
   redisAppendfsync: 'appendfsync of the local redis-server: always (one fsync per buy batch) or everysec',

@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { putEvent, PutEventResult, type EventDefinition, type RedisClient } from '../redis/scripts';
@@ -211,9 +211,8 @@ export class Catalog {
    * process knows that Redis no longer has is restored from MySQL.
    */
   async refresh(): Promise<void> {
-    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     const seen = new Set<string>();
-    for (const node of nodes) {
+    const failed = await this.scanEveryMaster(async (node) => {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', META_PATTERN, 'COUNT', 1000);
@@ -223,8 +222,32 @@ export class Catalog {
         }
         cursor = next;
       } while (cursor !== '0');
-    }
+    });
+    // A shard that could not be read may hold any event: nothing is "lost" until every shard answered.
+    if (failed !== undefined) throw failed;
     for (const id of this.events.keys()) if (!seen.has(id)) void this.restore(id);
+  }
+
+  /**
+   * Runs `scan` on the one Redis, or on every master of a Cluster (taken from
+   * the slot table, so a master that is down counts too): the other shards
+   * are still read when one fails. Returns the first failure.
+   */
+  private async scanEveryMaster(scan: (node: Redis) => Promise<void>): Promise<Error | undefined> {
+    if (!(this.redis instanceof Cluster)) return scan(this.redis).then(() => undefined, (err: unknown) => err as Error);
+    const connected = new Map(this.redis.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    const masters = new Set(this.redis.slots.map((owners) => owners[0]).filter((k): k is string => k !== undefined));
+    let failed: Error | undefined;
+    for (const key of masters) {
+      const node = connected.get(key);
+      try {
+        if (node === undefined) throw new Error(`Redis Cluster master ${key} is not connected`);
+        await scan(node);
+      } catch (err) {
+        failed ??= err as Error;
+      }
+    }
+    return failed;
   }
 
   startRefreshing(everyMs: number): void {

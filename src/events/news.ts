@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { log } from '../log';
+import type { RedisClient } from '../redis/scripts';
 import { EVENT_ID, eventOfNewsChannel, NEWS_CHANNEL } from '../redis/keys';
 import type { Catalog } from './catalog';
 import type { SaleEvent } from './sale-event';
@@ -23,8 +23,8 @@ export class EventNews {
   private readonly subscribed = new Set<string>();
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
     private readonly catalog: Catalog,
   ) {
     subscriber.on('smessage', (channel: string, message: string) => this.received(channel, message));

@@ -2,13 +2,26 @@ import type { HttpResponse, us_listen_socket, TemplatedApp } from 'uWebSockets.j
 import { formatOf, writeJson, writeMethodNotAllowed, writeNoRoute, Format } from './codec';
 import { uws } from './uws';
 
-/** Binds the app; resolves with the listen socket and the port it got (port 0 = any free one). */
-export function listen(app: TemplatedApp, host: string, port: number): Promise<{ socket: us_listen_socket; port: number }> {
+/** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT: listen without SO_REUSEPORT (the typings lack the host + options overload). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+
+/**
+ * Binds the app; resolves with the listen socket and the port it got (port
+ * 0 = any free one). `exclusive` (one listener per process): no
+ * SO_REUSEPORT, so a port some other process listens on, or listens on
+ * later, fails with "address in use" instead of being silently shared.
+ * Worker threads sharing one port pass false and rely on the process's
+ * port lock (src/services/port-lock.ts).
+ */
+export function listen(app: TemplatedApp, host: string, port: number, exclusive = true): Promise<{ socket: us_listen_socket; port: number }> {
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (socket) => {
-      if (socket === false) reject(new Error(`cannot listen on ${host}:${port} (in use? set PORT)`));
+    const done = (socket: us_listen_socket | false): void => {
+      if (socket === false) reject(new Error(`address in use: cannot listen on ${host}:${port} (another process has it, or the address is not on this machine: set PORT or HOST)`));
       else resolve({ socket, port: uws.us_socket_local_port(socket) });
-    });
+    };
+    if (exclusive) (app.listen as unknown as ListenWithOptions).call(app, host, port, LISTEN_EXCLUSIVE_PORT, done);
+    else app.listen(host, port, done);
   });
 }
 

@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Cluster } from 'ioredis';
 import type { Catalog } from '../events/catalog';
+import type { SaleEvent } from '../events/sale-event';
 import type { Persister } from '../orders/persister';
 import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
@@ -97,10 +99,12 @@ export class Metrics {
 
     const perEvent = async (): Promise<{ id: string; remaining: number; unpersisted: number | undefined }[]> => {
       const events = [...catalog.all()];
-      const replies = await redis
-        .pipeline(events.flatMap((e) => [['get', e.keys.stock], ['xlen', e.keys.orders]]))
-        .exec()
-        .catch(() => null);
+      const commands = (e: SaleEvent): string[][] => [['get', e.keys.stock], ['xlen', e.keys.orders]];
+      // A Cluster pipeline must stay in one slot: one per event there, each on its own shard (a shard that is down loses only its events' values).
+      const replies: ([Error | null, unknown] | undefined)[] | null =
+        redis instanceof Cluster
+          ? (await Promise.all(events.map((e) => redis.pipeline(commands(e)).exec().catch(() => null)))).flatMap((r) => r ?? [undefined, undefined])
+          : await redis.pipeline(events.flatMap(commands)).exec().catch(() => null);
       return events.map((e, i) => {
         const stock = replies?.[2 * i];
         const len = replies?.[2 * i + 1];

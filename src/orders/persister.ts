@@ -137,13 +137,23 @@ export class Persister {
   /** One pass over every event; returns how many orders it wrote. */
   private async round(): Promise<number> {
     let moved = 0;
+    // Under a Redis Cluster each event's stream is on its own shard: one shard
+    // that is down must not hold back the others' orders. Its failure is
+    // raised only when nothing else moved, so the loop backs off as before.
+    let failed: unknown;
     for (const event of this.events()) {
-      await this.ensureGroup(event.keys.orders);
-      // Own pending entries first (written but not acknowledged before a failure), then new ones.
-      let orders = await this.read(event.keys.orders, '0');
-      if (orders.length === 0) orders = await this.read(event.keys.orders, '>');
-      if (orders.length > 0) moved += await this.store(event, orders);
+      try {
+        await this.ensureGroup(event.keys.orders);
+        // Own pending entries first (written but not acknowledged before a failure), then new ones.
+        let orders = await this.read(event.keys.orders, '0');
+        if (orders.length === 0) orders = await this.read(event.keys.orders, '>');
+        if (orders.length > 0) moved += await this.store(event, orders);
+      } catch (err) {
+        this.forgetGroupsOn(err);
+        failed ??= err;
+      }
     }
+    if (failed !== undefined && moved === 0) throw failed;
     return moved;
   }
 

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { defineScripts } from './scripts';
 import { log } from '../log';
 
@@ -12,13 +12,9 @@ import { log } from '../log';
  */
 export async function connectRedis(target: string, commandTimeoutMs: number, name = 'seckill'): Promise<Redis> {
   const options: RedisOptions = {
-    connectionName: name,
+    ...failFast(commandTimeoutMs, name),
     lazyConnect: true,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 50, 1_000),
   };
   const redis = target.startsWith('/') ? new Redis({ ...options, path: target }) : new Redis(target, options);
@@ -28,4 +24,49 @@ export async function connectRedis(target: string, commandTimeoutMs: number, nam
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   await redis.connect();
   return redis;
+}
+
+/** The per-connection half of "fail fast", shared by a single Redis and each node of a Cluster. */
+function failFast(commandTimeoutMs: number, name: string): RedisOptions {
+  return {
+    connectionName: name,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2_000,
+  };
+}
+
+/**
+ * The same for a Redis Cluster (REDIS_CLUSTER_NODES). Each event's keys share
+ * one hash tag, so every script call and stream command goes to the one
+ * master owning that event's slot. Failing fast here also means: no offline
+ * queue on the cluster, and no retry after a node dropped
+ * (retryDelayOnFailover 0) or the cluster said CLUSTERDOWN
+ * (retryDelayOnClusterDown 0). A master that is down then fails the calls
+ * for its own events at once (they answer 10), and the other masters' events
+ * go on. MOVED/ASK redirections (a slot migrating) are still followed.
+ * ioredis gives each node connection its own settings (no reconnect, its
+ * own offline queue until it is connected); the cluster as a whole
+ * reconnects with clusterRetryStrategy.
+ */
+export async function connectCluster(
+  nodes: readonly { host: string; port: number }[],
+  commandTimeoutMs: number,
+  name = 'seckill',
+): Promise<Cluster> {
+  const cluster = new Cluster(nodes.map((n) => ({ ...n })), {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    slotsRefreshTimeout: Math.max(1_000, commandTimeoutMs),
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 50, 1_000),
+    redisOptions: failFast(commandTimeoutMs, name),
+  });
+  defineScripts(cluster);
+  cluster.on('error', (err: Error) => log.debug({ err: err.message }, 'redis cluster error'));
+  cluster.on('node error', (err: Error, node: string) => log.debug({ err: err.message, node }, 'redis cluster node error'));
+  await cluster.connect();
+  return cluster;
 }

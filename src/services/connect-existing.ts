@@ -1,20 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { ConfigError, type Config } from '../config';
 import { connectMysql } from '../orders/mysql';
-import { connectRedisNamed, redisSource } from './redis-connect';
+import type { RedisClient } from '../redis/scripts';
+import { connectConfiguredRedis } from './redis-connect';
 import { mariadbSocket } from './mariadb-server';
 
 /**
  * For the standalone tools (persister, reconcile): the Redis and MySQL a
- * server uses, from REDIS_URL / MYSQL_URL, or else the local ones a server
+ * server uses, from REDIS_URL (or REDIS_CLUSTER_NODES) / MYSQL_URL, or else the local ones a server
  * started under SECKILL_DATA_DIR. Starts nothing itself.
  */
-export async function connectExisting(config: Config, name: string): Promise<{ redis: Redis; pool: Pool }> {
+export async function connectExisting(config: Config, name: string): Promise<{ redis: RedisClient; pool: Pool }> {
   const socket = path.join(config.dataDir, 'redis', 'redis.sock');
-  if (config.redisUrl === '' && !fs.existsSync(socket)) {
+  if (config.redisUrl === '' && config.redisClusterNodes === '' && !fs.existsSync(socket)) {
     throw new ConfigError(`no REDIS_URL, and no local redis-server at ${socket}: start the server (npm start) or set REDIS_URL`);
   }
   const mysqlSocket = mariadbSocket(config.dataDir);
@@ -22,7 +22,7 @@ export async function connectExisting(config: Config, name: string): Promise<{ r
   if (config.mysqlUrl === '' && !fs.existsSync(mysqlSocket)) {
     throw new ConfigError(`no MYSQL_URL, and no local mariadbd at ${mysqlSocket}: start the server (npm start) or set MYSQL_URL`);
   }
-  const redis = await connectRedisNamed(config.redisUrl || socket, redisSource(config.redisUrl), Math.max(config.redisTimeoutMs, 5_000), name);
+  const redis = await connectConfiguredRedis(config, config.redisUrl || socket, Math.max(config.redisTimeoutMs, 5_000), name);
   try {
     const pool = await connectMysql(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl });
     return { redis, pool };

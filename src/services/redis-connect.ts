@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../redis/client';
-import { redisAddress, watchRedis } from './redis-watch';
+import { clusterNodeList, type Config } from '../config';
+import { connectCluster, connectRedis } from '../redis/client';
+import type { RedisClient } from '../redis/scripts';
+import { redisAddress, watchCluster, watchRedis } from './redis-watch';
 
 /**
  * connectRedis, with a start-up failure that says which setting pointed
@@ -22,4 +24,20 @@ export async function connectRedisNamed(target: string, source: string, commandT
 /** What to name in errors about the Redis a config points at. */
 export function redisSource(redisUrl: string): string {
   return redisUrl === '' ? 'the local redis-server' : 'REDIS_URL';
+}
+
+/**
+ * The Redis a config points at: a Cluster when REDIS_CLUSTER_NODES is set,
+ * else `target` (REDIS_URL, or the local redis-server's socket).
+ */
+export async function connectConfiguredRedis(config: Config, target: string, commandTimeoutMs: number, name?: string): Promise<RedisClient> {
+  if (config.redisClusterNodes === '') return connectRedisNamed(target, redisSource(config.redisUrl), commandTimeoutMs, name);
+  let cluster;
+  try {
+    cluster = await connectCluster(clusterNodeList(config.redisClusterNodes), commandTimeoutMs, name);
+  } catch (err) {
+    throw new Error(`cannot reach the Redis Cluster at ${config.redisClusterNodes} (REDIS_CLUSTER_NODES): ${(err as Error).message}`);
+  }
+  watchCluster(cluster, name ?? 'seckill');
+  return cluster;
 }

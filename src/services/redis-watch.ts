@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { log, outageNoise } from '../log';
 
 interface Target {
@@ -75,3 +75,34 @@ export function watchRedis(redis: Redis, name: string, target: string): void {
 /** One check per watched connection; the log asks them when a connection error comes in with no outage known. */
 const broken = new Set<() => boolean>();
 outageNoise.detect = () => [...broken].reduce((found, check) => check() || found, false);
+
+/**
+ * The same two lines for each master of a Redis Cluster: `redis shard lost`
+ * when a node's connection fails, `redis shard back` when a new connection
+ * to it is ready (ioredis drops a failed node's connection and makes a new
+ * one when the slots are refreshed). Only that shard's events answer 10
+ * meanwhile; while any shard is away its repeated errors are counted, not
+ * written.
+ */
+export function watchCluster(cluster: Cluster, name: string): void {
+  const down = new Map<string, { since: number; suppressedAtStart: number }>();
+  cluster.on('node error', (_err: Error, node: string) => {
+    if (down.has(node)) return;
+    down.set(node, { since: Date.now(), suppressedAtStart: outageNoise.suppressed });
+    outageNoise.active++;
+    log.warn({ redis: node, connection: name }, "redis shard lost: that shard's events answer 10 (unavailable) until it is back");
+  });
+  cluster.on('+node', (redis: Redis, node: string) => {
+    redis.once('ready', () => {
+      const d = down.get(node);
+      if (d === undefined) return;
+      down.delete(node);
+      outageNoise.active--;
+      log.info({ redis: node, connection: name, downMs: Date.now() - d.since, heldBackWarnings: outageNoise.suppressed - d.suppressedAtStart }, 'redis shard back');
+    });
+  });
+  cluster.once('end', () => {
+    outageNoise.active -= down.size;
+    down.clear();
+  });
+}

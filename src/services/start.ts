@@ -2,12 +2,13 @@ import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config';
 import { log } from '../log';
 import { connectMysql } from '../orders/mysql';
+import { lockDataDir } from './data-dir-lock';
 import type { LocalService, ServiceHealth } from './local-service';
 import { startLocalMariadb } from './mariadb-server';
 import { startLocalRedis, type AppendFsync } from './redis-server';
 
 export interface Services {
-  /** What to give connectRedis: REDIS_URL, or the local server's socket. */
+  /** What to give connectRedis: REDIS_URL, or the local server's socket (unused with REDIS_CLUSTER_NODES). */
   readonly redisTarget: string;
   /** undefined with MYSQL_URL=none. */
   readonly pool: Pool | undefined;
@@ -18,19 +19,23 @@ export interface Services {
 }
 
 /**
- * Redis and MySQL as configured: REDIS_URL / MYSQL_URL when set, else local
+ * Redis and MySQL as configured: REDIS_URL (or REDIS_CLUSTER_NODES) / MYSQL_URL when set, else local
  * redis-server / mariadbd under SECKILL_DATA_DIR, started in parallel.
  */
 export async function startServices(config: Config): Promise<Services> {
   const started: LocalService[] = [];
   let pool: Pool | undefined;
+  // Local services belong to one server per data folder (services/data-dir-lock.ts).
+  const local = (config.redisUrl === '' && config.redisClusterNodes === '') || config.mysqlUrl === '';
+  const dirLock = local ? lockDataDir(config.dataDir) : undefined;
   const stop = async (): Promise<void> => {
     await pool?.end().catch(() => undefined);
     await Promise.all(started.map((s) => s.stop()));
+    dirLock?.release();
   };
   try {
     const [r, m] = await Promise.allSettled([
-      config.redisUrl === '' ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
+      config.redisUrl === '' && config.redisClusterNodes === '' ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
       config.mysqlUrl === '' ? startLocalMariadb(config.dataDir) : undefined,
     ]);
     for (const s of [r, m]) {

@@ -107,7 +107,8 @@ async function main(): Promise<void> {
 
   await firstEvents;
   if (closing) return;
-  const listening = await listen(app, config.host, start.port);
+  // SO_REUSEPORT with the other workers: the primary holds the process's port lock.
+  const listening = await listen(app, config.host, start.port, false);
   socket = listening.socket;
   const port = listening.port;
   log.debug({ port }, 'worker listening');

@@ -16,7 +16,7 @@ export interface TestApp extends RunningApp {
 /** The real server on 127.0.0.1:any port, on a redis-server of its own (and no MySQL unless given one). */
 export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise<TestApp> {
   const dir = tempDir(t);
-  const redis = overrides.redisUrl ? undefined : await testRedis(t, dir);
+  const redis = overrides.redisUrl || overrides.redisClusterNodes ? undefined : await testRedis(t, dir);
   const config: Config = Object.freeze({
     ...DEFAULT_CONFIG,
     host: '127.0.0.1',

@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import { startLocalRedis, type LocalRedis } from '../../src/services/redis-server';
 import { startLocalMariadb, type LocalMariadb } from '../../src/services/mariadb-server';
 import { connectMysql, localMysqlUrl } from '../../src/orders/mysql';
+import { startLocalCluster, type LocalCluster } from '../../src/services/redis-cluster';
 
 /** A fresh data folder (short: unix socket paths must stay under 108 bytes). */
 export function tempDir(t: Test, prefix = 'sk-'): string {
@@ -30,4 +31,11 @@ export async function testMysql(t: Test, dir = tempDir(t)): Promise<LocalMariadb
   const pool = await connectMysql({ socket: db.socket });
   await pool.end();
   return { ...db, url: localMysqlUrl(db.socket) };
+}
+
+/** A three-master Redis Cluster of this test file's own on loopback (see src/services/redis-cluster.ts). */
+export async function testCluster(t: Test, dir = tempDir(t)): Promise<LocalCluster> {
+  const cluster = await startLocalCluster(dir);
+  t.teardown(() => cluster.stop());
+  return cluster;
 }

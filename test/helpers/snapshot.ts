@@ -1,9 +1,11 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../../src/redis/scripts';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 /** Every key in Redis with its type and whole value, in a stable order: equal snapshots, unchanged data. */
-export async function redisSnapshot(redis: Redis): Promise<string> {
-  const keys = (await redis.keys('*')).sort();
+export async function redisSnapshot(redis: RedisClient): Promise<string> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const keys = (await Promise.all(nodes.map((n) => n.keys('*')))).flat().sort();
   const out: [string, string, unknown][] = [];
   for (const k of keys) {
     const type = await redis.type(k);
