@@ -35,7 +35,7 @@ import type { RedisClient } from './redis/scripts';
 import { takePortLock } from './services/port-lock';
 import { startServices, type Services } from './services/start';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { RemoteTicket, WorkerPool } from './workers/pool';
+import { freePort, RemoteTicket, WorkerPool } from './workers/pool';
 import { TicketRing } from './workers/ticket-ring';
 
 export interface RunningApp {
@@ -127,7 +127,7 @@ async function startSingleFront(core: Core, blocklist: Blocklist | undefined): P
  * other route on a loopback port the workers forward to, so /admin/*,
  * /metrics and the probes answer for the whole process.
  */
-async function startWorkerFront(core: Core): Promise<Front> {
+async function startWorkerFront(core: Core, publicPort: number): Promise<Front> {
   const { config, redis, catalog, refused } = core;
   const line = new TicketRing<RemoteTicket>(config.queueCapacity);
   let workers: WorkerPool | undefined;
@@ -171,7 +171,7 @@ async function startWorkerFront(core: Core): Promise<Front> {
   });
   catalog.watchers.add((event) => pool.broadcast([event]));
   workers = pool;
-  const port = await pool.start(config.workers);
+  const port = await pool.start(config.workers, publicPort);
   return {
     port,
     queue,
@@ -196,8 +196,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
   }
   // Read before anything starts: a missing file is a configuration error.
   const blocklist = config.blocklist === '' ? undefined : new Blocklist(config.blocklist);
+  // Worker processes share one given port (SO_REUSEPORT is set only on a given port): for PORT=0, pick a free one now.
+  const port = config.workers > 1 && config.port === 0 ? await freePort(config.host) : config.port;
   // One seckill process per port (services/port-lock.ts): taken before any service starts, so a second server fails at once, naming the first.
-  const portLock = config.port === 0 ? undefined : await takePortLock(config.port).catch((err: unknown) => {
+  const portLock = port === 0 ? undefined : await takePortLock(port).catch((err: unknown) => {
     blocklist?.close();
     throw err;
   });
@@ -275,10 +277,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
         });
       },
     };
-    const front = config.workers > 1 ? await startWorkerFront(core) : await startSingleFront(core, blocklist);
-    const { port, queue, consumer, metrics } = front;
+    const front = config.workers > 1 ? await startWorkerFront(core, port) : await startSingleFront(core, blocklist);
+    const { queue, consumer, metrics } = front;
     log.info(
-      { host: config.host, port, workers: config.workers, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed },
+      { host: config.host, port: front.port, workers: config.workers, events: [...catalog.all()].map((e) => e.id), warmedFromMysql: warmed },
       'listening',
     );
 
@@ -304,7 +306,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         portLock?.release();
         log.info('stopped');
       })());
-    return { port, redis, pool, catalog, queue, consumer, persister, metrics, close };
+    return { port: front.port, redis, pool, catalog, queue, consumer, persister, metrics, close };
   } catch (err) {
     blocklist?.close();
     await services.stop();

@@ -37,7 +37,8 @@ async function serves(url: string): Promise<boolean> {
 }
 
 t.test('a second server on a port in use fails with "address in use", naming the first', async (t) => {
-  const first = await spawnServer(t, { ...base, REDIS_URL: '', MYSQL_URL: 'none', SECKILL_DATA_DIR: tempDir(t) });
+  // One process: its exclusive listen is what refuses the second (workers are covered below).
+  const first = await spawnServer(t, { ...base, REDIS_URL: '', MYSQL_URL: 'none', SECKILL_DATA_DIR: tempDir(t), SECKILL_WORKERS: '1' });
   // PORT=0 lets the first pick one; the second asks for that port explicitly.
   const second = await failedStart(t, { PORT: String(first.port), REDIS_URL: '', MYSQL_URL: 'none', SECKILL_DATA_DIR: tempDir(t) });
   t.equal(second.code, 1, 'the second exits 1');
@@ -54,6 +55,15 @@ t.test('a second server on a port in use fails with "address in use", naming the
     }),
   );
   t.equal(joined, false, 'a default (SO_REUSEPORT) uWS listener cannot share its port');
+});
+
+t.test('worker processes on PORT=0: the process locks the port it picked, and a second server is refused', async (t) => {
+  const first = await spawnServer(t, { ...base, REDIS_URL: '', MYSQL_URL: 'none', SECKILL_DATA_DIR: tempDir(t), SECKILL_WORKERS: '2' });
+  t.equal(await holderOf(first.port), first.child.pid, 'the primary holds the lock on the port its workers share');
+  const second = await failedStart(t, { PORT: String(first.port), REDIS_URL: '', MYSQL_URL: 'none', SECKILL_DATA_DIR: tempDir(t) });
+  t.equal(second.code, 1, 'the second exits 1');
+  t.match(second.output, new RegExp(`address in use.*${first.child.pid}`), 'naming the first');
+  t.ok(await serves(first.base), 'the first still serves');
 });
 
 t.test('with a fixed PORT the process holds the port lock: the refusal names its pid; freed on exit', async (t) => {

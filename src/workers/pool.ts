@@ -11,7 +11,7 @@ import { Outcome } from '../outcome';
 import { DROPPED, type Buy, type EventState, type Stats, type ToPrimary, type ToWorker } from './protocol';
 
 /** A port the kernel says is free on `host` now. */
-function freePort(host: string): Promise<number> {
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);
@@ -147,10 +147,9 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
 
   constructor(private readonly parts: PrimaryParts) {}
 
-  /** Starts the workers one by one; resolves with the port they share. */
-  async start(count: number): Promise<number> {
-    // uWS sets SO_REUSEPORT only on a given port: for PORT=0, pick a free one for all of them.
-    this.port = this.parts.config.port === 0 ? await freePort(this.parts.config.host) : this.parts.config.port;
+  /** Starts the workers one by one on `port` (never 0: uWS sets SO_REUSEPORT only on a given port); resolves with it. */
+  async start(count: number, port: number): Promise<number> {
+    this.port = port;
     for (let i = 0; i < count; i++) {
       const link = this.spawn(i);
       this.links[i] = link;
