@@ -215,9 +215,9 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const redis = await connectConfiguredRedis(config, services.redisTarget, config.redisTimeoutMs);
     const catalog = new Catalog(redis, store);
     // Sale news between instances (sold out, changed): sharded pub/sub on each event's channel.
-    const subscriber = await connectConfiguredRedis(config, services.redisTarget, config.redisTimeoutMs, 'seckill-news');
+    const subscriber = await connectConfiguredRedis(config, services.redisTarget, config.redisTimeoutMs, 'seckill-news', true);
     const news = new EventNews(redis, subscriber, catalog);
-    await news.start();
+    await news.start(config.redisTimeoutMs * 4);
     catalog.watchers.add((event) => news.follow(event));
     catalog.announce = (event) => news.announce(event, CHANGED);
     const warmed = await catalog.warmFromStore(Date.now());

@@ -30,9 +30,17 @@ export class EventNews {
     subscriber.on('smessage', (channel: string, message: string) => this.received(channel, message));
   }
 
-  /** Follows the channel of new and changed events (an instance must hear of an event it does not know yet). */
-  async start(): Promise<void> {
-    await this.subscriber.ssubscribe(NEWS_CHANNEL);
+  /**
+   * Follows the channel of new and changed events (an instance must hear of
+   * an event it does not know yet). Never holds up the start: without news
+   * the event refresh still propagates, only slower.
+   */
+  async start(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)));
+    const r = await Promise.race([this.subscriber.ssubscribe(NEWS_CHANNEL).then(() => 'ok' as const), gaveUp]).catch((err: unknown) => err as Error);
+    clearTimeout(timer);
+    if (r !== 'ok') log.warn({ err: r === 'late' ? 'no answer' : r.message }, 'sale news unavailable: instances learn of changes at the event refresh');
   }
 
   /** Follows an event's channel (once). */

@@ -54,8 +54,11 @@ export async function connectCluster(
   nodes: readonly { host: string; port: number }[],
   commandTimeoutMs: number,
   name = 'seckill',
+  /** SSUBSCRIBE through a subscriber connection per shard (ioredis's shardedSubscribers). */
+  shardedSubscribers = false,
 ): Promise<Cluster> {
   const cluster = new Cluster(nodes.map((n) => ({ ...n })), {
+    shardedSubscribers,
     lazyConnect: true,
     enableOfflineQueue: false,
     retryDelayOnFailover: 0,

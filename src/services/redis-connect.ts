@@ -30,11 +30,18 @@ export function redisSource(redisUrl: string): string {
  * The Redis a config points at: a Cluster when REDIS_CLUSTER_NODES is set,
  * else `target` (REDIS_URL, or the local redis-server's socket).
  */
-export async function connectConfiguredRedis(config: Config, target: string, commandTimeoutMs: number, name?: string): Promise<RedisClient> {
+export async function connectConfiguredRedis(
+  config: Config,
+  target: string,
+  commandTimeoutMs: number,
+  name?: string,
+  /** For sharded pub/sub (SSUBSCRIBE): under Cluster, a subscriber per shard. */
+  subscriber = false,
+): Promise<RedisClient> {
   if (config.redisClusterNodes === '') return connectRedisNamed(target, redisSource(config.redisUrl), commandTimeoutMs, name);
   let cluster;
   try {
-    cluster = await connectCluster(clusterNodeList(config.redisClusterNodes), commandTimeoutMs, name);
+    cluster = await connectCluster(clusterNodeList(config.redisClusterNodes), commandTimeoutMs, name, subscriber);
   } catch (err) {
     throw new Error(`cannot reach the Redis Cluster at ${config.redisClusterNodes} (REDIS_CLUSTER_NODES): ${(err as Error).message}`);
   }
