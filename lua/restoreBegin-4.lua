@@ -3,13 +3,13 @@
   its stored orders). While the restore runs, the event's meta carries a
   restore token and a lease: the buy script answers 10 (retry) and grants
   nothing, and putEvent refuses to touch it. The restorer then writes the
-  stored orders with restoreChunk-3.lua and opens the sale again with
-  restoreEnd-4.lua. A restorer that dies leaves a lease that runs out; the
+  stored orders with restoreChunk-7.lua and opens the sale again with
+  restoreEnd-5.lua. A restorer that dies leaves a lease that runs out; the
   next restore takes over (the buyers written so far are MySQL's rows, so
   writing them again is harmless).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, restoring, lease
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
@@ -20,6 +20,7 @@
     ARGV[4] name
     ARGV[5] restore token (random, one per restore attempt)
     ARGV[6] lease (ms): how long the restore may go without a chunk
+    ARGV[7] payWithin (s, 0: none)
 
   Output: integer
     0 present: Redis has the event and no restore is under way; nothing done
@@ -41,5 +42,5 @@ end
 -- The remaining count is recomputed at the end; until then nothing may sell.
 rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
-  'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]))
+  'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]))
 return 1

@@ -15,6 +15,8 @@ import { withCors } from './http/cors';
 import { registerEventRoute } from './http/event-route';
 import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
+import { registerPayRoute } from './http/pay-route';
+import { ExpirySweeper } from './orders/expiry-sweeper';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
@@ -34,6 +36,7 @@ export interface RunningApp {
   readonly consumer: Consumer;
   readonly persister: Persister | undefined;
   readonly metrics: Metrics;
+  readonly sweeper: ExpirySweeper;
   /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
   close(): Promise<void>;
 }
@@ -107,6 +110,11 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
     registerBuyRoute(app, admission, verifyUser, refused);
     registerOrderRoute(app, { catalog, redis, store, verifyUser });
+    const isPayer = createAdminCheck(config.paymentToken);
+    registerPayRoute(app, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
+    // Unpaid orders past their deadline go back on sale, traffic or not.
+    const sweeper = new ExpirySweeper(redis, () => catalog.all(), (id, remaining, expired) => catalog.unitsReturned(id, remaining, expired));
+    sweeper.start();
     registerEventRoute(app, catalog);
     registerAdminRoutes(app, { catalog, redis, queue, isAdmin });
     registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
@@ -131,6 +139,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
         consumer.flush(Outcome.Unavailable);
         consumer.close();
+        await sweeper.stop();
         await catalog.close();
         blocklist?.close();
         const flushing = persister?.flush(10_000).then((flushed) => {
@@ -145,7 +154,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         await services.stop();
         log.info('stopped');
       })());
-    return { port, redis, pool, catalog, queue, consumer, persister, metrics, close };
+    return { port, redis, pool, catalog, queue, consumer, persister, metrics, sweeper, close };
   } catch (err) {
     blocklist?.close();
     await services.stop();

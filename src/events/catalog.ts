@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
-import { putEvent, PutEventResult, type EventDefinition, type RedisClient } from '../redis/scripts';
+import { putEvent, PutEventResult, type EventDefinition, type ExpiredOrder, type RedisClient } from '../redis/scripts';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
 import { restoreFromStore } from './restore';
@@ -159,22 +159,59 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease] = meta;
+    const [units, start, end, name, lease, payWithin] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     if (lease != null) {
       if (Number(lease) < Date.now()) void this.restore(id);
       if (existing !== undefined) return existing;
     }
-    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '' };
+    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0) };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
     const event = this.upsert(id, def, lease != null ? def.stock : Number(stock ?? 0));
     const isNew = existing === undefined;
     if (isNew && this.withWinners) await this.loadWinners(event);
+    if (this.withWinners && event.payWithin > 0) await this.forgetExpiredWinners(event);
     return event;
+  }
+
+  /**
+   * The hook for "units returned for event E": orders expired (by this
+   * process's sweeper, a late payment, or, once wired, a message from
+   * another instance) and their units are back in stock. Re-syncs the local
+   * estimate to Redis' count after the expiry (-1: leave it) and drops the
+   * expired users from the local winners (their next buy gets 12 from Redis).
+   */
+  unitsReturned(id: string, remaining: number, expired: readonly ExpiredOrder[]): void {
+    const event = this.events.get(id);
+    if (event === undefined) return;
+    event.unitsReturned(remaining, expired.map((e) => e.user));
+    event.expiredSeen += expired.length;
+  }
+
+  /**
+   * Other instances' expiries reach this one here, at the event refresh:
+   * when Redis holds more expired orders than this process has accounted
+   * for, the expired order numbers are read and their users dropped from
+   * the local winners. Costs one SCARD per refresh while nothing changes.
+   */
+  private async forgetExpiredWinners(event: SaleEvent): Promise<void> {
+    const count = await this.redis.scard(event.keys.expired);
+    if (count === event.expiredSeen) return;
+    const expired = new Set<number>();
+    let cursor = '0';
+    do {
+      const [next, members] = await this.redis.sscan(event.keys.expired, cursor, 'COUNT', 1000);
+      for (const m of members) expired.add(Number(m));
+      cursor = next;
+    } while (cursor !== '0');
+    const users: string[] = [];
+    for (const [user, order] of event.winners) if (expired.has(order)) users.push(user);
+    event.unitsReturned(-1, users);
+    event.expiredSeen = count;
   }
 
   /** After a restart, winners re-clicking get "already bought" without Redis. */

@@ -17,6 +17,8 @@ export class SaleEvent {
   start: number;
   end: number;
   name: string;
+  /** Seconds a winner has to pay; 0: a win is final. */
+  payWithin: number;
   remaining: number;
   reserved = 0;
   /** Users known to have won here → their order number. */
@@ -25,6 +27,8 @@ export class SaleEvent {
   readonly queued = new Map<string, Parked>();
   /** Answers given by this process, by stage and outcome. */
   readonly answers = new AnswerCounts();
+  /** How many expired orders Redis had when `winners` was last brought in line with them (see Catalog.load). */
+  expiredSeen = 0;
 
   constructor(
     readonly id: string,
@@ -36,6 +40,7 @@ export class SaleEvent {
     this.start = def.start;
     this.end = def.end;
     this.name = def.name;
+    this.payWithin = def.payWithin ?? 0;
     this.remaining = remaining;
   }
 
@@ -44,7 +49,21 @@ export class SaleEvent {
     this.start = def.start;
     this.end = def.end;
     this.name = def.name;
+    this.payWithin = def.payWithin ?? 0;
     this.remaining = remaining;
+  }
+
+  /**
+   * Orders expired and their units went back on sale: `remaining` is Redis'
+   * count after it (an estimate that said "sold out" sells again), and the
+   * expired users are no longer local winners, so their next buy goes to
+   * Redis, which answers "expired" (12) with their old order number. A count
+   * from Redis that is already stale only makes the estimate high for a
+   * moment: Redis decides every sale.
+   */
+  unitsReturned(remaining: number, users: Iterable<string>): void {
+    if (remaining >= 0) this.remaining = remaining;
+    for (const user of users) this.winners.delete(user);
   }
 
   /** Units this process may still admit requests for. */

@@ -16,6 +16,14 @@ export interface EventKeys {
   readonly orders: string;
   /** string int: the last order number granted */
   readonly seq: string;
+  /** zset: order number → payment deadline (ms), for orders won and not yet paid or expired (payWithin > 0) */
+  readonly due: string;
+  /** hash: order number → user id, for the orders in `due` (expiry and payment name the user in the stream) */
+  readonly owners: string;
+  /** set: order numbers paid */
+  readonly paid: string;
+  /** set: order numbers expired (their unit went back into stock; their user stays in buyers) */
+  readonly expired: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -26,6 +34,10 @@ export function eventKeys(event: string): EventKeys {
     buyers: tag + 'buyers',
     orders: tag + 'orders',
     seq: tag + 'seq',
+    due: tag + 'due',
+    owners: tag + 'owners',
+    paid: tag + 'paid',
+    expired: tag + 'expired',
   });
 }
 

@@ -1,6 +1,8 @@
 --[[
   Finish a restore (see restoreBegin-4.lua): the remaining stock becomes the
-  initial stock less the buyers restored, the counter stays at the highest
+  initial stock less the buyers restored whose order did not expire (an
+  expired order's user stays a buyer, but its unit is back in stock), the
+  counter stays at the highest
   order number restored (or where it was), and the sale opens again. The
   buyers, the counter and the stock come back together, in this one step.
 
@@ -9,6 +11,7 @@
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
+    KEYS[5] expired sk:{E}:expired set of expired order numbers
 
     ARGV[1] restore token
 
@@ -17,13 +20,13 @@
     -1 refused: this token no longer owns the restore
 ]]
 local rcall = redis.call
-local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local metaKey, stockKey, buyersKey, seqKey, expiredKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local cur = rcall('HMGET', metaKey, 'stock', 'restoring')
 if cur[2] ~= ARGV[1] then
   return -1
 end
-local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey)
+local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey) + rcall('SCARD', expiredKey)
 if remaining < 0 then
   remaining = 0
 end
