@@ -150,13 +150,17 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
 }
 
 export function formatReports(reports: readonly EventReport[]): string {
-  const head = ['event', 'stock', 'remaining', 'buyers', 'due', 'paid', 'expired', 'in stream', 'mysql orders', 'mysql users', 'missing', 'repaired', 'conflicts', 'status'];
+  const head = ['event', 'stock', 'remaining', 'buyers', 'in stream', 'mysql orders', 'mysql users', 'missing', 'repaired', 'conflicts', 'status'];
   const rows = reports.map((r) => [
-    r.event, r.stock, r.remaining, r.buyers, r.due, r.paid, r.expired, r.inStream, r.mysqlOrders, r.mysqlUsers, r.missing, r.repaired, r.conflicts,
+    r.event, r.stock, r.remaining, r.buyers, r.inStream, r.mysqlOrders, r.mysqlUsers, r.missing, r.repaired, r.conflicts,
     r.problems.length === 0 ? 'ok' : 'MISMATCH',
   ].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const details = reports.flatMap((r) => r.problems.map((p) => `  ${r.event}: ${p}`));
+  // Events with a payment deadline: how their buyers' orders stand (the table's columns stay as they were).
+  const payments = reports
+    .filter((r) => r.due + r.paid + r.expired > 0)
+    .map((r) => `  ${r.event}: payments: due ${r.due}, paid ${r.paid}, expired ${r.expired} (back in stock)`);
+  const details = [...payments, ...reports.flatMap((r) => r.problems.map((p) => `  ${r.event}: ${p}`))];
   return [line(head), ...rows.map(line), ...(details.length > 0 ? ['', ...details] : [])].join('\n');
 }
