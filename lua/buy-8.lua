@@ -11,7 +11,7 @@
     KEYS[5] seq     sk:{E}:seq     the last order number granted
     KEYS[6] due     sk:{E}:due     zset: order number -> payment deadline (ms)
     KEYS[7] owners  sk:{E}:owners  hash: order number -> user, while due
-    KEYS[8] expired sk:{E}:expired set: order numbers whose payment deadline passed
+    KEYS[8] expired sk:{E}:expired hash: order number -> user, orders whose payment deadline passed
 
     ARGV[1..n] user ids, in arrival order (distinct within a batch is not
                required: a repeat is answered 2)
@@ -93,7 +93,7 @@ local seq = tonumber(rcall('GET', seqKey) or (initial - remaining))
 for i = 1, n do
   local user = ARGV[i]
   local prior = rcall('HGET', buyersKey, user)
-  if prior and rcall('SISMEMBER', expiredKey, prior) == 1 then
+  if prior and rcall('HEXISTS', expiredKey, prior) == 1 then
     out[2 * i] = 12
     out[2 * i + 1] = tonumber(prior)
   elseif prior then

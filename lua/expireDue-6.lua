@@ -11,7 +11,7 @@
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] due     sk:{E}:due     zset: order number -> deadline (ms)
     KEYS[4] owners  sk:{E}:owners  hash: order number -> user, while due
-    KEYS[5] expired sk:{E}:expired set of expired order numbers
+    KEYS[5] expired sk:{E}:expired hash: order number -> user, expired orders
     KEYS[6] orders  sk:{E}:orders  stream: a status entry (s x, o, u) per order
 
     ARGV[1] the most orders to expire in this call
@@ -38,7 +38,7 @@ local out = {0}
 for _, order in ipairs(due) do
   local user = rcall('HGET', ownersKey, order) or ''
   rcall('HDEL', ownersKey, order)
-  rcall('SADD', expiredKey, order)
+  rcall('HSET', expiredKey, order, user)
   rcall('XADD', ordersKey, '*', 's', 'x', 'o', order, 'u', user)
   out[#out + 1] = tonumber(order)
   out[#out + 1] = user

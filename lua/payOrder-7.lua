@@ -12,7 +12,7 @@
     KEYS[3] due     sk:{E}:due     zset: order number -> deadline (ms)
     KEYS[4] owners  sk:{E}:owners  hash: order number -> user, while due
     KEYS[5] paid    sk:{E}:paid    set of paid order numbers
-    KEYS[6] expired sk:{E}:expired set of expired order numbers
+    KEYS[6] expired sk:{E}:expired hash: order number -> user, expired orders
     KEYS[7] orders  sk:{E}:orders  stream: a status entry (s p|x, o, u) for MySQL
 
     ARGV[1] order number
@@ -53,14 +53,14 @@ if deadline then
     rcall('XADD', ordersKey, '*', 's', 'p', 'o', order, 'u', user)
     return {0, -1, user}
   end
-  rcall('SADD', expiredKey, order)
+  rcall('HSET', expiredKey, order, user)
   rcall('XADD', ordersKey, '*', 's', 'x', 'o', order, 'u', user)
   return {12, rcall('INCR', stockKey), user}
 end
 if rcall('SISMEMBER', paidKey, order) == 1 then
   return {0, -1, ''}
 end
-if rcall('SISMEMBER', expiredKey, order) == 1 then
+if rcall('HEXISTS', expiredKey, order) == 1 then
   return {12, -1, ''}
 end
 return {11, -1, ''}

@@ -12,7 +12,7 @@
     KEYS[4] due     sk:{E}:due     zset: order number -> payment deadline (ms)
     KEYS[5] owners  sk:{E}:owners  hash: order number -> user, while due
     KEYS[6] paid    sk:{E}:paid    set of paid order numbers
-    KEYS[7] expired sk:{E}:expired set of expired order numbers
+    KEYS[7] expired sk:{E}:expired hash: order number -> user, expired orders
 
     ARGV[1] restore token
     ARGV[2] lease (ms), renewed by this chunk
@@ -59,7 +59,7 @@ for i = 3, #ARGV, 4 do
   elseif state == 'x' then
     rcall('ZREM', dueKey, order)
     rcall('HDEL', ownersKey, order)
-    rcall('SADD', expiredKey, order)
+    rcall('HSET', expiredKey, order, user)
   elseif deadline > 0 then
     rcall('ZADD', dueKey, deadline, order)
     rcall('HSET', ownersKey, order, user)

@@ -11,7 +11,7 @@
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
-    KEYS[5] expired sk:{E}:expired set of expired order numbers
+    KEYS[5] expired sk:{E}:expired hash: order number -> user, expired orders
 
     ARGV[1] restore token
 
@@ -26,7 +26,7 @@ local cur = rcall('HMGET', metaKey, 'stock', 'restoring')
 if cur[2] ~= ARGV[1] then
   return -1
 end
-local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey) + rcall('SCARD', expiredKey)
+local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey) + rcall('HLEN', expiredKey)
 if remaining < 0 then
   remaining = 0
 end

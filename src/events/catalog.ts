@@ -188,28 +188,27 @@ export class Catalog {
   unitsReturned(id: string, remaining: number, expired: readonly ExpiredOrder[]): void {
     const event = this.events.get(id);
     if (event === undefined) return;
-    event.unitsReturned(remaining, expired.map((e) => e.user));
+    event.unitsReturned(remaining, expired);
     event.expiredSeen += expired.length;
   }
 
   /**
    * Other instances' expiries reach this one here, at the event refresh:
-   * when Redis holds more expired orders than this process has accounted
-   * for, the expired order numbers are read and their users dropped from
-   * the local winners. Costs one SCARD per refresh while nothing changes.
+   * when Redis holds another count of expired orders than this process has
+   * accounted for, they are read (order → user) and their users move from
+   * the local winners to `expired`. Costs one HLEN per refresh while
+   * nothing changes.
    */
   private async forgetExpiredWinners(event: SaleEvent): Promise<void> {
-    const count = await this.redis.scard(event.keys.expired);
+    const count = await this.redis.hlen(event.keys.expired);
     if (count === event.expiredSeen) return;
-    const expired = new Set<number>();
+    const users: { user: string; order: number }[] = [];
     let cursor = '0';
     do {
-      const [next, members] = await this.redis.sscan(event.keys.expired, cursor, 'COUNT', 1000);
-      for (const m of members) expired.add(Number(m));
+      const [next, flat] = await this.redis.hscan(event.keys.expired, cursor, 'COUNT', 1000);
+      for (let i = 0; i + 1 < flat.length; i += 2) users.push({ order: Number(flat[i]), user: flat[i + 1] as string });
       cursor = next;
     } while (cursor !== '0');
-    const users: string[] = [];
-    for (const [user, order] of event.winners) if (expired.has(order)) users.push(user);
     event.unitsReturned(-1, users);
     event.expiredSeen = count;
   }

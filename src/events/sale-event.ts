@@ -23,6 +23,8 @@ export class SaleEvent {
   reserved = 0;
   /** Users known to have won here → their order number. */
   readonly winners = new Map<string, number>();
+  /** Users whose order expired unpaid → that order number (no longer winners; they may not buy again). */
+  readonly expired = new Map<string, number>();
   /** Users with a request parked or in flight → that request. */
   readonly queued = new Map<string, Parked>();
   /** Answers given by this process, by stage and outcome. */
@@ -56,14 +58,18 @@ export class SaleEvent {
   /**
    * Orders expired and their units went back on sale: `remaining` is Redis'
    * count after it (an estimate that said "sold out" sells again), and the
-   * expired users are no longer local winners, so their next buy goes to
-   * Redis, which answers "expired" (12) with their old order number. A count
+   * expired users move from the local winners to `expired`: the prefilter
+   * sends their next buy to Redis, whatever the local estimate says, and
+   * Redis answers "expired" (12) with their old order number. A count
    * from Redis that is already stale only makes the estimate high for a
    * moment: Redis decides every sale.
    */
-  unitsReturned(remaining: number, users: Iterable<string>): void {
+  unitsReturned(remaining: number, expired: Iterable<{ readonly user: string; readonly order: number }>): void {
     if (remaining >= 0) this.remaining = remaining;
-    for (const user of users) this.winners.delete(user);
+    for (const { user, order } of expired) {
+      this.winners.delete(user);
+      this.expired.set(user, order);
+    }
   }
 
   /** Units this process may still admit requests for. */

@@ -56,7 +56,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     deps.redis.xlen(keys.orders),
     deps.redis.zcard(keys.due),
     deps.redis.scard(keys.paid),
-    deps.redis.scard(keys.expired),
+    deps.redis.hlen(keys.expired),
   ]);
   const left = Number(remaining ?? 0);
   const outcomes: Record<string, number> = {};

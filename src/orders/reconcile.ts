@@ -48,7 +48,7 @@ export async function reconcileEvent(redis: RedisClient, pool: Pool, store: Even
     .hgetall(k.buyers)
     .zrange(k.due, 0, -1, 'WITHSCORES')
     .smembers(k.paid)
-    .smembers(k.expired)
+    .hkeys(k.expired)
     .exec();
   const part = <T>(i: number): T => snapshot?.[i]?.[1] as T;
   const [stockText, payWithinText] = part<(string | null)[]>(0);

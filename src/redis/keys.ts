@@ -22,7 +22,7 @@ export interface EventKeys {
   readonly owners: string;
   /** set: order numbers paid */
   readonly paid: string;
-  /** set: order numbers expired (their unit went back into stock; their user stays in buyers) */
+  /** hash: order number → user, orders expired unpaid (their unit went back into stock; their user stays in buyers) */
   readonly expired: string;
 }
 
