@@ -9,6 +9,7 @@ import { eventKeys } from '../src/redis/keys';
 import { ADMIN, buy, putEvent, SECRET, testApp, token } from './helpers/app';
 import { CLI, spawnServer } from './helpers/process';
 import { tempDir, testMysql } from './helpers/services';
+import { exchange } from './helpers/raw';
 import { until } from './helpers/wait';
 
 const PAYER = 'test-payment-token';
@@ -196,4 +197,24 @@ t.test('server killed between the Redis expiry and MySQL: MySQL catches up after
   t.match(rec.out, /kill: payments: due 1, paid 1, expired 1/);
   b.child.kill('SIGTERM');
   t.equal(await b.exited, 0);
+});
+
+t.test('bytes on the wire: the order query with its payment state, and the payment answers', async (t) => {
+  const app = await testApp(t, { paymentToken: PAYER });
+  t.equal((await putEvent(app.base, 'b', { stock: 3, payWithin: 3600 })).status, 201);
+  for (const u of ['a', 'b', 'c']) t.equal((await buy(app.base, 'b', u)).c, 0);
+  await app.redis.zadd(eventKeys('b').due, 'XX', 1, '3');
+  await until(async () => (await orderOf(app.base, 'b', 'c')).p === 'expired', 'order 3 expires');
+  t.equal((await pay(app.base, 'b', 2)).status, 200);
+  const size = async (request: string): Promise<number> => (await exchange(app.port, request)).length;
+  const query = (user: string): string => `GET /events/b/order HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token(user)}\r\n\r\n`;
+  const payment = (n: number): string => `POST /events/b/orders/${n}/paid HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${PAYER}\r\n\r\n`;
+  // Order number 1 digit, deadline 13 digits, "s":"pending" (no MySQL here: "confirmed" is 2 bytes more);
+  // each more digit of the order number is one byte more.
+  t.equal(await size(query('a')), 131, 'order query, due with its deadline: 131 bytes');
+  t.equal(await size(query('b')), 114, 'order query, paid: 114 bytes');
+  t.equal(await size(query('c')), 117, 'order query, expired: 117 bytes');
+  t.equal(await size(payment(2)), 100, 'payment 200 paid: 100 bytes');
+  t.equal(await size(payment(3)), 102, 'payment 409 expired: 102 bytes');
+  t.equal(await size(payment(9)), 81, 'payment 404 no order: 81 bytes');
 });
