@@ -6,7 +6,7 @@
   knows is not created here: it is restored first (restoreBegin-4.lua).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name (+ lease while restoring)
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ lease while restoring)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
@@ -15,6 +15,7 @@
     ARGV[2] start (ms since epoch)
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
+    ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
 
   Output: array {result, remaining}
     result 1 created, 2 updated (before start, no buyers yet),
@@ -25,21 +26,23 @@
 ]]
 local rcall = redis.call
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local stock, startMs, endMs, name = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local stock, startMs, endMs, name, payWithin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease')
+local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease', 'payWithin')
 if current[5] then
   return {5, -1}
 end
 if not current[1] then
-  rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name)
+  rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin)
   rcall('SET', stockKey, stock, 'NX')
   rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}
 end
 
 local remaining = tonumber(rcall('GET', stockKey) or '0')
-if current[1] == stock and current[2] == startMs and current[3] == endMs and current[4] == name then
+-- An event put before payWithin existed has none: that is 0.
+if current[1] == stock and current[2] == startMs and current[3] == endMs and current[4] == name
+    and (current[6] or '0') == payWithin then
   return {3, remaining}
 end
 
@@ -49,6 +52,6 @@ if now >= tonumber(current[2]) or rcall('HLEN', buyersKey) > 0 then
   return {4, remaining}
 end
 
-rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name)
+rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin)
 rcall('SET', stockKey, stock)
 return {2, tonumber(stock)}

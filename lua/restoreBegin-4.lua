@@ -3,13 +3,13 @@
   its stored orders). While the restore runs, the event's meta carries a
   restore token and a lease: the buy script answers 10 (retry) and grants
   nothing, and putEvent refuses to touch it. The restorer then writes the
-  stored orders with restoreChunk-3.lua and opens the sale again with
-  restoreEnd-5.lua. A restorer that dies leaves a lease that runs out; the
+  stored orders with restoreChunk-7.lua and opens the sale again with
+  restoreEnd-6.lua. A restorer that dies leaves a lease that runs out; the
   next restore takes over (the buyers written so far are MySQL's rows, so
   writing them again is harmless).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, restoring, lease
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
@@ -20,6 +20,7 @@
     ARGV[4] name
     ARGV[5] restore token (random, one per restore attempt)
     ARGV[6] lease (ms): how long the restore may go without a chunk
+    ARGV[7] payWithin (s, 0: none)
 
   Output: integer
     0 present: Redis has the event whole and no restore is under way;
@@ -33,7 +34,7 @@ local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cur = rcall('HMGET', metaKey, 'stock', 'lease')
 if cur[1] and not cur[2] then
   -- Whole: a count, a counter, and buyers if the counter says some won
-  -- (the same test as buy-5.lua's).
+  -- (the same test as buy-8.lua's).
   local seq = tonumber(rcall('GET', seqKey))
   if rcall('EXISTS', stockKey) == 1 and seq and (seq == 0 or rcall('EXISTS', buyersKey) == 1) then
     return 0
@@ -47,5 +48,5 @@ end
 -- The remaining count is recomputed at the end; until then nothing may sell.
 rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
-  'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]))
+  'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]))
 return 1

@@ -22,6 +22,8 @@ import { DashboardFeed } from './dashboard/feed';
 import { registerDashboardRoutes } from './http/dashboard-routes';
 import { registerMetricsRoute } from './http/metrics-route';
 import { registerOrderRoute } from './http/order-route';
+import { registerPayRoute } from './http/pay-route';
+import { ExpirySweeper } from './orders/expiry-sweeper';
 import { closeListenSocket, listen, registerFallbackRoutes } from './http/server';
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
@@ -49,6 +51,7 @@ export interface RunningApp {
   readonly consumer: { idle(): Promise<void> };
   readonly persister: Persister | undefined;
   readonly metrics: Metrics;
+  readonly sweeper: ExpirySweeper;
   /** Graceful: stop listening, decide or answer every parked request, flush the persister, close Redis and MySQL, stop local services. */
   close(): Promise<void>;
 }
@@ -240,8 +243,12 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const refused = new AnswerCounts();
     const isAdmin = createAdminCheck(config.adminToken);
     const isMetricsReader = createAdminCheck(config.metricsToken);
+    const isPayer = createAdminCheck(config.paymentToken);
     /** Closed first at shutdown (the dashboard streams). */
     const closers: (() => void)[] = [];
+    // Unpaid orders past their deadline go back on sale, traffic or not (one sweeper per process; the script decides).
+    const sweeper = new ExpirySweeper(redis, () => catalog.all(), (id, remaining, expired) => catalog.unitsReturned(id, remaining, expired));
+    sweeper.start();
     const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
     const core: Core = {
       config,
@@ -261,6 +268,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
       }),
       routes: (app, queue, metrics, ready, refresh) => {
         registerOrderRoute(app, { catalog, redis, store, verifyUser });
+        registerPayRoute(app, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
         registerEventRoute(app, catalog);
         registerAdminRoutes(app, { catalog, redis, queue, isAdmin, refresh });
         registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
@@ -290,6 +298,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         log.info({ waiting: queue.size, parked: queue.live }, 'shutting down');
         for (const c of closers) c();
         const flushing = front.close().then(async () => {
+          await sweeper.stop();
           await catalog.close();
           blocklist?.close();
         });
@@ -306,7 +315,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         portLock?.release();
         log.info('stopped');
       })());
-    return { port: front.port, redis, pool, catalog, queue, consumer, persister, metrics, close };
+    return { port: front.port, redis, pool, catalog, queue, consumer, persister, metrics, sweeper, close };
   } catch (err) {
     blocklist?.close();
     await services.stop();

@@ -126,7 +126,7 @@ function token(argv: string[]): void {
 }
 
 async function eventCommand(argv: string[]): Promise<void> {
-  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'url']);
+  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'url']);
   const [id, ...flags] = rest;
   if (id === undefined || id.startsWith('--')) throw new ConfigError('event put: the event id is required (see seckill event put --help)');
   if (!EVENT_ID.test(id)) throw new ConfigError(`event put: "${id}" is not an event id ([A-Za-z0-9_-]{1,64})`);

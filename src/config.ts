@@ -30,6 +30,8 @@ export interface Config {
   readonly adminToken: string;
   /** Bearer token that may read /metrics only (the admin token may too). */
   readonly metricsToken: string;
+  /** Bearer token of the payment service: may mark orders paid (the admin token may too). */
+  readonly paymentToken: string;
   readonly queueCapacity: number;
   /** Requests per second the consumer may send to Redis. */
   readonly queueRate: number;
@@ -70,6 +72,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   jwtCacheSize: 448,
   adminToken: '',
   metricsToken: '',
+  paymentToken: '',
   queueCapacity: 50_000,
   queueRate: 200_000,
   queueBurst: 2_000,
@@ -112,6 +115,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_MB', kind: 'int', min: 0, max: 65_536 },
   { key: 'adminToken', env: 'SECKILL_ADMIN_TOKEN', kind: 'string' },
   { key: 'metricsToken', env: 'SECKILL_METRICS_TOKEN', kind: 'string' },
+  { key: 'paymentToken', env: 'SECKILL_PAYMENT_TOKEN', kind: 'string' },
   { key: 'queueCapacity', env: 'SECKILL_QUEUE_CAPACITY', kind: 'int', min: 1, max: 10_000_000 },
   { key: 'queueRate', env: 'SECKILL_QUEUE_RATE', kind: 'int', min: 1, max: 100_000_000 },
   { key: 'queueBurst', env: 'SECKILL_QUEUE_BURST', kind: 'int', min: 1, max: 10_000_000 },

@@ -1,6 +1,6 @@
 /**
  * Every answer the server gives has one of these stable codes. The Lua
- * scripts return the same integers (lua/buy-5.lua), the prefilter and the
+ * scripts return the same integers (lua/buy-8.lua, lua/payOrder-7.lua), the prefilter and the
  * queue answer with them, and the codec turns them into bytes. The README's
  * "Outcome codes" table is checked against OUTCOMES by test/outcome.test.ts.
  */
@@ -17,6 +17,7 @@ export enum Outcome {
   BadRequest = 9,
   Unavailable = 10,
   NoOrder = 11,
+  Expired = 12,
 }
 
 export interface OutcomeInfo {
@@ -40,6 +41,7 @@ export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
   { code: Outcome.BadRequest, name: 'bad_request', message: 'malformed request, body too large, wrong method or unknown route', status: 400 },
   { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis unreachable: retry', status: 503 },
   { code: Outcome.NoOrder, name: 'no_order', message: 'this user has no order for the event', status: 404 },
+  { code: Outcome.Expired, name: 'expired', message: 'the order was not paid in time: its unit went back on sale; the body carries that order number', status: 200 },
 ].map((o) => Object.freeze(o)));
 
 /** Number of outcome codes; sized for per-outcome counters. */

@@ -121,6 +121,16 @@ t.test('event put: relative times, and an update keeps the fields it is not give
   t.match(missing.stderr, /does not exist yet; a new event needs --end/);
   const now = await cli(['event', 'put', 'now', '--stock', '5', '--start', 'now', '--end', '+1h'], env);
   t.match(JSON.parse(now.stdout), { result: 'created', state: 'open' }, '--start now opens at once');
+
+  const deadline = await cli(['event', 'put', 'paid', '--stock', '5', '--start', '+10m', '--end', '+1h', '--pay-within', '15m'], env);
+  t.match(JSON.parse(deadline.stdout), { result: 'created', payWithin: 900 }, '--pay-within 15m: 900 seconds');
+  const kept = await cli(['event', 'put', 'paid', '--stock', '6'], env);
+  t.match(JSON.parse(kept.stdout), { result: 'updated', stock: 6, payWithin: 900 }, 'an update keeps payWithin');
+  const seconds = await cli(['event', 'put', 'paid', '--pay-within', '60'], env);
+  t.match(JSON.parse(seconds.stdout), { result: 'updated', payWithin: 60 }, 'a bare number is seconds');
+  const bad = await cli(['event', 'put', 'paid', '--pay-within', '1500ms'], env);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /--pay-within: whole seconds only/);
 });
 
 t.test('fatal start-up errors: one JSON line off a terminal, one human line on it, exit 1', async (t) => {

@@ -7,7 +7,7 @@ import { testRedis } from './helpers/services';
 /**
  * Fault injection (issue 9 review): after a restore whose MySQL orders have a
  * gap (orders lost in the window), the counter is above stock - remaining.
- * If only sk:{E}:seq is then lost, buy-5.lua falls back to initial - remaining
+ * If only sk:{E}:seq is then lost, buy-8.lua once fell back to initial - remaining
  * and grants numbers MySQL already holds.
  */
 t.test('only the counter lost after a restore with a gap: no stored number granted again', async (t) => {

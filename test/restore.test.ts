@@ -27,8 +27,8 @@ t.test('restore scripts, branch by branch', async (t) => {
   t.equal((await buyScript(redis, k, ['x'])).remaining, -1, 'with no count to re-sync to');
   t.equal(await redis.hlen(k.buyers), 0, 'and grants nothing');
   t.same(await putScript(redis, k, def), { result: PutEventResult.Restoring, remaining: -1 }, 'putEvent refuses to touch it');
-  t.notOk(await restoreChunk(redis, k, 'other', 60_000, ['a', 1]), 'a chunk with another token is refused');
-  t.ok(await restoreChunk(redis, k, 'tok', 60_000, ['a', 1, 'b', 2, 'c', 7]), 'a chunk is written');
+  t.notOk(await restoreChunk(redis, k, 'other', 60_000, ['a', 1, 0, '']), 'a chunk with another token is refused');
+  t.ok(await restoreChunk(redis, k, 'tok', 60_000, ['a', 1, 0, '', 'b', 2, 0, '', 'c', 7, 0, '']), 'a chunk is written');
   t.equal(await restoreEnd(redis, k, 'other'), -1, 'the end with another token is refused');
   t.equal(await restoreEnd(redis, k, 'tok'), 7, 'the end: stock less the restored buyers');
   t.equal(await redis.get(k.seq), '7', 'the counter is at the highest number restored');
@@ -41,13 +41,13 @@ t.test('restore scripts, branch by branch', async (t) => {
   await until(async () => (await buyScript(redis, lapsed, ['x'])).codes[0] === 7, 'the lease runs out');
   t.pass('a restore whose lease ran out answers 7: restore it again');
   t.equal(await restoreBegin(redis, lapsed, def, 'taker', 60_000), RestoreBegin.Started, 'and another restorer takes over');
-  t.notOk(await restoreChunk(redis, lapsed, 'dead', 60_000, ['z', 1]), 'the dead restorer can no longer write');
+  t.notOk(await restoreChunk(redis, lapsed, 'dead', 60_000, ['z', 1, 0, '']), 'the dead restorer can no longer write');
   t.equal(await restoreEnd(redis, lapsed, 'taker'), 10);
 
   const big = eventKeys('big');
   t.equal(await restoreBegin(redis, big, { ...def, stock: 20_000 }, 'b', 60_000), RestoreBegin.Started);
   const pairs: (string | number)[] = [];
-  for (let i = 1; i <= 5_000; i++) pairs.push(`u${i}`, i);
+  for (let i = 1; i <= 5_000; i++) pairs.push(`u${i}`, i, 0, '');
   t.ok(await restoreChunk(redis, big, 'b', 60_000, pairs), 'a 5,000-order chunk fits in one call');
   t.equal(await restoreEnd(redis, big, 'b'), 15_000);
 });

@@ -11,7 +11,8 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE;
 /**
  * The in-process checks, O(1), no I/O, in this order: sale window, user
  * already won here (2 with the order number), user already queued (follow
- * that request), local stock estimate (1), else queue.
+ * that request), user whose order expired (queue: Redis answers 12 with
+ * that order number), local stock estimate (1), else queue.
  *
  * "Already queued" comes before the stock estimate (DESIGN.md lists it
  * after): a queued user's own reservation is part of what makes the estimate
@@ -24,6 +25,8 @@ export function prefilter(event: SaleEvent, user: string, now: number): Decision
   if (now >= event.end) return Outcome.Ended;
   if (event.winners.has(user)) return Outcome.AlreadyBought;
   if (event.queued.has(user)) return FOLLOW;
+  // An expired order's user gets "expired" (12) with that order number from Redis, sold out or not.
+  if (event.expired.has(user)) return QUEUE;
   if (event.available <= 0) return Outcome.SoldOut;
   return QUEUE;
 }

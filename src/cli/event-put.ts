@@ -1,11 +1,13 @@
 import { ConfigError } from '../config';
-import { parseWhen } from './time';
+import { parseDuration, parseWhen } from './time';
 
 export interface EventPutOptions {
   readonly stock?: string;
   readonly start?: string;
   readonly end?: string;
   readonly name?: string;
+  /** Seconds (a bare number) or a duration (15m, 1h30m); 0: a win is final. */
+  readonly 'pay-within'?: string;
 }
 
 interface Current {
@@ -13,6 +15,16 @@ interface Current {
   readonly start: string;
   readonly end: string;
   readonly name: string;
+  readonly payWithin?: number;
+}
+
+/** `--pay-within`: whole seconds, given as a bare number of seconds or a duration. */
+export function parsePayWithin(text: string): number {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const ms = parseDuration(t, '--pay-within');
+  if (ms % 1000 !== 0) throw new ConfigError(`--pay-within: whole seconds only, got "${text}"`);
+  return ms / 1000;
 }
 
 async function call(url: string, init: RequestInit): Promise<Response> {
@@ -52,7 +64,8 @@ export async function eventPut(base: string, id: string, adminToken: string, opt
     const missing = [stock === undefined ? '--stock' : '', end === undefined ? '--end' : ''].filter(Boolean).join(' and ');
     throw new ConfigError(`event put: "${id}" does not exist yet; a new event needs ${missing}`);
   }
-  const body = { stock, start, end, name: opts.name ?? current?.name ?? '' };
+  const payWithin = opts['pay-within'] !== undefined ? parsePayWithin(opts['pay-within']) : current?.payWithin ?? 0;
+  const body = { stock, start, end, name: opts.name ?? current?.name ?? '', payWithin };
   const res = await call(url, {
     method: 'PUT',
     headers: { authorization, 'content-type': 'application/json' },

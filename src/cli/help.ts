@@ -15,6 +15,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   jwtCacheSize: 'MiB of memory for verified tokens (0: no cache)',
   adminToken: 'bearer token for /admin/*',
   metricsToken: 'bearer token that may read /metrics only',
+  paymentToken: 'bearer token of the payment service (POST …/orders/{n}/paid)',
   queueCapacity: 'parked requests at most; past it: code 5',
   queueRate: 'requests per second sent to Redis',
   queueBurst: 'token-bucket burst',
@@ -50,7 +51,7 @@ export const HELP: Readonly<Record<string, () => string>> = Object.freeze({
 commands:
   serve [--demo] [flags]       run the server (the default command)
   token --user ID [--ttl 24h]  mint a buyer JWT
-  event put ID [--stock N] [--start T] [--end T] [--name S]
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within S]
                                create an event, or change the fields given
   persister                    move orders from the Redis streams to MySQL (standalone)
   reconcile [EVENT...] [--repair]
@@ -74,7 +75,7 @@ Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
   --user ID        the user id (the token's sub), 1 to 128 characters
   --ttl DURATION   lifetime: 90s, 15m, 1h, 1h30m, 2d (default 24h)
   --ttl none       no exp claim: the token never expires`,
-  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--url URL]
+  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within S] [--url URL]
 
 Creates the event ID, or changes it through the running server's admin API
 (SECKILL_ADMIN_TOKEN, or the demo's). A change keeps every field it is not
@@ -85,6 +86,9 @@ given (the current event is read first); a new event needs --stock and --end
   --start T    now, +10m (from now), an ISO-8601 time, or epoch ms
   --end T      the same forms; +1h is an hour from now
   --name S     a display name
+  --pay-within S
+               seconds a winner has to pay (900, or 15m, 1h); unpaid orders
+               then expire and their units go back on sale; 0: a win is final
   --url URL    the server (default http://127.0.0.1:$PORT)`,
   persister: () => `usage: seckill persister [flags]
 

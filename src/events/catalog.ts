@@ -1,7 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
-import { putEvent, PutEventResult, type EventDefinition, type RedisClient } from '../redis/scripts';
+import { putEvent, PutEventResult, type EventDefinition, type ExpiredOrder, type RedisClient } from '../redis/scripts';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
 import { restoreFromStore } from './restore';
@@ -176,10 +176,10 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease] = meta;
+    const [units, start, end, name, lease, payWithin] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
@@ -188,12 +188,51 @@ export class Catalog {
       if (lease != null && Number(lease) < Date.now()) void this.restore(id);
       if (existing !== undefined) return existing;
     }
-    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '' };
+    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0) };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
     const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock));
     const isNew = existing === undefined;
     if (isNew && this.withWinners) await this.loadWinners(event);
+    if (this.withWinners && event.payWithin > 0) await this.forgetExpiredWinners(event);
     return event;
+  }
+
+  /**
+   * The hook for "units returned for event E": orders expired (by this
+   * process's sweeper, a late payment, or, once wired, a message from
+   * another instance) and their units are back in stock. Re-syncs the local
+   * estimate to Redis' count after the expiry (-1: leave it) and drops the
+   * expired users from the local winners (their next buy gets 12 from Redis).
+   */
+  unitsReturned(id: string, remaining: number, expired: readonly ExpiredOrder[]): void {
+    const event = this.events.get(id);
+    if (event === undefined) return;
+    event.unitsReturned(remaining, expired);
+    event.expiredSeen += expired.length;
+    // Every worker sells again at once; other instances re-read the event.
+    for (const w of this.watchers) w(event);
+    if (expired.length > 0) this.announce?.(event);
+  }
+
+  /**
+   * Other instances' expiries reach this one here, at the event refresh:
+   * when Redis holds another count of expired orders than this process has
+   * accounted for, they are read (order → user) and their users move from
+   * the local winners to `expired`. Costs one HLEN per refresh while
+   * nothing changes.
+   */
+  private async forgetExpiredWinners(event: SaleEvent): Promise<void> {
+    const count = await this.redis.hlen(event.keys.expired);
+    if (count === event.expiredSeen) return;
+    const users: { user: string; order: number }[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(event.keys.expired, cursor, 'COUNT', 1000);
+      for (let i = 0; i + 1 < flat.length; i += 2) users.push({ order: Number(flat[i]), user: flat[i + 1] as string });
+      cursor = next;
+    } while (cursor !== '0');
+    event.unitsReturned(-1, users);
+    event.expiredSeen = count;
   }
 
   /** After a restart, winners re-clicking get "already bought" without Redis. */

@@ -2,6 +2,8 @@ import type { EventDefinition } from '../redis/scripts';
 
 export const MAX_STOCK = 10_000_000;
 export const MAX_NAME = 200;
+/** The longest payment deadline: 7 days, in seconds. */
+export const MAX_PAY_WITHIN = 7 * 24 * 3600;
 
 /** ISO-8601 text or epoch milliseconds → epoch milliseconds, or undefined. */
 export function parseTime(value: unknown): number | undefined {
@@ -22,7 +24,7 @@ export function parseDefinition(input: unknown): EventDefinition | string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['stock', 'start', 'end', 'name'].includes(k)) return `unknown field "${k}"`;
+    if (!['stock', 'start', 'end', 'name', 'payWithin'].includes(k)) return `unknown field "${k}"`;
   }
   const stock = o.stock;
   if (typeof stock !== 'number' || !Number.isInteger(stock) || stock < 1 || stock > MAX_STOCK) {
@@ -35,5 +37,9 @@ export function parseDefinition(input: unknown): EventDefinition | string {
   if (end <= start) return 'end must be after start';
   const name = o.name ?? '';
   if (typeof name !== 'string' || name.length > MAX_NAME) return `name must be text of at most ${MAX_NAME} characters`;
-  return { stock, start, end, name };
+  const payWithin = o.payWithin ?? 0;
+  if (typeof payWithin !== 'number' || !Number.isInteger(payWithin) || payWithin < 0 || payWithin > MAX_PAY_WITHIN) {
+    return `payWithin must be a whole number of seconds from 0 to ${MAX_PAY_WITHIN} (0: a win is final)`;
+  }
+  return { stock, start, end, name, payWithin };
 }

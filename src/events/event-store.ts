@@ -6,8 +6,25 @@ export interface StoredEvent extends EventDefinition {
 }
 
 function toEvent(r: RowDataPacket): StoredEvent {
-  return { id: String(r.id), name: String(r.name), stock: Number(r.stock), start: Number(r.start_ms), end: Number(r.end_ms) };
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    stock: Number(r.stock),
+    start: Number(r.start_ms),
+    end: Number(r.end_ms),
+    payWithin: Number(r.pay_within_s ?? 0),
+  };
 }
+
+/** A stored order as a restore needs it: its payment deadline (0: none) and settlement ('p', 'x' or ''). */
+export interface StoredOrder {
+  readonly user: string;
+  readonly order: number;
+  readonly payBy: number;
+  readonly state: '' | 'p' | 'x';
+}
+
+const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s';
 
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
@@ -16,9 +33,10 @@ export class EventStore {
   /** Writes the definition inside the caller's transaction. */
   async save(conn: PoolConnection, id: string, def: EventDefinition): Promise<void> {
     await conn.query(
-      `INSERT INTO events (id, name, stock, start_ms, end_ms) VALUES (?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE name = VALUES(name), stock = VALUES(stock), start_ms = VALUES(start_ms), end_ms = VALUES(end_ms)`,
-      [id, def.name, def.stock, def.start, def.end],
+      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s) VALUES (?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE name = VALUES(name), stock = VALUES(stock), start_ms = VALUES(start_ms), end_ms = VALUES(end_ms),
+         pay_within_s = VALUES(pay_within_s)`,
+      [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0],
     );
   }
 
@@ -30,26 +48,39 @@ export class EventStore {
    */
   async lock(conn: PoolConnection, id: string): Promise<StoredEvent | undefined> {
     const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT id, name, stock, start_ms, end_ms FROM events WHERE id = ? FOR UPDATE',
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE id = ? FOR UPDATE`,
       [id],
     );
     const r = rows[0];
     return r === undefined ? undefined : toEvent(r);
   }
 
-  /** Up to `limit` orders with order numbers above `after`, in order (a keyset page). */
-  async ordersAfter(conn: PoolConnection, eventId: string, after: number, limit: number): Promise<{ user: string; order: number }[]> {
+  /** Up to `limit` orders with order numbers above `after`, in order (a keyset page), with their payment state. */
+  async ordersAfter(conn: PoolConnection, eventId: string, after: number, limit: number): Promise<StoredOrder[]> {
     const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT user_id, order_no FROM orders WHERE event_id = ? AND order_no > ? ORDER BY order_no LIMIT ?',
+      `SELECT o.user_id, o.order_no, o.pay_by_ms, p.state FROM orders o
+       LEFT JOIN order_payments p ON p.event_id = o.event_id AND p.order_no = o.order_no
+       WHERE o.event_id = ? AND o.order_no > ? ORDER BY o.order_no LIMIT ?`,
       [eventId, after, limit],
     );
-    return rows.map((r) => ({ user: String(r.user_id), order: Number(r.order_no) }));
+    return rows.map((r) => ({
+      user: String(r.user_id),
+      order: Number(r.order_no),
+      payBy: Number(r.pay_by_ms ?? 0),
+      state: r.state === 'paid' ? 'p' : r.state === 'expired' ? 'x' : '',
+    }));
+  }
+
+  /** order number → 'paid' | 'expired' for every settlement stored for an event. */
+  async payments(eventId: string): Promise<Map<number, 'paid' | 'expired'>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT order_no, state FROM order_payments WHERE event_id = ?', [eventId]);
+    return new Map(rows.map((r) => [Number(r.order_no), r.state === 'paid' ? 'paid' : 'expired']));
   }
 
   /** Events whose sale has not ended at `now`. */
   async notEnded(now: number): Promise<StoredEvent[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT id, name, stock, start_ms, end_ms FROM events WHERE end_ms > ? ORDER BY id',
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE end_ms > ? ORDER BY id`,
       [now],
     );
     return rows.map(toEvent);

@@ -19,8 +19,10 @@ export class RestoreLostError extends Error {
 
 /**
  * Puts an event that Redis lost back from MySQL: its definition, every
- * stored order as a buyer, the order counter at the highest stored number,
- * and the stock less those orders. The caller holds the event's row lock
+ * stored order as a buyer with its payment state (paid, expired, or due
+ * with its deadline: one already past expires at the next sweep), the order
+ * counter at the highest stored number, and the stock less the orders that
+ * did not expire. The caller holds the event's row lock
  * (EventStore.lock) in a READ COMMITTED transaction on `conn`, so no
  * persister is between reading orders from Redis and committing them: what
  * this reads is every order a persister took before the loss.
@@ -48,9 +50,9 @@ export async function restoreFromStore(
   for (;;) {
     const page = await store.ordersAfter(conn, event.id, after, RESTORE_CHUNK);
     if (page.length === 0) break;
-    const pairs: (string | number)[] = [];
-    for (const o of page) pairs.push(o.user, o.order);
-    if (!(await restoreChunk(redis, keys, token, leaseMs, pairs))) throw new RestoreLostError(`restore of ${event.id} was taken over or lost`);
+    const quads: (string | number)[] = [];
+    for (const o of page) quads.push(o.user, o.order, o.payBy, o.state);
+    if (!(await restoreChunk(redis, keys, token, leaseMs, quads))) throw new RestoreLostError(`restore of ${event.id} was taken over or lost`);
     orders += page.length;
     after = (page[page.length - 1] as { order: number }).order;
     if (page.length < RESTORE_CHUNK) break;

@@ -17,14 +17,20 @@ export class SaleEvent {
   start: number;
   end: number;
   name: string;
+  /** Seconds a winner has to pay; 0: a win is final. */
+  payWithin: number;
   remaining: number;
   reserved = 0;
   /** Users known to have won here → their order number. */
   readonly winners = new Map<string, number>();
+  /** Users whose order expired unpaid → that order number (no longer winners; they may not buy again). */
+  readonly expired = new Map<string, number>();
   /** Users with a request parked or in flight → that request. */
   readonly queued = new Map<string, Parked>();
   /** Answers given by this process, by stage and outcome. */
   readonly answers = new AnswerCounts();
+  /** How many expired orders Redis had when `winners` was last brought in line with them (see Catalog.load). */
+  expiredSeen = 0;
 
   constructor(
     readonly id: string,
@@ -36,6 +42,7 @@ export class SaleEvent {
     this.start = def.start;
     this.end = def.end;
     this.name = def.name;
+    this.payWithin = def.payWithin ?? 0;
     this.remaining = remaining;
   }
 
@@ -44,7 +51,25 @@ export class SaleEvent {
     this.start = def.start;
     this.end = def.end;
     this.name = def.name;
+    this.payWithin = def.payWithin ?? 0;
     this.remaining = remaining;
+  }
+
+  /**
+   * Orders expired and their units went back on sale: `remaining` is Redis'
+   * count after it (an estimate that said "sold out" sells again), and the
+   * expired users move from the local winners to `expired`: the prefilter
+   * sends their next buy to Redis, whatever the local estimate says, and
+   * Redis answers "expired" (12) with their old order number. A count
+   * from Redis that is already stale only makes the estimate high for a
+   * moment: Redis decides every sale.
+   */
+  unitsReturned(remaining: number, expired: Iterable<{ readonly user: string; readonly order: number }>): void {
+    if (remaining >= 0) this.remaining = remaining;
+    for (const { user, order } of expired) {
+      this.winners.delete(user);
+      this.expired.set(user, order);
+    }
   }
 
   /** Units this process may still admit requests for. */

@@ -45,6 +45,7 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
     stock: event.stock,
     start: new Date(event.start).toISOString(),
     end: new Date(event.end).toISOString(),
+    payWithin: event.payWithin,
     state: event.state(Date.now()),
   };
 }
@@ -52,10 +53,13 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
   await deps.refresh?.();
   const { keys } = event;
-  const [remaining, buyers, streamLength] = await Promise.all([
+  const [remaining, buyers, streamLength, due, paid, expired] = await Promise.all([
     deps.redis.get(keys.stock),
     deps.redis.hlen(keys.buyers),
     deps.redis.xlen(keys.orders),
+    deps.redis.zcard(keys.due),
+    deps.redis.scard(keys.paid),
+    deps.redis.hlen(keys.expired),
   ]);
   const left = Number(remaining ?? 0);
   const outcomes: Record<string, number> = {};
@@ -65,6 +69,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     remaining: left,
     sold: event.stock - left,
     buyers,
+    payments: { due, paid, expired },
     streamLength,
     queue: { waiting: deps.queue.size, parked: deps.queue.live, capacity: deps.queue.capacity },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },

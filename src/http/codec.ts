@@ -59,11 +59,34 @@ export function writeOutcome(res: HttpResponse, code: Outcome, order: number, fo
   res.end(body(code, order, format), close);
 }
 
-/** The order query's answer: code 0, the order number, and whether MySQL has it yet. */
-export function writeOrderState(res: HttpResponse, order: number, confirmed: boolean, format: Format): void {
+/** An order's payment state: due with its deadline (ms), paid, or expired. */
+export type PayState = { readonly p: 'due'; readonly d: number } | { readonly p: 'paid' | 'expired' };
+
+/**
+ * The order query's answer: code 0, the order number, whether MySQL has it
+ * yet, and (events with a payment deadline only) its payment state.
+ */
+export function writeOrderState(res: HttpResponse, order: number, confirmed: boolean, format: Format, pay?: PayState): void {
   const s = confirmed ? 'confirmed' : 'pending';
   writeCorsHeaders(res, false);
-  res.end(format === Format.Msgpack ? packr.pack({ c: Outcome.Won, o: order, s }) : `{"c":0,"o":${order},"s":"${s}"}`);
+  if (format === Format.Msgpack) return void res.end(packr.pack({ c: Outcome.Won, o: order, s, ...pay }));
+  const tail = pay === undefined ? '' : pay.p === 'due' ? `,"p":"due","d":${pay.d}` : `,"p":"${pay.p}"`;
+  res.end(`{"c":0,"o":${order},"s":"${s}"${tail}}`);
+}
+
+/**
+ * The payment route's answer: 200 `{"c":0,"o":n,"p":"paid"}`, 409
+ * `{"c":12,"o":n,"p":"expired"}`, or another code with its own status.
+ */
+export function writePayAnswer(res: HttpResponse, status: number, code: Outcome, order: number, format: Format): void {
+  if (status !== 200) res.writeStatus(`${status} `);
+  if (code === Outcome.Unauthorized) res.writeHeader('WWW-Authenticate', 'Bearer');
+  const retry = status === 503;
+  if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
+  writeCorsHeaders(res, retry);
+  const p = code === Outcome.Won ? 'paid' : code === Outcome.Expired ? 'expired' : undefined;
+  if (p === undefined) return void res.end(body(code, 0, format));
+  res.end(format === Format.Msgpack ? packr.pack({ c: code, o: order, p }) : `{"c":${code},"o":${order},"p":"${p}"}`);
 }
 
 /** 405 for a known path with the wrong method: code 9 plus the Allow header HTTP requires. */

@@ -4,7 +4,8 @@ import type { Catalog } from '../events/catalog';
 import type { EventStore } from '../events/event-store';
 import { Outcome } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
-import { formatOf, writeMethodNotAllowed, writeOrderState, writeOutcome } from './codec';
+import { formatOf, writeMethodNotAllowed, writeOrderState, writeOutcome, type PayState } from './codec';
+import type { SaleEvent } from '../events/sale-event';
 import { log } from '../log';
 
 /**
@@ -12,6 +13,8 @@ import { log } from '../log';
  * says whether there is one (a winner this process knows needs no Redis
  * call); MySQL says whether it is stored yet ("confirmed") or still on its
  * way through the stream ("pending"). MySQL unreachable reads as pending.
+ * An event with a payment deadline adds the order's payment state from
+ * Redis: due (with the deadline), paid or expired.
  */
 export function registerOrderRoute(
   app: TemplatedApp,
@@ -29,15 +32,18 @@ export function registerOrderRoute(
       aborted = true;
     });
     const known = event.winners.get(user);
-    void (async (): Promise<[Outcome, number, boolean]> => {
+    void (async (): Promise<[Outcome, number, boolean, PayState | undefined]> => {
       const order = known ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
-      if (order === 0) return [Outcome.NoOrder, 0, false];
-      const confirmed = deps.store === undefined ? false : await deps.store.hasOrder(event.id, order, user).catch(() => false);
-      return [Outcome.Won, order, confirmed];
+      if (order === 0) return [Outcome.NoOrder, 0, false, undefined];
+      const [confirmed, pay] = await Promise.all([
+        deps.store === undefined ? false : deps.store.hasOrder(event.id, order, user).catch(() => false),
+        payState(deps.redis, event, order),
+      ]);
+      return [Outcome.Won, order, confirmed, pay];
     })().then(
-      ([code, order, confirmed]) => {
+      ([code, order, confirmed, pay]) => {
         if (aborted) return;
-        res.cork(() => (code === Outcome.Won ? writeOrderState(res, order, confirmed, format) : writeOutcome(res, code, 0, format)));
+        res.cork(() => (code === Outcome.Won ? writeOrderState(res, order, confirmed, format, pay) : writeOutcome(res, code, 0, format)));
       },
       (err: unknown) => {
         log.warn({ err: (err as Error).message }, 'order query failed');
@@ -46,4 +52,14 @@ export function registerOrderRoute(
     );
   });
   app.any('/events/:event/order', (res, req) => writeMethodNotAllowed(res, 'GET', formatOf(req.getHeader('accept'))));
+}
+
+/** An order's payment state, read in one MULTI; undefined for an event without a payment deadline. */
+async function payState(redis: RedisClient, event: SaleEvent, order: number): Promise<PayState | undefined> {
+  if (event.payWithin <= 0) return undefined;
+  const n = String(order);
+  const replies = await redis.multi().zscore(event.keys.due, n).sismember(event.keys.paid, n).exec();
+  const deadline = replies?.[0]?.[1] as string | null | undefined;
+  if (deadline != null) return { p: 'due', d: Number(deadline) };
+  return { p: replies?.[1]?.[1] === 1 ? 'paid' : 'expired' };
 }

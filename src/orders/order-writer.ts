@@ -17,8 +17,8 @@ export interface OrderConflict {
  */
 export async function writeOrders(db: Pool | PoolConnection, eventId: string, orders: readonly StreamOrder[]): Promise<OrderConflict[]> {
   if (orders.length === 0) return [];
-  const [res] = await db.query<ResultSetHeader>('INSERT IGNORE INTO orders (event_id, order_no, user_id, created) VALUES ?', [
-    orders.map((o) => [eventId, o.orderNo, o.user, o.created]),
+  const [res] = await db.query<ResultSetHeader>('INSERT IGNORE INTO orders (event_id, order_no, user_id, created, pay_by_ms) VALUES ?', [
+    orders.map((o) => [eventId, o.orderNo, o.user, o.created, o.payBy ?? null]),
   ]);
   if (res.affectedRows === orders.length) return [];
   const [rows] = await db.query<RowDataPacket[]>(
@@ -50,4 +50,31 @@ export async function keepConflicts(db: Pool | PoolConnection, eventId: string, 
   await db.query('INSERT IGNORE INTO order_conflicts (event_id, order_no, user_id, created, reason) VALUES ?', [
     conflicts.map((c) => [eventId, c.order.orderNo, c.order.user, c.order.created, c.reason]),
   ]);
+}
+
+/**
+ * Writes settlements (paid / expired) with one multi-row INSERT IGNORE into
+ * `order_payments`. Redis settles an order once, so a row already there
+ * with the same user and state is this settlement written before (a retried
+ * batch). One that differs can only come from Redis losing data: it is
+ * returned as a conflict, like an order's.
+ */
+export async function writePayments(db: Pool | PoolConnection, eventId: string, settlements: readonly StreamOrder[]): Promise<OrderConflict[]> {
+  if (settlements.length === 0) return [];
+  const [res] = await db.query<ResultSetHeader>('INSERT IGNORE INTO order_payments (event_id, order_no, user_id, state, at) VALUES ?', [
+    settlements.map((o) => [eventId, o.orderNo, o.user, o.settled, o.created]),
+  ]);
+  if (res.affectedRows === settlements.length) return [];
+  const [rows] = await db.query<RowDataPacket[]>('SELECT order_no, user_id, state FROM order_payments WHERE event_id = ? AND order_no IN (?)', [
+    eventId,
+    settlements.map((o) => o.orderNo),
+  ]);
+  const stored = new Map(rows.map((r) => [Number(r.order_no), { user: String(r.user_id), state: String(r.state) }]));
+  const conflicts: OrderConflict[] = [];
+  for (const o of settlements) {
+    const row = stored.get(o.orderNo);
+    if (row === undefined || (row.user === o.user && row.state === o.settled)) continue;
+    conflicts.push({ order: o, reason: `order ${o.orderNo} is stored as ${row.state} for user ${row.user}; Redis says ${o.settled ?? '?'}` });
+  }
+  return conflicts;
 }

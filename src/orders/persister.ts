@@ -4,7 +4,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { EventKeys } from '../redis/keys';
 import { ackOrders, dropIdleConsumers, type RedisClient } from '../redis/scripts';
 import { log } from '../log';
-import { keepConflicts, writeOrders } from './order-writer';
+import { keepConflicts, writeOrders, writePayments } from './order-writer';
 import { parseEntries, type StreamOrder } from './stream';
 
 export const GROUP = 'persister';
@@ -225,7 +225,9 @@ export class Persister {
       log.warn({ event: event.id, count: orders.length }, 'persister: a batch read before Redis lost its data is gone from the stream; not stored');
       return false;
     }
-    const conflicts = await writeOrders(conn, event.id, orders);
+    // Wins first: a settlement in the same batch follows its order (not required: see order_payments).
+    const conflicts = await writeOrders(conn, event.id, orders.filter((o) => o.settled === undefined));
+    conflicts.push(...(await writePayments(conn, event.id, orders.filter((o) => o.settled !== undefined))));
     if (conflicts.length > 0) {
       await keepConflicts(conn, event.id, conflicts);
       this.conflicts += conflicts.length;

@@ -43,6 +43,24 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (event_id, order_no, user_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // Payment deadlines: an event's payWithin (seconds; 0: a win is final), an
+  // order's deadline (NULL: none), and each order's settlement, paid or
+  // expired, as the persister reads it from the stream. A settlement is its
+  // own row (not an UPDATE of the order) so it can be stored even if it
+  // reaches MySQL before its order does (a batch taken over from another
+  // persister), and writing it twice is a no-op.
+  [
+    'ALTER TABLE events ADD COLUMN pay_within_s INT UNSIGNED NOT NULL DEFAULT 0',
+    'ALTER TABLE orders ADD COLUMN pay_by_ms BIGINT NULL',
+    `CREATE TABLE IF NOT EXISTS order_payments (
+      event_id VARCHAR(64) NOT NULL,
+      order_no INT UNSIGNED NOT NULL,
+      user_id VARCHAR(128) NOT NULL,
+      state ENUM('paid', 'expired') NOT NULL,
+      at DATETIME(3) NOT NULL,
+      PRIMARY KEY (event_id, order_no)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,6 +18,14 @@ export interface EventKeys {
   readonly seq: string;
   /** sharded pub/sub channel (same slot as the event): "sold out", "changed" */
   readonly news: string;
+  /** zset: order number → payment deadline (ms), for orders won and not yet paid or expired (payWithin > 0) */
+  readonly due: string;
+  /** hash: order number → user id, for the orders in `due` (expiry and payment name the user in the stream) */
+  readonly owners: string;
+  /** set: order numbers paid */
+  readonly paid: string;
+  /** hash: order number → user, orders expired unpaid (their unit went back into stock; their user stays in buyers) */
+  readonly expired: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -29,6 +37,10 @@ export function eventKeys(event: string): EventKeys {
     orders: tag + 'orders',
     seq: tag + 'seq',
     news: tag + 'news',
+    due: tag + 'due',
+    owners: tag + 'owners',
+    paid: tag + 'paid',
+    expired: tag + 'expired',
   });
 }
 

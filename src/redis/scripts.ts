@@ -12,7 +12,17 @@ import type { EventKeys } from './keys';
  */
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    buy(meta: string, stock: string, buyers: string, orders: string, seq: string, ...users: string[]): Result<number[], Context>;
+    buy(
+      meta: string,
+      stock: string,
+      buyers: string,
+      orders: string,
+      seq: string,
+      due: string,
+      owners: string,
+      expired: string,
+      ...users: string[]
+    ): Result<number[], Context>;
     putEvent(
       meta: string,
       stock: string,
@@ -22,6 +32,7 @@ declare module 'ioredis' {
       start: string,
       end: string,
       name: string,
+      payWithin: string,
     ): Result<[number, number], Context>;
     restoreBegin(
       meta: string,
@@ -34,9 +45,32 @@ declare module 'ioredis' {
       name: string,
       token: string,
       leaseMs: string,
+      payWithin: string,
     ): Result<number, Context>;
-    restoreChunk(meta: string, buyers: string, seq: string, token: string, leaseMs: string, ...pairs: (string | number)[]): Result<number, Context>;
-    restoreEnd(meta: string, stock: string, buyers: string, seq: string, orders: string, token: string): Result<number, Context>;
+    restoreChunk(
+      meta: string,
+      buyers: string,
+      seq: string,
+      due: string,
+      owners: string,
+      paid: string,
+      expired: string,
+      token: string,
+      leaseMs: string,
+      ...quads: (string | number)[]
+    ): Result<number, Context>;
+    restoreEnd(meta: string, stock: string, buyers: string, seq: string, orders: string, expired: string, token: string): Result<number, Context>;
+    payOrder(
+      meta: string,
+      stock: string,
+      due: string,
+      owners: string,
+      paid: string,
+      expired: string,
+      orders: string,
+      order: string,
+    ): Result<[number, number, string], Context>;
+    expireDue(meta: string, stock: string, due: string, owners: string, expired: string, orders: string, limit: string): Result<(number | string)[], Context>;
     ackOrders(orders: string, group: string, ...ids: string[]): Result<number, Context>;
     dropIdleConsumers(orders: string, group: string, idleMs: string, self: string): Result<number, Context>;
   }
@@ -46,7 +80,7 @@ declare module 'ioredis' {
 function findLuaDir(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'lua');
-    if (fs.existsSync(path.join(candidate, 'buy-5.lua'))) return candidate;
+    if (fs.existsSync(path.join(candidate, 'buy-8.lua'))) return candidate;
     if (path.dirname(dir) === dir) throw new Error(`lua/ not found above ${__dirname}`);
   }
 }
@@ -90,7 +124,7 @@ export interface BuyResult {
 }
 
 export async function buy(redis: RedisClient, keys: EventKeys, users: string[]): Promise<BuyResult> {
-  const raw = await redis.buy(keys.meta, keys.stock, keys.buyers, keys.orders, keys.seq, ...users);
+  const raw = await redis.buy(keys.meta, keys.stock, keys.buyers, keys.orders, keys.seq, keys.due, keys.owners, keys.expired, ...users);
   const n = users.length;
   const codes = new Int32Array(n);
   const orders = new Float64Array(n);
@@ -115,6 +149,8 @@ export interface EventDefinition {
   readonly start: number;
   readonly end: number;
   readonly name: string;
+  /** Seconds a winner has to pay (POST …/orders/{n}/paid) before the order expires; 0 or absent: a win is final. */
+  readonly payWithin?: number;
 }
 
 export async function putEvent(
@@ -131,6 +167,7 @@ export async function putEvent(
     String(def.start),
     String(def.end),
     def.name,
+    String(def.payWithin ?? 0),
   );
   return { result: result as PutEventResult, remaining };
 }
@@ -146,18 +183,58 @@ export enum RestoreBegin {
 export function restoreBegin(redis: RedisClient, keys: EventKeys, def: EventDefinition, token: string, leaseMs: number): Promise<RestoreBegin> {
   return redis.restoreBegin(
     keys.meta, keys.stock, keys.buyers, keys.seq,
-    String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs),
+    String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs), String(def.payWithin ?? 0),
   ) as Promise<RestoreBegin>;
 }
 
-/** Writes (user, order) pairs as buyers; false when the token lost the restore. */
-export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: string, leaseMs: number, pairs: (string | number)[]): Promise<boolean> {
-  return (await redis.restoreChunk(keys.meta, keys.buyers, keys.seq, token, String(leaseMs), ...pairs)) === 1;
+/**
+ * Writes stored orders back, four values each: user, order number, payment
+ * deadline (ms, 0: none) and state ('p' paid, 'x' expired, '' neither).
+ * False when the token lost the restore.
+ */
+export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: string, leaseMs: number, quads: (string | number)[]): Promise<boolean> {
+  const k = keys;
+  return (await redis.restoreChunk(k.meta, k.buyers, k.seq, k.due, k.owners, k.paid, k.expired, token, String(leaseMs), ...quads)) === 1;
 }
 
 /** Opens the restored sale; the units remaining, or -1 when the token lost the restore. */
 export function restoreEnd(redis: RedisClient, keys: EventKeys, token: string): Promise<number> {
-  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, keys.orders, token);
+  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, keys.orders, keys.expired, token);
+}
+
+/** What payOrder-7.lua decided; codes are Outcome values (0 paid, 12 expired, 11, 7, 10). */
+export interface PayResult {
+  readonly code: number;
+  /** Units remaining when this call expired the order (its unit went back), else -1. */
+  readonly remaining: number;
+  /** The order's user when this call paid or expired it, else ''. */
+  readonly user: string;
+}
+
+export async function payOrder(redis: RedisClient, keys: EventKeys, order: number): Promise<PayResult> {
+  const k = keys;
+  const [code, remaining, user] = await redis.payOrder(k.meta, k.stock, k.due, k.owners, k.paid, k.expired, k.orders, String(order));
+  return { code, remaining, user };
+}
+
+/** One order expireDue took out of `due`. */
+export interface ExpiredOrder {
+  readonly order: number;
+  readonly user: string;
+}
+
+/** What one expireDue-6.lua call did: -1 remaining when the event is absent or restoring. */
+export interface ExpiryResult {
+  readonly remaining: number;
+  readonly expired: ExpiredOrder[];
+}
+
+export async function expireDue(redis: RedisClient, keys: EventKeys, limit: number): Promise<ExpiryResult> {
+  const k = keys;
+  const raw = await redis.expireDue(k.meta, k.stock, k.due, k.owners, k.expired, k.orders, String(limit));
+  const expired: ExpiredOrder[] = [];
+  for (let i = 1; i + 1 < raw.length; i += 2) expired.push({ order: Number(raw[i]), user: String(raw[i + 1]) });
+  return { remaining: Number(raw[0] ?? -1), expired };
 }
 
 /** XACK + XDEL of orders committed to MySQL; returns how many were acknowledged. */

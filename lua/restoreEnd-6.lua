@@ -3,15 +3,18 @@
   the orders granted and not yet in MySQL when only part of the event was
   lost (a key deleted, a partial failover): their users become buyers again
   and the counter moves above their numbers too. Then the remaining stock
-  becomes the initial stock less the buyers, and the sale opens again. The
-  buyers, the counter and the stock come back together, in this one step.
+  becomes the initial stock less the buyers whose order did not expire (an
+  expired order's user stays a buyer, refused, but its unit is back in
+  stock), and the sale opens again. The buyers, the counter and the stock
+  come back together, in this one step.
 
   Input:
     KEYS[1] meta    sk:{E}:meta    hash: stock, ..., restoring (token), lease
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
-    KEYS[5] orders  sk:{E}:orders  stream of won orders not yet in MySQL (fields o, u)
+    KEYS[5] orders  sk:{E}:orders  stream of orders not yet in MySQL (fields o, u)
+    KEYS[6] expired sk:{E}:expired hash: order number -> user, expired orders
 
     ARGV[1] restore token
 
@@ -20,7 +23,7 @@
     -1 refused: this token no longer owns the restore
 ]]
 local rcall = redis.call
-local metaKey, stockKey, buyersKey, seqKey, ordersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local metaKey, stockKey, buyersKey, seqKey, ordersKey, expiredKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 local cur = rcall('HMGET', metaKey, 'stock', 'restoring')
 if cur[2] ~= ARGV[1] then
@@ -50,7 +53,7 @@ while true do
   from = '(' .. page[#page][1]
 end
 
-local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey)
+local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey) + rcall('HLEN', expiredKey)
 if remaining < 0 then
   remaining = 0
 end

@@ -1,0 +1,72 @@
+--[[
+  Write one chunk of an event's stored orders back, during a restore (see
+  restoreBegin-4.lua): each user as a buyer with their order number, each
+  order's payment state (paid, expired, or due with its deadline), and the
+  order counter moved up to the highest order number seen, so no number
+  MySQL holds is granted again.
+
+  Input:
+    KEYS[1] meta    sk:{E}:meta    hash: ..., restoring (token), lease
+    KEYS[2] buyers  sk:{E}:buyers  hash: user id -> order number
+    KEYS[3] seq     sk:{E}:seq     the last order number granted
+    KEYS[4] due     sk:{E}:due     zset: order number -> payment deadline (ms)
+    KEYS[5] owners  sk:{E}:owners  hash: order number -> user, while due
+    KEYS[6] paid    sk:{E}:paid    set of paid order numbers
+    KEYS[7] expired sk:{E}:expired hash: order number -> user, expired orders
+
+    ARGV[1] restore token
+    ARGV[2] lease (ms), renewed by this chunk
+    ARGV[3..] per order, four values: user id, order number, deadline (ms;
+              0: the order has none, it is final), state ('p' paid,
+              'x' expired, '' neither: due when it has a deadline)
+
+  Output: integer
+    1 written
+    0 refused: this token no longer owns the restore (Redis lost the event
+      again, or another restorer took over after the lease ran out)
+]]
+local rcall = redis.call
+local metaKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3]
+local dueKey, ownersKey, paidKey, expiredKey = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+
+if rcall('HGET', metaKey, 'restoring') ~= ARGV[1] then
+  return 0
+end
+local t = rcall('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+rcall('HSET', metaKey, 'lease', now + tonumber(ARGV[2]))
+
+local high = tonumber(rcall('GET', seqKey) or '0')
+-- HSET in slices: unpack() of a whole large chunk would overflow Lua's stack.
+local slice = {}
+for i = 3, #ARGV, 4 do
+  local user, order, deadline, state = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local number = tonumber(order)
+  if number > high then
+    high = number
+  end
+  slice[#slice + 1] = user
+  slice[#slice + 1] = order
+  if #slice >= 1000 then
+    rcall('HSET', buyersKey, unpack(slice))
+    slice = {}
+  end
+  -- A restore taken over may find an order written due by the first restorer.
+  if state == 'p' then
+    rcall('ZREM', dueKey, order)
+    rcall('HDEL', ownersKey, order)
+    rcall('SADD', paidKey, order)
+  elseif state == 'x' then
+    rcall('ZREM', dueKey, order)
+    rcall('HDEL', ownersKey, order)
+    rcall('HSET', expiredKey, order, user)
+  elseif deadline > 0 then
+    rcall('ZADD', dueKey, deadline, order)
+    rcall('HSET', ownersKey, order, user)
+  end
+end
+if #slice > 0 then
+  rcall('HSET', buyersKey, unpack(slice))
+end
+rcall('SET', seqKey, high)
+return 1

@@ -1,0 +1,65 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Catalog } from '../events/catalog';
+import { Outcome } from '../outcome';
+import { payOrder, type RedisClient } from '../redis/scripts';
+import { contentLength } from './body';
+import { formatOf, writeMethodNotAllowed, writePayAnswer, writeTooLarge } from './codec';
+import { log } from '../log';
+
+/** The route needs no body; one larger than this is refused, as on a buy. */
+const MAX_PAY_BODY = 1024;
+const ORDER_NO = /^[1-9]\d{0,9}$/;
+
+/** HTTP status of each answer the payment route gives. */
+const PAY_STATUS: Partial<Record<Outcome, number>> = {
+  [Outcome.Won]: 200,
+  [Outcome.Expired]: 409,
+  [Outcome.NoOrder]: 404,
+  [Outcome.Unavailable]: 503,
+};
+
+/**
+ * POST /events/{event}/orders/{n}/paid, from the payment service
+ * (SECKILL_PAYMENT_TOKEN, or the admin token). One payOrder-7.lua call
+ * decides: paid before the deadline (200, also when already paid), expired
+ * at or past it (409 code 12: the unit is back on sale, and if no sweeper
+ * had expired it yet this call did, and tells the catalog), or no such
+ * order awaiting payment (404 code 11).
+ */
+export function registerPayRoute(
+  app: TemplatedApp,
+  deps: { catalog: Catalog; redis: RedisClient; isPayer: (authorization: string) => boolean },
+): void {
+  app.post('/events/:event/orders/:n/paid', (res, req) => {
+    const format = formatOf(req.getHeader('accept'));
+    const authorization = req.getHeader('authorization');
+    const length = contentLength(req.getHeader('content-length'));
+    const eventId = req.getParameter(0);
+    const n = req.getParameter(1);
+    if (!deps.isPayer(authorization)) return writePayAnswer(res, 401, Outcome.Unauthorized, 0, format);
+    if (length > MAX_PAY_BODY) return writeTooLarge(res, format);
+    if (!ORDER_NO.test(n)) return writePayAnswer(res, 400, Outcome.BadRequest, 0, format);
+    const event = deps.catalog.get(eventId);
+    if (event === undefined) return writePayAnswer(res, 404, Outcome.UnknownEvent, 0, format);
+    const order = Number(n);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    payOrder(deps.redis, event.keys, order).then(
+      ({ code, remaining, user }) => {
+        // This call expired the order: the unit is back, as if a sweeper had found it.
+        if (code === Outcome.Expired && remaining >= 0) deps.catalog.unitsReturned(event.id, remaining, [{ order, user }]);
+        // Redis lost an event this process knows: restore it; the payment service retries (503).
+        if (code === Outcome.UnknownEvent) void deps.catalog.restore(event.id);
+        const status = PAY_STATUS[code as Outcome] ?? 503;
+        if (!aborted) res.cork(() => writePayAnswer(res, status, status === 503 ? Outcome.Unavailable : (code as Outcome), order, format));
+      },
+      (err: unknown) => {
+        log.warn({ event: event.id, order, err: (err as Error).message }, 'payment could not be recorded');
+        if (!aborted) res.cork(() => writePayAnswer(res, 503, Outcome.Unavailable, 0, format));
+      },
+    );
+  });
+  app.any('/events/:event/orders/:n/paid', (res, req) => writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept'))));
+}
