@@ -19,7 +19,7 @@ t.test('only the counter lost after a restore with a gap: no stored number grant
   const k = eventKeys('gap');
   await restoreBegin(redis, k, { stock: 100, start: now - 1000, end: now + 3_600_000, name: '' }, 'tok', 60_000);
   // MySQL holds 1..5 and 50 (6..49 were granted and lost with Redis).
-  await restoreChunk(redis, k, 'tok', 60_000, ['a', 1, 'b', 2, 'c', 3, 'd', 4, 'e', 5, 'f', 50]);
+  await restoreChunk(redis, k, 'tok', 60_000, ['a', 1, 0, '', 'b', 2, 0, '', 'c', 3, 0, '', 'd', 4, 0, '', 'e', 5, 0, '', 'f', 50, 0, '']);
   t.equal(await restoreEnd(redis, k, 'tok'), 94);
   await redis.del(k.seq);
   const r = await buy(redis, k, Array.from({ length: 50 }, (_, i) => `n${i}`));
