@@ -14,6 +14,15 @@ import { tempDir, testRedis } from './helpers/services';
  * with requests outstanding). ECONNREFUSED (a new connection after the
  * listener closed) is fine.
  */
+/**
+ * The request never left the client: a new connection refused (the listener
+ * had closed), or reset while connecting (it was in the listen backlog of a
+ * worker that closed its listener: the server never read it).
+ */
+function neverSent(err: { code?: string; syscall?: string } | undefined): boolean {
+  return err?.code === 'ECONNREFUSED' || err?.syscall === 'connect';
+}
+
 t.test('SIGTERM under mixed keep-alive clients', async (t) => {
   const redis = await testRedis(t);
   const s = await spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, REDIS_URL: redis.socket, MYSQL_URL: 'none' });
@@ -35,8 +44,8 @@ t.test('SIGTERM under mixed keep-alive clients', async (t) => {
         await res.arrayBuffer();
         answered++;
       } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        if (cause?.code === 'ECONNREFUSED') return;
+        const cause = (err as { cause?: { code?: string; message?: string; syscall?: string } }).cause;
+        if (neverSent(cause)) return;
         bad.fetchBuy?.push(`${cause?.code ?? ''} ${cause?.message ?? String(err)}`);
         return;
       }
@@ -49,8 +58,8 @@ t.test('SIGTERM under mixed keep-alive clients', async (t) => {
         const res = await fetch(`${s.base}/events/mix`);
         await res.arrayBuffer();
       } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        if (cause?.code === 'ECONNREFUSED') return;
+        const cause = (err as { cause?: { code?: string; message?: string; syscall?: string } }).cause;
+        if (neverSent(cause)) return;
         bad.fetchGet?.push(`${cause?.code ?? ''} ${cause?.message ?? String(err)}`);
         return;
       }
@@ -75,7 +84,7 @@ t.test('SIGTERM under mixed keep-alive clients', async (t) => {
         answered++;
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (code === 'ECONNREFUSED') return;
+        if (neverSent(err as { code?: string; syscall?: string })) return;
         bad.agentBuy?.push(`${code ?? ''} ${(err as Error).message}`);
         return;
       }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { childPids } from '../bench/servers';
 import type { RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
@@ -11,8 +11,7 @@ import { until } from './helpers/wait';
 
 /** The worker processes of a server (its children running the worker entry). */
 function workerPids(server: ServerProcess): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(server.child.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes('worker-main')).map((l) => Number(l.trim().split(/\s+/)[0]));
+  return childPids(server.child.pid ?? 0);
 }
 
 async function stats(base: string, event: string): Promise<{ remaining: number; outcomes: Record<string, number>; local: { remaining: number } }> {
