@@ -38,7 +38,7 @@ import { takePortLock } from './services/port-lock';
 import { startServices, type Services } from './services/start';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { freePort, RemoteTicket, WorkerPool } from './workers/pool';
-import { TicketRing } from './workers/ticket-ring';
+import { TicketRing } from './admission/ticket-ring';
 
 export interface RunningApp {
   readonly port: number;

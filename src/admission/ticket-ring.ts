@@ -1,10 +1,10 @@
-import type { Ticket, TicketLine } from '../admission/ticket';
+import type { Ticket, TicketLine } from './ticket';
 
-/** The primary's waiting line of tickets sent by workers: a bounded ring in arrival order. */
+/** A bounded ring of tickets in arrival order: the primary's line of tickets sent by workers, and the base of this process's ParkQueue. */
 export class TicketRing<T extends Ticket> implements TicketLine<T> {
-  private readonly ring: (T | undefined)[];
-  private head = 0;
-  private count = 0;
+  protected readonly ring: (T | undefined)[];
+  protected head = 0;
+  protected count = 0;
 
   constructor(readonly capacity: number) {
     this.ring = new Array<T | undefined>(capacity).fill(undefined);
