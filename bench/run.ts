@@ -2,8 +2,9 @@
  * npm run bench [-- --quick] [-- --only main,crowd,selling,link3m,million] [-- --save] [-- --autocannon]
  *
  * Generator: wrk (bench/wrk/buy.lua, one thread) for the throughput
- * sections when it is installed, else autocannon; autocannon always for the
- * open-loop half-load latency. The run prints which one ran. The headline is
+ * sections when it is installed, else autocannon; bench/open-loop.ts (evenly
+ * spaced requests, latency from each one's due time, as wrk2) for the
+ * latency at half of each server's peak. The run prints which one ran. The headline is
  * server-side CPU µs per request (node plus its own redis-server and
  * mariadbd, from /proc/<pid>/stat before and after), next to req/s: the load
  * generator shares the machine's two cores, so req/s says as much about it
@@ -39,6 +40,7 @@ import { barChart } from './charts';
 import { checkRun, fail } from './checks';
 import { cannotShape, createShapedLink, RATE } from './link3m';
 import { load, mintTokens, type LoadResult } from './load';
+import { describeOpenLoop, openLoop, type OpenLoopStats } from './open-loop';
 import { cpuOf, procUsage } from './procs';
 import { summarizeProfile } from './profile';
 import { endProgress, progress } from './progress';
@@ -68,6 +70,8 @@ const S = {
 const say = (s: string): void => void process.stdout.write(s + '\n');
 
 interface Run extends Omit<LoadResult, 'winners'> {
+  /** The open-loop generator's own figures (schedule lag, its CPU), when it ran. */
+  openLoop?: OpenLoopStats;
   server: Server;
   round: number;
   cpuPercent: number;
@@ -92,12 +96,13 @@ interface RunOptions {
   readonly prefix?: string;
   readonly connections: number;
   readonly durationS: number;
-  readonly overallRate?: number;
+  /** Open-loop rate (req/s) for the open-loop generator. */
+  readonly rate?: number;
   readonly host?: string;
   readonly netns?: string;
   readonly env?: Record<string, string>;
   readonly nodeArgs?: readonly string[];
-  readonly generator?: 'wrk' | 'autocannon';
+  readonly generator?: 'wrk' | 'autocannon' | 'open-loop';
 }
 
 async function runOne(server: Server, round: number, dir: string, o: RunOptions): Promise<Run> {
@@ -108,8 +113,20 @@ async function runOne(server: Server, round: number, dir: string, o: RunOptions)
     const t0 = Date.now();
     const url = `http://${o.host ?? '127.0.0.1'}:${started.proc.port}`;
     const gen = o.generator ?? GEN;
-    const r =
-      gen === 'wrk'
+    const r: LoadResult & { openLoop?: OpenLoopStats } =
+      gen === 'open-loop'
+        ? await openLoop({
+            url,
+            event: o.event,
+            tokens: o.tokens,
+            connections: o.connections,
+            rate: o.rate ?? 1000,
+            durationS: o.durationS,
+            repeatEvery: o.order.startsWith('hot:') ? Number(o.order.slice(4)) : 0,
+            label: o.event,
+            onTick: progress(`${server}`),
+          })
+        : gen === 'wrk'
         ? await loadWrk({ url, event: o.event, tokensFile: o.tokensFile, order: o.order, connections: o.connections, durationS: o.durationS, label: o.event })
         : await load({
             url,
@@ -118,7 +135,6 @@ async function runOne(server: Server, round: number, dir: string, o: RunOptions)
             connections: o.connections,
             durationS: o.durationS,
             repeatEvery: o.order.startsWith('hot:') ? Number(o.order.slice(4)) : 0,
-            ...(o.overallRate === undefined ? {} : { overallRate: o.overallRate }),
             label: o.event,
             onTick: progress(`${server}`),
           });
@@ -204,14 +220,17 @@ async function main(tokens: string[], tokensFile: string, dir: string): Promise<
     rss: med(s, (r) => r.peakRssMiB),
   }));
   const get = (s: Server): (typeof rows)[number] => rows.find((r) => r.server === s)!;
-  // Latency at half of each server's own peak, open-loop (autocannon overallRate: it paces each connection per second).
-  const half: Record<string, { rate: number; p50: number; p99: number; max: number }> = {};
-  for (const server of ['conventional', 'seckill'] as const) {
+  // Latency at half of each server's own peak, open-loop: requests evenly spaced, latency from each one's due time.
+  // ceiling-auth is the same-run baseline: what this machine's contention alone does to the tail.
+  const half: Record<string, { target: number; rate: number; p50: number; p90: number; p99: number; p999: number; max: number; waited: number; lagP99: number; lagMax: number; genCpu: number; behind: boolean }> = {};
+  for (const server of ['ceiling-auth', 'conventional', 'seckill'] as const) {
     const rate = Math.round(get(server).rps / 2);
-    say(`  half load: ${server} at ${rate} req/s (autocannon, open-loop)`);
-    const run = await runOne(server, 99, dir, { event: `${server}half`, stock: S.stock, tokens, tokensFile, order: `hot:${S.repeatEvery}`, connections: S.connections, durationS: S.durationS, overallRate: rate, generator: 'autocannon' });
-    half[server] = { rate: run.rps, p50: run.latency.p50, p99: run.latency.p99, max: run.latency.max };
-    say(`    ${run.rps} req/s, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, ${run.check}`);
+    say(`  half load: ${server} at ${rate} req/s (open-loop, bench/open-loop.ts)`);
+    const run = await runOne(server, 99, dir, { event: `${server}half`.replace('-', ''), stock: S.stock, tokens, tokensFile, order: `hot:${S.repeatEvery}`, connections: S.connections, durationS: S.durationS, rate, generator: 'open-loop' });
+    const ol = run.openLoop!;
+    half[server] = { target: rate, rate: run.rps, p50: run.latency.p50, p90: run.latency.p90, p99: run.latency.p99, p999: ol.latencyP999, max: run.latency.max, waited: ol.waitedForConnection, lagP99: ol.lagMs.p99, lagMax: ol.lagMs.max, genCpu: ol.cpuPercent, behind: ol.behind };
+    say(`    ${run.rps} req/s, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, max ${run.latency.max} ms, ${run.check}`);
+    say(`    ${describeOpenLoop(ol)}`);
   }
   const ratios = {
     seckillPerCeiling: ratio(get('seckill').rps, get('ceiling').rps),
@@ -240,11 +259,13 @@ async function main(tokens: string[], tokensFile: string, dir: string): Promise<
     '',
     `req/s: seckill / ceiling **${ratios.seckillPerCeiling}×** · seckill / ceiling-auth ${ratios.seckillPerCeilingAuth}× · seckill / conventional ${ratios.seckillPerConventional}×`,
     '',
-    'At half of its own peak (open-loop, autocannon `overallRate`, which sends each second\'s quota per connection in a burst):',
+    `At half of its own peak (open-loop: bench/open-loop.ts, requests evenly spaced, latency from each request's due time; ${S.connections} connections, ${S.durationS} s; "waited": requests due while all connections were busy; "lag": how late the generator sent a request after it was due and a connection was free):`,
     '',
-    '| server | req/s | p50 ms | p99 ms | max ms |',
-    '|---|---|---|---|---|',
-    ...Object.entries(half).map(([s, h]) => `| ${s} | ${h.rate} | ${h.p50} | ${h.p99} | ${h.max} |`),
+    '| server | target req/s | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | waited | generator lag p99 / max ms | generator CPU % | behind schedule |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...Object.entries(half).map(([s, h]) => `| ${s} | ${h.target} | ${h.rate} | ${h.p50} | ${h.p90} | **${h.p99}** | ${h.p999} | ${h.max} | ${h.waited} | ${h.lagP99} / ${h.lagMax} | ${h.genCpu} | ${h.behind ? 'yes' : 'no'} |`),
+    '',
+    `p99 at half load, seckill / ceiling-auth: **${ratio(half.seckill?.p99 ?? 0, half['ceiling-auth']?.p99 ?? 0)}×**`,
     '',
     'HTTP bytes per answer by outcome (status line, headers and body; last round):',
     '',
@@ -395,7 +416,7 @@ async function million(dir: string): Promise<{ md: string; json: unknown }> {
 
 async function bench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbench-'));
-  say(`seckill bench (${quick ? 'quick' : 'full'}): ${[...only].join(', ')}; generator: ${GEN}${HAS_WRK ? '' : ' (wrk not installed: apt-get install wrk)'}; the generator shares the machine's ${os.cpus().length} cores with the servers`);
+  say(`seckill bench (${quick ? 'quick' : 'full'}): ${[...only].join(', ')}; generator: ${GEN}${HAS_WRK ? '' : ' (wrk not installed: apt-get install wrk)'}; half-load latency: open-loop (bench/open-loop.ts); the generator shares the machine's ${os.cpus().length} cores with the servers`);
   const sections: string[] = [];
   const json: Record<string, unknown> = { date: new Date().toISOString(), machine: machine(), settings: S };
   try {
