@@ -44,6 +44,10 @@ interface Held {
 const MAX_BACKPRESSURE = 64 * 1024;
 /** Seconds without traffic before a connection is closed; uWS pings before that, so only dead peers are dropped. */
 const IDLE_TIMEOUT_S = 120;
+/** The size uWS itself refuses, abruptly; frames between MAX_FRAME and this are closed with 1009. */
+const HARD_MAX_FRAME = 16 * 1024;
+/** WebSocket close code: message too big (RFC 6455 §7.4.1). */
+const CLOSE_TOO_BIG = 1009;
 
 /** The token at the upgrade: the authorization header, or `?access_token=` (RFC 6750 §2.3) for browsers. */
 function credentials(authorization: string, accessToken: string | undefined): string {
@@ -96,7 +100,9 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
   };
 
   app.ws<Held>('/ws', {
-    maxPayloadLength: MAX_FRAME,
+    // uWS drops a frame over this without a close frame (the client sees 1006); up to it, a frame
+    // over MAX_FRAME gets a proper 1009 close below.
+    maxPayloadLength: HARD_MAX_FRAME,
     maxBackpressure: MAX_BACKPRESSURE,
     // Typed as a number in these typings; uWS reads it as a boolean.
     closeOnBackpressureLimit: 1,
@@ -125,6 +131,10 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
     },
     message: (ws, data, isBinary) => {
       const { conn } = ws.getUserData();
+      if (data.byteLength > MAX_FRAME) {
+        conn.ws = undefined;
+        return ws.end(CLOSE_TOO_BIG, 'frame too big');
+      }
       try {
         onFrame(conn, data, isBinary);
       } catch (err) {
