@@ -15,6 +15,8 @@ import { EventStore } from './events/event-store';
 import { CHANGED, EventNews, SOLD_OUT } from './events/news';
 import { registerAdminRoutes } from './http/admin-routes';
 import { registerBuyRoute } from './http/buy-route';
+import { registerWsRoute } from './ws/ws-route';
+import type { SalePushes } from './ws/pushes';
 import { withCors } from './http/cors';
 import { registerEventRoute } from './http/event-route';
 import { loadAssets } from './dashboard/assets';
@@ -98,12 +100,24 @@ async function startSingleFront(core: Core, blocklist: Blocklist | undefined): P
   const queue = new ParkQueue(config.queueCapacity);
   const metrics = core.metricsOf(queue);
   const ledger = new Ledger(queue);
-  const consumer = new Consumer<Parked>(queue, ledger, redis, core.consumerOptions(metrics));
+  const options = core.consumerOptions(metrics);
+  let pushes: SalePushes | undefined;
+  const consumer = new Consumer<Parked>(queue, ledger, redis, {
+    ...options,
+    onSoldOut: (event) => {
+      options.onSoldOut?.(event);
+      pushes?.check(event);
+    },
+  });
   const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
   const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist });
   const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
   const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
   registerBuyRoute(app, admission, verifyUser, refused);
+  const ws = registerWsRoute(app, { admission, events: catalog, verifyUser, refused, inflight: config.wsInflight, roomForMore: () => !ledger.full });
+  pushes = ws.pushes;
+  const watch = (event: SaleEvent): void => ws.pushes.check(event);
+  catalog.watchers.add(watch);
   // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
   core.routes(app, queue, metrics, () => ({ accepting: !admission.closing, redis: consumer.redisReady }));
   const { socket, port } = await listen(app, config.host, config.port);
@@ -119,6 +133,8 @@ async function startSingleFront(core: Core, blocklist: Blocklist | undefined): P
       consumer.flush(Outcome.Unavailable);
       consumer.close();
       await admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
+      catalog.watchers.delete(watch);
+      ws.close();
     },
   };
 }

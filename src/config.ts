@@ -48,6 +48,8 @@ export interface Config {
   readonly persister: boolean;
   /** Buy requests per user per second at most (0: no limit); past it, code 5. */
   readonly userRate: number;
+  /** Undecided buys one WebSocket connection may have at once; past it: code 5. */
+  readonly wsInflight: number;
   /** A file of blocked user ids (one per line), reloaded on change; their buys get code 8. */
   readonly blocklist: string;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -85,6 +87,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   persistClaimMs: 30_000,
   persister: true,
   userRate: 0,
+  wsInflight: 64,
   blocklist: '',
   logLevel: 'info',
   logFormat: 'auto',
@@ -128,6 +131,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
   { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },
+  { key: 'wsInflight', env: 'SECKILL_WS_INFLIGHT', kind: 'int', min: 1, max: 100_000 },
   { key: 'blocklist', env: 'SECKILL_BLOCKLIST', kind: 'string' },
   { key: 'logLevel', env: 'SECKILL_LOG_LEVEL', kind: 'string' },
   { key: 'logFormat', env: 'SECKILL_LOG_FORMAT', kind: 'string' },

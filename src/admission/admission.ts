@@ -1,5 +1,3 @@
-import type { HttpResponse } from 'uWebSockets.js';
-import { writeOutcome, type Format } from '../http/codec';
 import { Outcome } from '../outcome';
 import type { SaleEvent } from '../events/sale-event';
 import type { Ledger } from './ledger';
@@ -8,6 +6,7 @@ import { FOLLOW, prefilter, QUEUE } from './prefilter';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
+import type { Reply } from './reply';
 
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
@@ -66,50 +65,50 @@ export class Admission implements ShutdownGate {
   }
 
   /** `user` is undefined when the token did not verify. */
-  buy(res: HttpResponse, eventId: string, user: string | undefined, format: Format): void {
+  buy(res: Reply, eventId: string, user: string | undefined): void {
     if (this.closing) this.lastSeenClosing = Date.now();
-    if (user === undefined) return this.refuse(res, Outcome.Unauthorized, format);
+    if (user === undefined) return this.refuse(res, Outcome.Unauthorized);
     const { throttle, blocklist } = this.guards;
-    if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized, format);
+    if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized);
     const event = this.catalog.get(eventId);
-    if (event === undefined) return this.refuse(res, Outcome.UnknownEvent, format);
+    if (event === undefined) return this.refuse(res, Outcome.UnknownEvent);
     const now = Date.now();
     if (throttle !== undefined && !throttle.allow(user, now)) {
-      return this.answer(res, event, Outcome.Busy, 0, format, Stage.Prefilter);
+      return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
     }
     const decision = prefilter(event, user, now);
     if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
-      this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
+      this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
     } else if (decision === QUEUE) {
-      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
-      if (!this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, format, Stage.Queue);
-      const p = this.park(res, event, user, format, now);
+      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, Stage.Queue);
+      if (!this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
+      const p = this.park(res, event, user, now);
       this.ledger.reserve(p);
       this.decider.enqueue(p);
     } else if (decision === FOLLOW) {
-      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, format, Stage.Queue);
+      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, Stage.Queue);
       const leader = event.queued.get(user) as Parked;
-      this.ledger.follow(leader, this.park(res, event, user, format, now));
+      this.ledger.follow(leader, this.park(res, event, user, now));
     } else {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
-      this.answer(res, event, decision, order, format, Stage.Prefilter);
+      this.answer(res, event, decision, order, Stage.Prefilter);
     }
   }
 
-  private answer(res: HttpResponse, event: SaleEvent, code: Outcome, order: number, format: Format, stage: Stage): void {
+  private answer(res: Reply, event: SaleEvent, code: Outcome, order: number, stage: Stage): void {
     event.answers.count(stage, code);
-    writeOutcome(res, code, order, format, this.closing);
+    res.answer(code, order, this.closing);
   }
 
   /** Refused before any sale was looked at: no event's counts to add to. */
-  private refuse(res: HttpResponse, code: Outcome, format: Format): void {
+  private refuse(res: Reply, code: Outcome): void {
     this.refused.count(Stage.Http, code);
-    writeOutcome(res, code, 0, format, this.closing);
+    res.answer(code, 0, this.closing);
   }
 
-  private park(res: HttpResponse, event: SaleEvent, user: string, format: Format, now: number): Parked {
-    const p = new Parked(this, res, event, user, format, now + this.timeoutMs);
-    res.onAborted(() => {
+  private park(res: Reply, event: SaleEvent, user: string, now: number): Parked {
+    const p = new Parked(this, res, event, user, now + this.timeoutMs);
+    res.parked(() => {
       this.ledger.abandon(p);
       this.decider.abandoned?.(p);
     });

@@ -1,9 +1,8 @@
-import type { HttpResponse } from 'uWebSockets.js';
-import { writeOutcome, type Format } from '../http/codec';
 import { Outcome } from '../outcome';
 import type { Stage } from '../metrics/decisions';
 import type { SaleEvent } from '../events/sale-event';
 import type { Ticket } from './ticket';
+import type { Reply } from './reply';
 
 export interface ShutdownGate {
   readonly closing: boolean;
@@ -16,7 +15,7 @@ export interface ShutdownGate {
  * the leader means "already bought, order n" for them.
  */
 export class Parked implements Ticket {
-  /** Answered, or the client went away: never touch `res` again. */
+  /** Answered, or the client went away: never touch `reply` again. */
   done = false;
   followers: Parked[] | undefined = undefined;
   /** Its number on the link to the primary's consumer (worker processes only). */
@@ -25,10 +24,9 @@ export class Parked implements Ticket {
   constructor(
     /** Whether the server is shutting down when the answer is written. */
     readonly gate: ShutdownGate,
-    readonly res: HttpResponse,
+    readonly reply: Reply,
     readonly event: SaleEvent,
     readonly user: string,
-    readonly format: Format,
     readonly deadline: number,
   ) {}
 
@@ -37,9 +35,7 @@ export class Parked implements Ticket {
     if (this.done) return false;
     this.done = true;
     this.event.answers.count(stage, code);
-    const { res, format } = this;
-    const close = this.gate.closing;
-    res.cork(() => writeOutcome(res, code, order, format, close));
+    this.reply.answerLater(code, order, this.gate.closing);
     return true;
   }
 

@@ -28,6 +28,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   persistClaimMs: 'orders pending this long on a persister are taken over by another',
   persister: 'run the persister inside the server (true/false)',
   userRate: 'buy requests per user per second at most (0: no limit)',
+  wsInflight: 'undecided buys per WebSocket connection at most; past it: code 5',
   blocklist: 'a file of blocked user ids, one per line',
   logLevel: 'fatal, error, warn, info, debug, trace or silent',
   logFormat: 'auto (readable on a terminal, JSON otherwise), json or pretty',

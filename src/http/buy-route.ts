@@ -5,6 +5,7 @@ import { contentLength, readBody } from './body';
 import { formatOf, type Format, writeMethodNotAllowed, writeTooLarge } from './codec';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
+import { HttpReply } from './reply';
 
 /** A buy needs no body; one over this is refused with 413. */
 export const MAX_BUY_BODY = 1024;
@@ -36,11 +37,11 @@ export function registerBuyRoute(app: TemplatedApp, admission: Admission, verify
         if (aborted) return;
         res.cork(() => {
           if (body === undefined) tooLarge(res, format);
-          else admission.buy(res, eventId, verifyUser(authorization), format);
+          else admission.buy(new HttpReply(res, format), eventId, verifyUser(authorization));
         });
       });
     }
-    admission.buy(res, eventId, verifyUser(authorization), format);
+    admission.buy(new HttpReply(res, format), eventId, verifyUser(authorization));
   });
   app.any('/events/:event/buy', (res, req) => {
     refused.count(Stage.Http, Outcome.BadRequest);

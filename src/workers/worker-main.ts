@@ -8,6 +8,7 @@ import { createUserVerifier } from '../auth/jwt';
 import { corsOriginList, type Config } from '../config';
 import { SaleEvent } from '../events/sale-event';
 import { registerBuyRoute } from '../http/buy-route';
+import { registerWsRoute } from '../ws/ws-route';
 import { withCors } from '../http/cors';
 import { registerProxyRoute } from '../http/proxy-route';
 import { closeListenSocket, listen } from '../http/server';
@@ -56,14 +57,17 @@ async function main(): Promise<void> {
   const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
   const sweeper = setInterval(() => link.sweep(Date.now()), Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))));
 
-  const upsert = (e: EventState): void => {
-    const existing = events.get(e.id);
-    if (existing !== undefined) existing.define(e, e.remaining);
-    else events.set(e.id, new SaleEvent(e.id, e, e.remaining));
-  };
-
   const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
   registerBuyRoute(app, admission, verifyUser, refused);
+  const ws = registerWsRoute(app, { admission, events, verifyUser, refused, inflight: config.wsInflight, roomForMore: () => !ledger.full });
+
+  // The primary sends an event on every change, its sell-out included: this worker's connections hear of it here.
+  const upsert = (e: EventState): void => {
+    let event = events.get(e.id);
+    if (event !== undefined) event.define(e, e.remaining);
+    else events.set(e.id, (event = new SaleEvent(e.id, e, e.remaining)));
+    ws.pushes.check(event);
+  };
   registerProxyRoute(app, start.internal);
 
   // Serve buys only once the primary's events are here (else the first ones would be "unknown").
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
     admission.closing = true;
     await Promise.race([link.idle(), new Promise((r) => setTimeout(r, config.queueTimeoutMs + config.redisTimeoutMs + CLOSE_SLACK_MS))]);
     await admission.quiet(250, 3_000);
+    ws.close();
     clearInterval(sweeper);
     blocklist?.close();
     process.exit(0);

@@ -1,0 +1,28 @@
+import type { Outcome } from '../outcome';
+
+/** Which transport a buy came in on (the `channel` label of seckill_decisions_total). */
+export enum Channel {
+  Http = 0,
+  Ws = 1,
+}
+
+export const CHANNEL_NAMES: readonly string[] = Object.freeze(['http', 'ws']);
+
+/**
+ * How admission answers one buy without knowing the transport: HTTP writes
+ * a status line, headers and a body; WebSocket sends one binary frame. Each
+ * transport owns its socket code; admission only calls these.
+ */
+export interface Reply {
+  readonly channel: Channel;
+  /** Answers now, inside the transport's own callback. `closing`: the server is shutting down. */
+  answer(code: Outcome, order: number, closing: boolean): void;
+  /** Answers after an asynchronous step (the transport corks). */
+  answerLater(code: Outcome, order: number, closing: boolean): void;
+  /**
+   * The request was parked: call `gone` if its client leaves before
+   * answerLater (then never write to it). Registered before anything
+   * asynchronous happens.
+   */
+  parked(gone: () => void): void;
+}

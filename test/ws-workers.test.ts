@@ -1,0 +1,35 @@
+import t from 'tap';
+import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
+import { spawnServer } from './helpers/process';
+import { tempDir } from './helpers/services';
+import { until } from './helpers/wait';
+import { WsClient } from './helpers/ws';
+
+t.test('SECKILL_WORKERS=2: a WebSocket + HTTP sale, and "sold out" pushed to 2,000 subscribers', async (t) => {
+  const s = await spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, MYSQL_URL: 'none', SECKILL_WORKERS: '2' });
+  t.equal((await putEvent(s.base, 'wk', { stock: 60 })).status, 201);
+  await until(async () => (await buy(s.base, 'wk', 'probe')).c === 0, 'both workers know the event');
+
+  // Subscribers land on both workers (SO_REUSEPORT): each must hear it from its own worker.
+  const watchers: WsClient[] = [];
+  for (let i = 0; i < 2000; i += 200) watchers.push(...(await Promise.all(Array.from({ length: 200 }, () => WsClient.open(s.port)))));
+  t.teardown(() => Promise.all(watchers.map((w) => w.close())));
+  for (const w of watchers) w.subscribe('wk');
+
+  const buyers = await Promise.all(Array.from({ length: 50 }, (_, i) => WsClient.open(s.port, { bearer: token(`b${i}`) })));
+  t.teardown(() => Promise.all(buyers.map((b) => b.close())));
+  const gateway = await WsClient.open(s.port);
+  t.teardown(() => gateway.close());
+  const [overWs, overGateway, overHttp] = await Promise.all([
+    Promise.all(buyers.map((b) => b.buy('wk'))),
+    Promise.all(Array.from({ length: 50 }, (_, i) => gateway.buy('wk', token(`g${i}`)))),
+    Promise.all(Array.from({ length: 50 }, (_, i) => buy(s.base, 'wk', `h${i}`))),
+  ]);
+  const won = count(overWs, (f) => f[1] === 0) + count(overGateway, (f) => f[1] === 0) + count(overHttp, (a) => a.c === 0);
+  t.equal(won, 59, 'exactly the stock won (one went to the probe), across both transports and both workers');
+
+  await Promise.all(watchers.map((w) => w.pushCount(1)));
+  t.ok(watchers.every((w) => w.pushes.length === 1 && w.pushes[0]![1] === 1), 'all 2,000 subscribers got [0, "wk", 1] once');
+  await Promise.all(buyers.map((b) => b.pushCount(1)));
+  t.pass('every WebSocket buyer got the push too');
+});
