@@ -189,6 +189,7 @@ async function startWorkerFront(core: Core, publicPort: number): Promise<Front> 
     onWinners: (event, users, orders) => pool.winners(event, users, orders),
   });
   catalog.watchers.add((event) => pool.broadcast([event]));
+  catalog.onExpired = (event, expired) => pool.expired(event, expired);
   workers = pool;
   const port = await pool.start(config.workers, publicPort);
   return {

@@ -2,7 +2,7 @@ import { childPids } from '../bench/servers';
 import type { RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
-import { ADMIN, buy, count, putEvent, SECRET } from './helpers/app';
+import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
 import { crowd } from './helpers/crowd';
 import { scrape } from './helpers/metrics';
 import { spawnServer, type ServerProcess } from './helpers/process';
@@ -106,4 +106,21 @@ t.test('a sell-out reaches another instance by pub/sub, and it answers "sold out
   const m = await scrape(b.base, ADMIN);
   t.equal(m('seckill_decisions_total', { stage: 'prefilter', outcome: 'sold_out' }), 20, 'all from memory, on every worker');
   t.equal(m('seckill_decisions_total', { stage: 'redis', outcome: 'sold_out' }), undefined, 'none asked Redis');
+});
+
+t.test('an expired order is refused with 12 on every worker, not "already bought"', async (t) => {
+  const s = await twoWorkers(t);
+  t.equal((await putEvent(s.base, 'due', { stock: 5, payWithin: 1 })).status, 201);
+  const won = await buy(s.base, 'due', 'late-payer');
+  t.equal(won.c, 0, 'won, due within a second');
+  // Every worker learns the win (winners broadcast): the repeat clicks are "already bought" from memory.
+  const before = await Promise.all(Array.from({ length: 10 }, () => buy(s.base, 'due', 'late-payer')));
+  t.ok(before.every((a) => a.c === 2), 'already bought while due');
+  const order = async (): Promise<string | undefined> => {
+    const res = await fetch(`${s.base}/events/due/order`, { headers: { authorization: `Bearer ${token('late-payer')}` } });
+    return ((await res.json()) as { p?: string }).p;
+  };
+  await until(async () => (await order()) === 'expired', 'the order expires unpaid', 5_000, 50);
+  const after = await Promise.all(Array.from({ length: 20 }, () => buy(s.base, 'due', 'late-payer')));
+  t.same([...new Set(after.map((a) => `${a.c}/${a.o}`))], [`12/${won.o}`], 'every click, whichever worker: 12 with the old order number');
 });

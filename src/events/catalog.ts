@@ -23,6 +23,8 @@ export class Catalog {
   private readonly unrestorable = new Set<string>();
   /** Told whenever an event is defined, re-read or sold out (worker processes copy it; the news follows it). */
   readonly watchers = new Set<(event: SaleEvent) => void>();
+  /** Told of users whose order expired (worker processes move them out of their winners too). */
+  onExpired: ((event: SaleEvent, expired: readonly { readonly user: string; readonly order: number }[]) => void) | undefined;
   /** Told when this process changed an event's definition or restored it: other instances re-read it. */
   announce: ((event: SaleEvent) => void) | undefined;
 
@@ -209,6 +211,7 @@ export class Catalog {
     if (event === undefined) return;
     event.unitsReturned(remaining, expired);
     event.expiredSeen += expired.length;
+    if (expired.length > 0) this.onExpired?.(event, expired);
     // Every worker sells again at once; other instances re-read the event.
     for (const w of this.watchers) w(event);
     if (expired.length > 0) this.announce?.(event);
@@ -233,6 +236,7 @@ export class Catalog {
     } while (cursor !== '0');
     event.unitsReturned(-1, users);
     event.expiredSeen = count;
+    if (users.length > 0) this.onExpired?.(event, users);
   }
 
   /** After a restart, winners re-clicking get "already bought" without Redis. */

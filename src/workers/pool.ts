@@ -252,6 +252,12 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
     for (const l of this.links) l.send(m);
   }
 
+  /** Orders expired unpaid: every worker's prefilter refuses their users with 12. */
+  expired(event: SaleEvent, expired: readonly { readonly user: string; readonly order: number }[]): void {
+    const m: ToWorker = { t: 'expired', event: event.id, users: expired.map((x) => x.user), orders: expired.map((x) => x.order) };
+    for (const l of this.links) l.send(m);
+  }
+
   /** An event changed (put, refresh, restore, sold out): every worker's prefilter learns it at once. */
   broadcast(events: readonly SaleEvent[]): void {
     const m: ToWorker = { t: 'events', events: events.map(stateOf) };

@@ -47,6 +47,14 @@ export interface Winners {
   readonly orders: number[];
 }
 
+/** Primary → every worker: users whose order expired unpaid (answered 12 from now on, never "already bought"). */
+export interface Expired {
+  readonly t: 'expired';
+  readonly event: string;
+  readonly users: string[];
+  readonly orders: number[];
+}
+
 export interface Events {
   readonly t: 'events';
   readonly events: EventState[];
@@ -79,7 +87,7 @@ export interface Close {
   readonly t: 'close';
 }
 
-export type ToWorker = Decided | Winners | Events | StatsQuery | Close;
+export type ToWorker = Decided | Winners | Expired | Events | StatsQuery | Close;
 export type ToPrimary = Buy | Stats | Listening;
 
 /** What a worker process is started with (in its environment, as JSON). */

@@ -91,7 +91,10 @@ async function main(): Promise<void> {
 
   process.on('message', (m: ToWorker) => {
     if (m.t === 'decided') link.decided(m);
-    else if (m.t === 'winners') {
+    else if (m.t === 'expired') {
+      const e = events.get(m.event);
+      if (e !== undefined) e.unitsReturned(-1, m.users.map((user, i) => ({ user, order: m.orders[i] ?? 0 })));
+    } else if (m.t === 'winners') {
       const e = events.get(m.event);
       if (e !== undefined) m.users.forEach((u, i) => e.winners.set(u, m.orders[i] ?? 0));
     }
