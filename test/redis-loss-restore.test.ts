@@ -1,11 +1,9 @@
-import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import t from 'tap';
-import { connectMysql } from '../src/orders/mysql';
-import { ADMIN, putEvent, SECRET } from './helpers/app';
+import { putEvent } from './helpers/app';
 import { crowd } from './helpers/crowd';
-import { spawnServer, type ServerProcess } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
+import { spawnServer } from './helpers/process';
+import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
 /**
@@ -18,21 +16,7 @@ const STORED = 250_000;
 const STOCK = 251_000;
 
 t.test('FLUSHALL during a restore, then SIGKILL of the restorers mid-restore', async (t) => {
-  const local = await testRedis(t);
-  const db = await testMysql(t);
-  const redis = new Redis({ path: local.socket });
-  t.teardown(() => redis.disconnect());
-  const pool = await connectMysql({ url: db.url });
-  t.teardown(() => pool.end());
-  const env = (): Record<string, string> => ({
-    REDIS_URL: local.socket,
-    MYSQL_URL: db.url,
-    SECKILL_DATA_DIR: tempDir(t),
-    SECKILL_JWT_SECRET: SECRET,
-    SECKILL_ADMIN_TOKEN: ADMIN,
-    SECKILL_EVENT_REFRESH_MS: '100',
-    SECKILL_PERSIST_WAIT_MS: '10',
-  });
+  const { redis, pool, env } = await sharedStack(t);
   const a = await spawnServer(t, env());
   const b = await spawnServer(t, env());
   t.equal((await putEvent(a.base, 'long', { stock: STOCK })).status, 201);

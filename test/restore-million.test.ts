@@ -1,31 +1,16 @@
-import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import t from 'tap';
-import { connectMysql } from '../src/orders/mysql';
-import { ADMIN, putEvent, SECRET } from './helpers/app';
+import { ADMIN, putEvent } from './helpers/app';
 import { crowd } from './helpers/crowd';
 import { spawnServer } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
+import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
 const STORED = 1_000_000;
 const LEFT = 400;
 
 t.test(`restore of an event with ${STORED.toLocaleString('en')} stored orders while a second server keeps selling`, async (t) => {
-  const local = await testRedis(t);
-  const db = await testMysql(t);
-  const redis = new Redis({ path: local.socket });
-  t.teardown(() => redis.disconnect());
-  const pool = await connectMysql({ url: db.url });
-  t.teardown(() => pool.end());
-  const env = (): Record<string, string> => ({
-    REDIS_URL: local.socket,
-    MYSQL_URL: db.url,
-    SECKILL_DATA_DIR: tempDir(t),
-    SECKILL_JWT_SECRET: SECRET,
-    SECKILL_ADMIN_TOKEN: ADMIN,
-    SECKILL_PERSIST_WAIT_MS: '10',
-  });
+  const { redis, pool, env } = await sharedStack(t);
   const a = await spawnServer(t, env());
   const b = await spawnServer(t, env());
   t.equal((await putEvent(a.base, 'mega', { stock: STORED + LEFT })).status, 201);
