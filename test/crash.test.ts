@@ -4,19 +4,10 @@ import t from 'tap';
 import type { RowDataPacket } from 'mysql2/promise';
 import { connectMysql } from '../src/orders/mysql';
 import { ADMIN, buy, count, openEvent, putEvent, SECRET, testApp, sellOut } from './helpers/app';
-import { CLI, spawnServer } from './helpers/process';
+import { CLI, cli, spawnServer } from './helpers/process';
 import { tempDir, testMysql } from './helpers/services';
 import { until } from './helpers/wait';
 
-/** Runs a CLI command to the end; resolves with its exit code and output. */
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, out };
-}
 
 t.test('persister killed with SIGKILL mid-run, restarted: every order exactly once', async (t) => {
   const db = await testMysql(t);

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import type { RowDataPacket } from 'mysql2/promise';
 import t from 'tap';
 import { EventStore } from '../src/events/event-store';
@@ -7,7 +5,7 @@ import { connectMysql } from '../src/orders/mysql';
 import { reconcileEvent } from '../src/orders/reconcile';
 import { eventKeys } from '../src/redis/keys';
 import { ADMIN, buy, putEvent, SECRET, testApp, token } from './helpers/app';
-import { CLI, spawnServer } from './helpers/process';
+import { cli, spawnServer } from './helpers/process';
 import { tempDir, testMysql } from './helpers/services';
 import { exchange } from './helpers/raw';
 import { until } from './helpers/wait';
@@ -152,15 +150,6 @@ t.test('MySQL follows: status rows, reconcile, and a restore after FLUSHALL keep
   t.same((await reconcileEvent(app.redis, app.pool!, store, 'm', true)).problems, [], 'repaired');
 });
 
-/** Runs a CLI command to the end; resolves with its exit code and output. */
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, out };
-}
 
 t.test('server killed between the Redis expiry and MySQL: MySQL catches up after the restart', async (t) => {
   const dataDir = tempDir(t);

@@ -41,3 +41,13 @@ export async function spawnServer(
   const port = await listening;
   return { child, port, base: `http://127.0.0.1:${port}`, exited, output };
 }
+
+/** Runs a CLI command to the end; resolves with its exit code and output (stdout and stderr together). */
+export async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, out };
+}
