@@ -37,8 +37,9 @@ const ONLY = new Set((arg('--only') ?? 'loopback,link3m').split(','));
 /** Buys in flight at any moment, for every client. */
 const CONCURRENCY = 200;
 const USERS_PER_GATEWAY_CONNECTION = 100;
-/** New users for the selling event, per client (the HTTP and gateway runs take one per buy). */
-const USERS = 150_000;
+/** New users for the selling event (one per buy): enough for wrk's HTTP run and for the gateway's, which runs faster. */
+const HTTP_USERS = 200_000;
+const GATEWAY_USERS = 600_000;
 /** A gateway connection holds 100 undecided buys: above the default 64 (SECKILL_WS_INFLIGHT). */
 const SERVER_ENV = { SECKILL_WS_INFLIGHT: '128' };
 
@@ -65,6 +66,8 @@ interface Row {
   bytesIn: number;
   bytesOut: number;
   outcomes: Record<string, number>;
+  /** Server CPU µs per decision by process. */
+  cpuUsByProcess: Record<string, number>;
 }
 
 interface Tokens {
@@ -128,9 +131,14 @@ async function runClient(started: Started, host: string, event: string, client: 
     if (NOT_DECIDED.has(Number(code)) || !/^\d+$/.test(code)) notDecided += n;
     else decisions += n;
   }
-  let cpuS = 0;
-  for (const name of Object.keys(cpu1)) cpuS += (cpu1[name] ?? 0) - (cpu0[name] ?? 0);
   const per = (x: number): number => +(x / Math.max(1, decisions)).toFixed(1);
+  let cpuS = 0;
+  const cpuUsByProcess: Record<string, number> = {};
+  for (const name of Object.keys(cpu1)) {
+    const d = (cpu1[name] ?? 0) - (cpu0[name] ?? 0);
+    cpuS += d;
+    cpuUsByProcess[name] = per(d * 1e6);
+  }
   // On the link: what crossed the veth (headers, ACKs, handshakes included); on loopback: TCP payload.
   const [bytesIn, bytesOut] = wire0 !== undefined && wire1 !== undefined ? [wire1.rx - wire0.rx, wire1.tx - wire0.tx] : [payloadIn, payloadOut];
   return {
@@ -141,7 +149,21 @@ async function runClient(started: Started, host: string, event: string, client: 
     bytesIn: per(bytesIn),
     bytesOut: per(bytesOut),
     outcomes,
+    cpuUsByProcess,
   };
+}
+
+/** Waits until the server is idle (under 5 % of a core for 300 ms): the persister has written the previous run's orders. */
+async function settle(started: Started): Promise<void> {
+  const total = (): number => Object.values(cpuOf(started.pids)).reduce((a, b) => a + b, 0);
+  const until = Date.now() + 30_000;
+  for (let before = total(); Date.now() < until; ) {
+    await sleep(300);
+    const now = total();
+    if (now - before < 0.015) return;
+    before = now;
+  }
+  say('    (server still busy after 30 s; measuring anyway)');
 }
 
 async function scenario(name: Row['link'], dir: string, t: Tokens, link: ShapedLink | undefined): Promise<Row[]> {
@@ -166,11 +188,11 @@ async function scenario(name: Row['link'], dir: string, t: Tokens, link: ShapedL
         await res.text();
       }
       for (const client of CLIENTS) {
-        await sleep(1000); // let the persister finish the previous run's orders
+        await settle(started);
         const r = await runClient(started, host, event, client, t, link);
         const row: Row = { link: name, event: kind, client, ...r };
         rows.push(row);
-        say(`  ${name} · ${kind} · ${CLIENT_LABEL[client]}: ${row.decisionsPerS} decisions/s, ${row.cpuUsPerDecision} µs CPU/decision, ${row.bytesIn} B in + ${row.bytesOut} B out per decision${row.notDecided > 0 ? `, ${row.notDecided} not decided` : ''}`);
+        say(`  ${name} · ${kind} · ${CLIENT_LABEL[client]}: ${row.decisionsPerS} decisions/s, ${row.cpuUsPerDecision} µs CPU/decision, ${row.bytesIn} B in + ${row.bytesOut} B out per decision (CPU ${JSON.stringify(row.cpuUsByProcess)})${row.notDecided > 0 ? `, ${row.notDecided} not decided` : ''}`);
       }
     } finally {
       await started.stop();
@@ -181,22 +203,22 @@ async function scenario(name: Row['link'], dir: string, t: Tokens, link: ShapedL
 
 function table(rows: readonly Row[]): string {
   const out = [
-    '| link | event | client | decisions/s | × HTTP | server CPU µs/decision | bytes/decision in + out | not decided |',
-    '|---|---|---|---|---|---|---|---|',
+    '| link | event | client | decisions/s | × HTTP | server CPU µs/decision | bytes/decision in + out | won | not decided |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const http = rows.find((h) => h.link === r.link && h.event === r.event && h.client === 'http');
     const ratio = http === undefined ? '' : `${(r.decisionsPerS / Math.max(1, http.decisionsPerS)).toFixed(2)}×`;
-    out.push(`| ${r.link} | ${r.event} | ${CLIENT_LABEL[r.client]} | ${r.decisionsPerS.toLocaleString('en')} | ${ratio} | ${r.cpuUsPerDecision} | ${r.bytesIn} + ${r.bytesOut} | ${r.notDecided} |`);
+    out.push(`| ${r.link} | ${r.event} | ${CLIENT_LABEL[r.client]} | ${r.decisionsPerS.toLocaleString('en')} | ${ratio} | ${r.cpuUsPerDecision} | ${r.bytesIn} + ${r.bytesOut} | ${Math.round((100 * (r.outcomes['0'] ?? 0)) / Math.max(1, r.decisions))} % | ${r.notDecided} |`);
   }
   return out.join('\n');
 }
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skws-'));
-  process.stdout.write(`minting ${(2 * USERS + CONCURRENCY).toLocaleString('en')} tokens ... `);
-  const http = mintTokens(USERS, 'h');
-  const t: Tokens = { http, httpFile: writeTokens(path.join(dir, 'http.txt'), http), user: mintTokens(CONCURRENCY, 'w'), gateway: mintTokens(USERS, 'g') };
+  process.stdout.write(`minting ${(HTTP_USERS + GATEWAY_USERS + CONCURRENCY).toLocaleString('en')} tokens ... `);
+  const http = mintTokens(HTTP_USERS, 'h');
+  const t: Tokens = { http, httpFile: writeTokens(path.join(dir, 'http.txt'), http), user: mintTokens(CONCURRENCY, 'w'), gateway: mintTokens(GATEWAY_USERS, 'g') };
   say('done');
   say(`${SECONDS} s per run, ${CONCURRENCY} buys in flight for every client, ${os.cpus().length} cores shared with the load generator`);
   const rows: Row[] = [];
