@@ -69,9 +69,8 @@ export async function loadWs(o: WsLoadOptions): Promise<WsLoadResult> {
   let errors = 0;
   let running = true;
   let nextToken = 0;
-  const inFrame = (c: Conn): number => c.socket.bytesRead;
-  const outFrame = (c: Conn): number => c.socket.bytesWritten;
-  const bytes = (): { i: number; o: number } => conns.reduce((s, c) => ({ i: s.i + inFrame(c), o: s.o + outFrame(c) }), { i: 0, o: 0 });
+  /** TCP payload so far on every socket: read (answers) and written (buys). */
+  const bytes = (): { i: number; o: number } => conns.reduce((s, c) => ({ i: s.i + c.socket.bytesRead, o: s.o + c.socket.bytesWritten }), { i: 0, o: 0 });
 
   const ended = conns.map(
     (c) =>
