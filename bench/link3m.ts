@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 
 /**
  * The small-link case: a network namespace whose veth egress (the server's
@@ -15,6 +16,8 @@ export interface ShapedLink {
   readonly serverAddr: string;
   /** Bytes and packets the shaped qdisc has sent so far (the server's answers, on the wire). */
   sent(): { bytes: number; packets: number };
+  /** Bytes through the host end of the veth, both ways, link-layer headers included: rx = server → host, tx = host → server. */
+  hostBytes(): { rx: number; tx: number };
   close(): void;
 }
 
@@ -83,6 +86,10 @@ export function createShapedLink(): ShapedLink {
       const out = inNs(['tc', '-s', 'qdisc', 'show', 'dev', peer]);
       const m = /Sent (\d+) bytes (\d+) pkt/.exec(out);
       return { bytes: Number(m?.[1] ?? 0), packets: Number(m?.[2] ?? 0) };
+    },
+    hostBytes() {
+      const stat = (name: string): number => Number(fs.readFileSync(`/sys/class/net/${host}/statistics/${name}`, 'utf8').trim());
+      return { rx: stat('rx_bytes'), tx: stat('tx_bytes') };
     },
     close() {
       close();
