@@ -11,7 +11,7 @@ import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
 
 /**
- * Fault injection (issue 9 review): three servers without a persister of
+ * Fault injection (Redis loss): three servers without a persister of
  * their own, one standalone `seckill persister` that is SIGKILLed and
  * restarted, and Redis flushed three times during one sale.
  */

@@ -9,7 +9,7 @@ import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
 
 /**
- * Fault injection (issue 9 review): Redis loses ONE key of an event, not
+ * Fault injection (Redis loss): Redis loses ONE key of an event, not
  * everything (an operator's DEL, a bad script, eviction under a maxmemory
  * policy). The invariants are the same as for FLUSHALL: no "sold out" while
  * units remain, no user with two units, no order number twice.

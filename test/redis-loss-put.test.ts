@@ -6,7 +6,7 @@ import { spawnServer } from './helpers/process';
 import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
-/** Fault injection (issue 9 review): PUTs racing each other and the restore right after a loss. */
+/** Fault injection (Redis loss): PUTs racing each other and the restore right after a loss. */
 t.test('after FLUSHALL: identical PUT on two servers at once and a different PUT, racing the restore', async (t) => {
   const { redis, pool, env } = await sharedStack(t);
   const a = await spawnServer(t, env());

@@ -7,7 +7,7 @@ import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
 /**
- * Fault injection (issue 9 review): a long restore (250,000 stored orders)
+ * Fault injection (Redis loss): a long restore (250,000 stored orders)
  * is hit by a FLUSHALL while it runs, then every server is SIGKILLed in the
  * middle of the next one; a fresh server must take over once the lease runs
  * out and the sale must continue above the highest stored number.

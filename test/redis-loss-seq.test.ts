@@ -5,7 +5,7 @@ import { buy, defineScripts, restoreBegin, restoreChunk, restoreEnd } from '../s
 import { testRedis } from './helpers/services';
 
 /**
- * Fault injection (issue 9 review): after a restore whose MySQL orders have a
+ * Fault injection (Redis loss): after a restore whose MySQL orders have a
  * gap (orders lost in the window), the counter is above stock - remaining.
  * If only sk:{E}:seq is then lost, buy-8.lua once fell back to initial - remaining
  * and grants numbers MySQL already holds.

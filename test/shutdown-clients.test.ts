@@ -6,7 +6,7 @@ import { buyRequest, connect } from './helpers/raw';
 import { tempDir, testRedis } from './helpers/services';
 
 /**
- * Fault injection (issue 9 review): SIGTERM while several kinds of
+ * Fault injection (Redis loss): SIGTERM while several kinds of
  * keep-alive client are busy: undici fetch (buys), node http.Agent
  * keepAlive (buys), undici fetch polling the public event route (GET), and
  * a raw socket pipelining two buys per write. Counted: requests that got no
