@@ -33,7 +33,7 @@ export async function ensureDemoEvent(app: RunningApp): Promise<DemoSale> {
     const k = existing.keys;
     await app.redis.del(k.meta, k.stock, k.buyers, k.orders);
     await app.pool?.query('DELETE FROM orders WHERE event_id = ?', [DEMO_EVENT]);
-    existing.winners.clear();
+    existing.forgetWinners();
   }
   const def = { stock: DEMO_STOCK, start: now, end: now + HOUR, name: 'Demo sale' };
   const { result } = await app.catalog.put(DEMO_EVENT, def);

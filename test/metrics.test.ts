@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ADMIN, buy, count, openEvent, putEvent, testApp, token } from './helpers/app';
 import { scrape } from './helpers/metrics';
+import { WsClient } from './helpers/ws';
 import { testMysql } from './helpers/services';
 import { until } from './helpers/wait';
 
@@ -43,7 +44,8 @@ t.test('decisions by stage and outcome, queue, batches, stock and stream', async
   t.equal((await fetch(`${app.base}/events/m/buy`)).status, 405);
 
   const m = await scrape(app.base, METRICS);
-  const d = (stage: string, outcome: string): number => m('seckill_decisions_total', { stage, outcome }) ?? 0;
+  const d = (stage: string, outcome: string): number => m('seckill_decisions_total', { channel: 'http', stage, outcome }) ?? 0;
+  t.equal(m('seckill_decisions_total', { channel: 'ws' }), undefined, 'no WebSocket buys, no ws samples');
   t.equal(d('redis', 'won'), 5, 'wins come from Redis');
   t.equal(d('redis', 'sold_out') + d('prefilter', 'sold_out'), 4, 'every sold-out answer is counted once');
   t.ok(d('prefilter', 'sold_out') >= 1);
@@ -63,6 +65,37 @@ t.test('decisions by stage and outcome, queue, batches, stock and stream', async
   t.ok(calls >= 1 && calls <= 5, 'in one to five script calls');
   t.equal(m('seckill_redis_script_seconds_count'), calls, 'one latency sample per call');
   t.equal(m('seckill_orders_persisted_total'), undefined, 'no persister, no persister metrics');
+});
+
+t.test('answers over WebSocket are counted under channel="ws", HTTP ones under "http"', async (t) => {
+  const app = await testApp(t, { metricsToken: METRICS });
+  await openEvent(t, app.base, 'ch', 2);
+  t.equal((await buy(app.base, 'ch', 'h1')).c, 0, 'an HTTP win');
+  const w1 = await WsClient.open(app.port, { bearer: token('w1') });
+  const w2 = await WsClient.open(app.port, { bearer: token('w2') });
+  t.teardown(() => Promise.all([w1.close(), w2.close()]));
+  t.equal((await w1.buy('ch'))[1], 0, 'a WebSocket win: the last unit');
+  t.equal((await w1.buy('ch'))[1], 2, 'the winner again: already bought, from memory');
+  t.equal((await w2.buy('ch'))[1], 1, 'sold out, from memory');
+  t.equal((await w2.buy('nope'))[1], 7, 'an unknown event over WebSocket');
+  t.equal((await buy(app.base, 'ch', 'h2')).c, 1, 'sold out over HTTP');
+
+  const m = await scrape(app.base, METRICS);
+  const d = (channel: string, stage: string, outcome: string): number | undefined => m('seckill_decisions_total', { channel, stage, outcome });
+  t.equal(d('ws', 'redis', 'won'), 1);
+  t.equal(d('ws', 'prefilter', 'already_bought'), 1);
+  t.equal(d('ws', 'prefilter', 'sold_out'), 1);
+  t.equal(d('ws', 'http', 'unknown_event'), 1, 'refused before an event was found: still counted by channel');
+  t.equal(m('seckill_decisions_total', { channel: 'ws' }), 4, 'four WebSocket answers, no more');
+  t.equal(d('http', 'redis', 'won'), 1);
+  t.equal(d('http', 'prefilter', 'sold_out'), 1);
+  t.equal(m('seckill_decisions_total', { channel: 'http' }), 2, 'two HTTP answers, no more');
+
+  const res = await fetch(`${app.base}/admin/events/ch`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const st = (await res.json()) as { outcomes: Record<string, number>; outcomesByChannel: Record<string, Record<string, number>> };
+  t.equal(st.outcomes.won, 2, 'admin stats: wins on both channels');
+  t.same([st.outcomesByChannel.http?.won, st.outcomesByChannel.ws?.won], [1, 1], 'and by channel');
+  t.same([st.outcomesByChannel.http?.sold_out, st.outcomesByChannel.ws?.sold_out, st.outcomesByChannel.ws?.already_bought], [1, 1, 1]);
 });
 
 t.test('a parked request shows in the queue gauges', async (t) => {

@@ -46,7 +46,7 @@ t.test('order query: none (11), pending before persistence, confirmed after', as
   t.same(await orderState(app, 'q', 'ann'), { status: 404, c: 11 }, 'no order yet');
   t.same(await buy(app.base, 'q', 'ann'), { status: 200, c: 0, o: 1 });
   t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'pending' }, 'in Redis, not in MySQL');
-  app.catalog.get('q')!.winners.clear(); // answered from Redis' buyers, as another server would
+  app.catalog.get('q')!.forgetWinners(); // answered from Redis' buyers, as another server would
   t.same(await orderState(app, 'q', 'ann'), { status: 200, c: 0, o: 1, s: 'pending' });
   const p = new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 100, waitMs: 10, claimIdleMs: 60_000, consumer: 'one' });
   t.ok(await p.flush(5_000), 'a persister writes it');

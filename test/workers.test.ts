@@ -39,7 +39,7 @@ t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the 
   t.equal(st.outcomes.won, 300, 'admin stats: wins summed over the workers');
   t.equal((st.outcomes.sold_out ?? 0) + (st.outcomes.already_bought ?? 0), 520, 'and the rest');
   const m = await scrape(s.base, ADMIN);
-  t.equal(m('seckill_decisions_total', { stage: 'redis', outcome: 'won' }), 300, '/metrics: summed whichever worker answers the scrape');
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'won' }), 300, '/metrics: summed whichever worker answers the scrape');
   t.equal(m('seckill_parked_requests'), 0);
 });
 
@@ -104,8 +104,8 @@ t.test('a sell-out reaches another instance by pub/sub, and it answers "sold out
   const late = await Promise.all(Array.from({ length: 20 }, (_, i) => buy(b.base, 'news', `late${i}`)));
   t.ok(late.every((x) => x.c === 1), 'b answers sold out');
   const m = await scrape(b.base, ADMIN);
-  t.equal(m('seckill_decisions_total', { stage: 'prefilter', outcome: 'sold_out' }), 20, 'all from memory, on every worker');
-  t.equal(m('seckill_decisions_total', { stage: 'redis', outcome: 'sold_out' }), undefined, 'none asked Redis');
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'prefilter', outcome: 'sold_out' }), 20, 'all from memory, on every worker');
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'sold_out' }), undefined, 'none asked Redis');
 });
 
 t.test('an expired order is refused with 12 on every worker, not "already bought"', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
+import { scrape } from './helpers/metrics';
 import { spawnServer } from './helpers/process';
 import { tempDir } from './helpers/services';
 import { until } from './helpers/wait';
@@ -27,6 +28,11 @@ t.test('SECKILL_WORKERS=2: a WebSocket + HTTP sale, and "sold out" pushed to 2,0
   ]);
   const won = count(overWs, (f) => f[1] === 0) + count(overGateway, (f) => f[1] === 0) + count(overHttp, (a) => a.c === 0);
   t.equal(won, 59, 'exactly the stock won (one went to the probe), across both transports and both workers');
+  // Each worker's counts reach the primary with their channel.
+  const m = await scrape(s.base, ADMIN);
+  const wonOver = (channel: string): number | undefined => m('seckill_decisions_total', { channel, stage: 'redis', outcome: 'won' });
+  t.equal(wonOver('ws'), count(overWs, (f) => f[1] === 0) + count(overGateway, (f) => f[1] === 0), '/metrics: WebSocket wins under channel="ws"');
+  t.equal(wonOver('http'), count(overHttp, (a) => a.c === 0) + 1, 'HTTP wins (and the probe) under channel="http"');
 
   await Promise.all(watchers.map((w) => w.pushCount(1)));
   t.ok(watchers.every((w) => w.pushes.length === 1 && w.pushes[0]![1] === 1), 'all 2,000 subscribers got [0, "wk", 1] once');

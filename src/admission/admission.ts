@@ -96,13 +96,13 @@ export class Admission implements ShutdownGate {
   }
 
   private answer(res: Reply, event: SaleEvent, code: Outcome, order: number, stage: Stage): void {
-    event.answers.count(stage, code);
+    event.answers.count(res.channel, stage, code);
     res.answer(code, order, this.closing);
   }
 
   /** Refused before any sale was looked at: no event's counts to add to. */
   private refuse(res: Reply, code: Outcome): void {
-    this.refused.count(Stage.Http, code);
+    this.refused.count(res.channel, Stage.Http, code);
     res.answer(code, 0, this.closing);
   }
 

@@ -140,7 +140,7 @@ export class Consumer<T extends Ticket> {
         return;
       }
       const before = event.remaining;
-      event.remaining = result.remaining;
+      event.syncRemaining(result.remaining);
       const winners: string[] | undefined = this.options.onWinners === undefined ? undefined : [];
       const orders: number[] = [];
       for (let i = 0; i < batch.length; i++) {
@@ -148,7 +148,7 @@ export class Consumer<T extends Ticket> {
         const code = result.codes[i] as Outcome;
         const order = result.orders[i] ?? 0;
         if (code === Outcome.Won || code === Outcome.AlreadyBought) {
-          event.winners.set(t.user, order);
+          event.learnWinner(t.user, order);
           winners?.push(t.user);
           orders.push(order);
         }

@@ -6,10 +6,12 @@ import type { TicketSink } from './ticket';
 
 /**
  * The one owner of this process's per-request sale state: each event's
- * `reserved` count and `queued` users, and the parked count. Admission
- * reserves through it; whatever decides a request (the consumer in this
- * process, or the primary's consumer through a worker link) settles
- * through it, so the counts are changed in one place.
+ * `reserved` count and `queued` users (through SaleEvent.reserve/release,
+ * called from here only), the parked count, and the answers of parked
+ * requests (counted once each, by Parked.answer). Admission reserves
+ * through it; whatever decides a request (the consumer in this process, or
+ * the primary's consumer through a worker link) settles through it, so the
+ * counts are changed in one place.
  */
 export class Ledger implements TicketSink<Parked> {
   /** Leaders reserved and not yet settled or dropped (kept for a worker, whose leaders are not in the ring). */
@@ -28,8 +30,7 @@ export class Ledger implements TicketSink<Parked> {
 
   /** A leader admitted: it holds one unit of the event's estimate until settled. */
   reserve(p: Parked): void {
-    p.event.reserved++;
-    p.event.queued.set(p.user, p);
+    p.event.reserve(p);
     this.outstanding++;
     // In one process the ring counts it when it is pushed.
     if (this.remote) this.queue.live++;
@@ -78,7 +79,6 @@ export class Ledger implements TicketSink<Parked> {
 
   private release(p: Parked): void {
     this.outstanding--;
-    p.event.reserved--;
-    if (p.event.queued.get(p.user) === p) p.event.queued.delete(p.user);
+    p.event.release(p);
   }
 }

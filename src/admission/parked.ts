@@ -34,7 +34,7 @@ export class Parked implements Ticket {
   answer(code: Outcome, order: number, stage: Stage): boolean {
     if (this.done) return false;
     this.done = true;
-    this.event.answers.count(stage, code);
+    this.event.answers.count(this.reply.channel, stage, code);
     this.reply.answerLater(code, order, this.gate.closing);
     return true;
   }

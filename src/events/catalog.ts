@@ -165,8 +165,7 @@ export class Catalog {
   /** Another instance sold the event out: answer "sold out" from memory from now on. */
   soldOut(id: string): void {
     const event = this.events.get(id);
-    if (event === undefined || event.remaining === 0) return;
-    event.remaining = 0;
+    if (event === undefined || !event.soldOut()) return;
     for (const w of this.watchers) w(event);
   }
 
@@ -244,7 +243,7 @@ export class Catalog {
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(event.keys.buyers, cursor, 'COUNT', 1000);
-      for (let i = 0; i + 1 < flat.length; i += 2) event.winners.set(flat[i] as string, Number(flat[i + 1]));
+      for (let i = 0; i + 1 < flat.length; i += 2) event.learnWinner(flat[i] as string, Number(flat[i + 1]));
       cursor = next;
     } while (cursor !== '0');
   }

@@ -3,6 +3,7 @@ import { Outcome, OUTCOMES } from '../outcome';
 import type { Catalog } from '../events/catalog';
 import { parseDefinition } from '../events/definition';
 import type { SaleEvent } from '../events/sale-event';
+import { CHANNEL_NAMES } from '../admission/reply';
 import { EVENT_ID } from '../redis/keys';
 import { PutEventResult, type RedisClient } from '../redis/scripts';
 import type { QueueView } from '../metrics/metrics';
@@ -63,7 +64,12 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
   ]);
   const left = Number(remaining ?? 0);
   const outcomes: Record<string, number> = {};
+  const byChannel: Record<string, Record<string, number>> = {};
   for (const o of OUTCOMES) outcomes[o.name] = event.answers.total(o.code);
+  CHANNEL_NAMES.forEach((name, channel) => {
+    const counts: Record<string, number> = (byChannel[name] = {});
+    for (const o of OUTCOMES) counts[o.name] = event.answers.total(o.code, channel);
+  });
   return {
     ...eventView(event),
     remaining: left,
@@ -74,6 +80,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     queue: { waiting: deps.queue.size, parked: deps.queue.live, capacity: deps.queue.capacity },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
     outcomes,
+    outcomesByChannel: byChannel,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Admission } from '../admission/admission';
+import { Channel } from '../admission/reply';
 import type { VerifyUser } from '../auth/jwt';
 import { contentLength, readBody } from './body';
 import { formatOf, type Format, writeMethodNotAllowed, writeTooLarge } from './codec';
@@ -18,7 +19,7 @@ export const MAX_BUY_BODY = 1024;
  */
 export function registerBuyRoute(app: TemplatedApp, admission: Admission, verifyUser: VerifyUser, refused: AnswerCounts): void {
   const tooLarge = (res: HttpResponse, format: Format): void => {
-    refused.count(Stage.Http, Outcome.BadRequest);
+    refused.count(Channel.Http, Stage.Http, Outcome.BadRequest);
     writeTooLarge(res, format);
   };
   app.post('/events/:event/buy', (res, req) => {
@@ -44,7 +45,7 @@ export function registerBuyRoute(app: TemplatedApp, admission: Admission, verify
     admission.buy(new HttpReply(res, format), eventId, verifyUser(authorization));
   });
   app.any('/events/:event/buy', (res, req) => {
-    refused.count(Stage.Http, Outcome.BadRequest);
+    refused.count(Channel.Http, Stage.Http, Outcome.BadRequest);
     writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept')));
   });
 }

@@ -1,4 +1,5 @@
 import { OUTCOME_COUNT, type Outcome } from '../outcome';
+import { CHANNEL_NAMES, type Channel } from '../admission/reply';
 
 /** Where a buy request got its answer (the `stage` label of seckill_decisions_total). */
 export enum Stage {
@@ -14,27 +15,32 @@ export enum Stage {
 
 export const STAGE_NAMES: readonly string[] = Object.freeze(['http', 'prefilter', 'queue', 'redis']);
 
+const PER_CHANNEL = STAGE_NAMES.length * OUTCOME_COUNT;
+
 /**
- * Answers counted by stage and outcome in one flat array: the buy path pays
- * one increment per answer, and /metrics and the admin stats read the array.
- * Each event keeps one (SaleEvent.answers); answers refused before an event
- * was found (stage http) go to the server's own.
+ * Answers counted by channel, stage and outcome in one flat array: the buy
+ * path pays one increment per answer, and /metrics and the admin stats read
+ * the array. Each event keeps one (SaleEvent.answers); answers refused
+ * before an event was found (stage http) go to the server's own.
  */
 export class AnswerCounts {
-  readonly counts = new Float64Array(STAGE_NAMES.length * OUTCOME_COUNT);
+  readonly counts = new Float64Array(CHANNEL_NAMES.length * PER_CHANNEL);
 
-  count(stage: Stage, code: Outcome): void {
-    this.counts[stage * OUTCOME_COUNT + code]!++;
+  count(channel: Channel, stage: Stage, code: Outcome): void {
+    this.counts[channel * PER_CHANNEL + stage * OUTCOME_COUNT + code]!++;
   }
 
-  at(stage: number, code: number): number {
-    return this.counts[stage * OUTCOME_COUNT + code] ?? 0;
+  at(channel: number, stage: number, code: number): number {
+    return this.counts[channel * PER_CHANNEL + stage * OUTCOME_COUNT + code] ?? 0;
   }
 
-  /** All answers with this code, whatever decided them. */
-  total(code: Outcome): number {
+  /** All answers with this code on `channel` (every channel when undefined), whatever decided them. */
+  total(code: Outcome, channel?: Channel): number {
     let n = 0;
-    for (let stage = 0; stage < STAGE_NAMES.length; stage++) n += this.at(stage, code);
+    for (let c = 0; c < CHANNEL_NAMES.length; c++) {
+      if (channel !== undefined && c !== channel) continue;
+      for (let stage = 0; stage < STAGE_NAMES.length; stage++) n += this.at(c, stage, code);
+    }
     return n;
   }
 }

@@ -5,6 +5,7 @@ import type { SaleEvent } from '../events/sale-event';
 import type { Persister } from '../orders/persister';
 import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
+import { CHANNEL_NAMES } from '../admission/reply';
 import { STAGE_NAMES, type AnswerCounts } from './decisions';
 
 export interface MetricsSources {
@@ -46,16 +47,18 @@ export class Metrics {
 
     new Counter({
       name: 'seckill_decisions_total',
-      help: 'Buy requests answered, by outcome and by the stage that decided (http, prefilter, queue, redis)',
-      labelNames: ['stage', 'outcome'] as const,
+      help: 'Buy requests answered, by outcome, by the stage that decided (http, prefilter, queue, redis) and by the channel they came in on (http, ws)',
+      labelNames: ['channel', 'stage', 'outcome'] as const,
       registers,
       collect() {
         this.reset();
         const all = [refused, ...[...catalog.all()].map((e) => e.answers)];
-        for (let stage = 0; stage < STAGE_NAMES.length; stage++) {
-          for (let code = 0; code < OUTCOME_COUNT; code++) {
-            const n = all.reduce((sum, a) => sum + a.at(stage, code), 0);
-            if (n > 0) this.inc({ stage: STAGE_NAMES[stage], outcome: OUTCOMES[code]?.name }, n);
+        for (let channel = 0; channel < CHANNEL_NAMES.length; channel++) {
+          for (let stage = 0; stage < STAGE_NAMES.length; stage++) {
+            for (let code = 0; code < OUTCOME_COUNT; code++) {
+              const n = all.reduce((sum, a) => sum + a.at(channel, stage, code), 0);
+              if (n > 0) this.inc({ channel: CHANNEL_NAMES[channel], stage: STAGE_NAMES[stage], outcome: OUTCOMES[code]?.name }, n);
+            }
           }
         }
       },

@@ -76,13 +76,10 @@ export class PrimaryLink implements Decider {
       }
       const order = m.orders[i] ?? 0;
       const stage = (m.stages[i] ?? Stage.Redis) as Stage;
-      if (stage === Stage.Redis && (code === Outcome.Won || code === Outcome.AlreadyBought)) p.event.winners.set(p.user, order);
+      if (stage === Stage.Redis && (code === Outcome.Won || code === Outcome.AlreadyBought)) p.event.learnWinner(p.user, order);
       this.ledger.settle(p, code as Outcome, order, stage);
     }
-    for (const [id, remaining] of m.remaining) {
-      const e = this.events.get(id);
-      if (e !== undefined) e.remaining = remaining;
-    }
+    for (const [id, remaining] of m.remaining) this.events.get(id)?.syncRemaining(remaining);
     if (this.waiting.size === 0) this.notifyIdle();
   }
 

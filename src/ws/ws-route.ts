@@ -1,5 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Admission, EventLookup } from '../admission/admission';
+import { Channel } from '../admission/reply';
 import type { VerifyUser } from '../auth/jwt';
 import { Format, writeOutcome } from '../http/codec';
 import { log } from '../log';
@@ -81,18 +82,18 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
   const onFrame = (conn: Connection, data: ArrayBuffer, isBinary: boolean): void => {
     const frame = readFrame(data, isBinary);
     if (!isRequest(frame)) {
-      o.refused.count(Stage.Http, Outcome.BadRequest);
+      o.refused.count(Channel.Ws, Stage.Http, Outcome.BadRequest);
       return conn.send(frame.id, Outcome.BadRequest, 0);
     }
     const { id, event, token } = frame;
     if (id === 0) {
       if (subscribe(conn, event)) return;
-      o.refused.count(Stage.Http, Outcome.UnknownEvent);
+      o.refused.count(Channel.Ws, Stage.Http, Outcome.UnknownEvent);
       return conn.send(0, Outcome.UnknownEvent, 0);
     }
     const known = subscribe(conn, event);
     if (known && conn.pending.size >= o.inflight) {
-      o.events.get(event)?.answers.count(Stage.Queue, Outcome.Busy);
+      o.events.get(event)?.answers.count(Channel.Ws, Stage.Queue, Outcome.Busy);
       return conn.send(id, Outcome.Busy, 0);
     }
     const user = token === undefined ? conn.user : o.verifyUser(`Bearer ${token}`);
@@ -114,12 +115,12 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
       const extensions = req.getHeader('sec-websocket-extensions');
       const cred = credentials(req.getHeader('authorization'), req.getQuery('access_token'));
       if (o.admission.closing || !o.roomForMore()) {
-        o.refused.count(Stage.Http, Outcome.Unavailable);
+        o.refused.count(Channel.Ws, Stage.Http, Outcome.Unavailable);
         return writeOutcome(res, Outcome.Unavailable, 0, Format.Json);
       }
       const user = cred === '' ? undefined : o.verifyUser(cred);
       if (cred !== '' && user === undefined) {
-        o.refused.count(Stage.Http, Outcome.Unauthorized);
+        o.refused.count(Channel.Ws, Stage.Http, Outcome.Unauthorized);
         return writeOutcome(res, Outcome.Unauthorized, 0, Format.Json);
       }
       res.upgrade<Held>({ conn: new Connection(user) }, key, protocol, extensions, context);
