@@ -80,6 +80,32 @@ t.test('connections that leave while parked leave nothing behind', async (t) => 
   t.ok(buyers <= 2, `no unit spent on clients that left (${buyers} buyers)`);
 });
 
+t.test('10,000 connections that leave while parked, in waves of 2,500: nothing left behind', async (t) => {
+  const app = await testApp(t, { queueRate: 1, queueBurst: 1, queueTimeoutMs: 30_000 });
+  await openEvent(t, app.base, 'waves', 100_000);
+  const event = app.catalog.get('waves')!;
+  t.same(await buy(app.base, 'waves', 'first'), { status: 200, c: 0, o: 1 }, 'takes the only token');
+  const started = Date.now();
+  for (let wave = 0; wave < 4; wave++) {
+    const clients: WsClient[] = [];
+    for (let i = 0; i < 2500; i += 250) {
+      clients.push(...(await Promise.all(Array.from({ length: 250 }, (_, j) => WsClient.open(app.port, { bearer: token(`w${wave}-${i + j}`) })))));
+    }
+    for (const c of clients) void c.buy('waves');
+    await until(() => app.queue.live === 2500, `wave ${wave}: 2,500 buys parked`, 30_000);
+    for (const c of clients) c.socket.terminate();
+    await until(() => app.queue.live === 0, `wave ${wave}: every parked buy let go`, 30_000);
+  }
+  t.pass('10,000 parked buys, every one let go when its connection left');
+  // The bucket grants one token a second: a buy still connected then was decided, as it should be.
+  const seconds = Math.ceil((Date.now() - started) / 1000);
+  await app.consumer.idle();
+  t.equal(event.reserved, 0, 'every reservation given back');
+  t.equal(event.queued.size, 0, 'no user left queued');
+  const buyers = await app.redis.hlen(event.keys.buyers);
+  t.ok(buyers <= seconds + 2, `no unit spent on clients that had left (${buyers} buyers in ${seconds} s at one token a second)`);
+});
+
 t.test('bytes per answer frame, by outcome', async (t) => {
   const app = await testApp(t);
   await openEvent(t, app.base, 'b1', 1);

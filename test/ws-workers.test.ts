@@ -6,14 +6,14 @@ import { tempDir } from './helpers/services';
 import { until } from './helpers/wait';
 import { WsClient } from './helpers/ws';
 
-t.test('SECKILL_WORKERS=2: a WebSocket + HTTP sale, and "sold out" pushed to 2,000 subscribers', async (t) => {
+t.test('SECKILL_WORKERS=2: a WebSocket + HTTP sale, and "sold out" pushed to 5,000 subscribers', async (t) => {
   const s = await spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, MYSQL_URL: 'none', SECKILL_WORKERS: '2' });
   t.equal((await putEvent(s.base, 'wk', { stock: 60 })).status, 201);
   await until(async () => (await buy(s.base, 'wk', 'probe')).c === 0, 'both workers know the event');
 
   // Subscribers land on both workers (SO_REUSEPORT): each must hear it from its own worker.
   const watchers: WsClient[] = [];
-  for (let i = 0; i < 2000; i += 200) watchers.push(...(await Promise.all(Array.from({ length: 200 }, () => WsClient.open(s.port)))));
+  for (let i = 0; i < 5000; i += 250) watchers.push(...(await Promise.all(Array.from({ length: 250 }, () => WsClient.open(s.port)))));
   t.teardown(() => Promise.all(watchers.map((w) => w.close())));
   for (const w of watchers) w.subscribe('wk');
 
@@ -35,7 +35,7 @@ t.test('SECKILL_WORKERS=2: a WebSocket + HTTP sale, and "sold out" pushed to 2,0
   t.equal(wonOver('http'), count(overHttp, (a) => a.c === 0) + 1, 'HTTP wins (and the probe) under channel="http"');
 
   await Promise.all(watchers.map((w) => w.pushCount(1)));
-  t.ok(watchers.every((w) => w.pushes.length === 1 && w.pushes[0]![1] === 1), 'all 2,000 subscribers got [0, "wk", 1] once');
+  t.ok(watchers.every((w) => w.pushes.length === 1 && w.pushes[0]![1] === 1), 'all 5,000 subscribers got [0, "wk", 1] once');
   await Promise.all(buyers.map((b) => b.pushCount(1)));
   t.pass('every WebSocket buyer got the push too');
 });
