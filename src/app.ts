@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { Admission } from './admission/admission';
 import { Blocklist } from './admission/blocklist';
 import { Consumer } from './admission/consumer';
 import { Ledger } from './admission/ledger';
+import type { Ticket } from './admission/ticket';
 import type { SaleEvent } from './events/sale-event';
 import type { Parked } from './admission/parked';
 import { ParkQueue } from './admission/queue';
@@ -72,6 +72,17 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Shutdown's consumer step, for either front: let it decide what it holds
+ * (bounded by a request's deadline, alongside `meanwhile`), answer what is
+ * left 10, stop it.
+ */
+async function drain<T extends Ticket>(consumer: Consumer<T>, config: Config, meanwhile: Promise<unknown> = Promise.resolve()): Promise<void> {
+  await Promise.all([meanwhile, withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000)]);
+  consumer.flush(Outcome.Unavailable);
+  consumer.close();
+}
+
 /** The parts every process mode shares, for the front that serves buys. */
 interface Core {
   readonly config: Config;
@@ -129,9 +140,7 @@ async function startSingleFront(core: Core, blocklist: Blocklist | undefined): P
     async close() {
       closeListenSocket(socket);
       admission.closing = true;
-      await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
-      consumer.flush(Outcome.Unavailable);
-      consumer.close();
+      await drain(consumer, config);
       await admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
       catalog.watchers.delete(watch);
       ws.close();
@@ -199,10 +208,8 @@ async function startWorkerFront(core: Core, publicPort: number): Promise<Front> 
     metrics,
     async close() {
       closing = true;
-      const drained = withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
-      await Promise.all([pool.close(config.queueTimeoutMs + config.redisTimeoutMs + SHUTDOWN_QUIET_MAX_MS + 2_000), drained]);
-      consumer.flush(Outcome.Unavailable);
-      consumer.close();
+      // The workers answer what they hold while the consumer decides it.
+      await drain(consumer, config, pool.close(config.queueTimeoutMs + config.redisTimeoutMs + SHUTDOWN_QUIET_MAX_MS + 2_000));
       closeListenSocket(inner.socket);
     },
   };

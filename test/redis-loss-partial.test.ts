@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
-import { connectMysql } from '../src/orders/mysql';
-import { ADMIN, putEvent, SECRET, token } from './helpers/app';
+import { ADMIN, putEvent, token } from './helpers/app';
 import { crowd } from './helpers/crowd';
 import { spawnServer, type ServerProcess } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
+import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
 /**
@@ -22,23 +21,8 @@ interface Stack {
 }
 
 async function stack(t: Test): Promise<Stack> {
-  const local = await testRedis(t);
-  const db = await testMysql(t);
-  const redis = new Redis({ path: local.socket });
-  t.teardown(() => redis.disconnect());
-  const pool = await connectMysql({ url: db.url });
-  t.teardown(() => pool.end());
-  const start = (name: string): Promise<ServerProcess> =>
-    spawnServer(t, {
-      REDIS_URL: local.socket,
-      MYSQL_URL: db.url,
-      SECKILL_DATA_DIR: tempDir(t, `sk-${name}-`),
-      SECKILL_JWT_SECRET: SECRET,
-      SECKILL_ADMIN_TOKEN: ADMIN,
-      SECKILL_EVENT_REFRESH_MS: '100',
-      SECKILL_PERSIST_WAIT_MS: '10',
-    });
-  return { redis, pool, start };
+  const { redis, pool, env } = await sharedStack(t);
+  return { redis, pool, start: () => spawnServer(t, env()) };
 }
 
 async function stored(pool: Pool, event: string): Promise<number> {
