@@ -30,7 +30,7 @@ import { closeListenSocket, listen, registerFallbackRoutes } from './http/server
 import { assertNativeUws, uws } from './http/uws';
 import { log } from './log';
 import { AnswerCounts } from './metrics/decisions';
-import { Metrics, type QueueView } from './metrics/metrics';
+import { Metrics, type MetricsSources, type QueueView } from './metrics/metrics';
 import { Outcome } from './outcome';
 import { Persister, persisterName } from './orders/persister';
 import { connectConfiguredRedis } from './services/redis-connect';
@@ -89,7 +89,7 @@ interface Core {
   readonly redis: RedisClient;
   readonly catalog: Catalog;
   readonly store: EventStore | undefined;
-  readonly metricsOf: (queue: QueueView, refresh?: () => Promise<void>) => Metrics;
+  readonly metricsOf: (queue: QueueView, refresh?: () => Promise<void>, hopMessages?: MetricsSources['hopMessages']) => Metrics;
   readonly refused: AnswerCounts;
   readonly routes: (app: TemplatedApp, queue: QueueView, metrics: Metrics, ready: () => Record<string, boolean>, refresh?: () => Promise<void>) => void;
   readonly consumerOptions: (metrics: Metrics) => ConstructorParameters<typeof Consumer>[3];
@@ -170,7 +170,7 @@ async function startWorkerFront(core: Core, publicPort: number): Promise<Front> 
     followers: 0,
     capacity: config.queueCapacity,
   };
-  const metrics = core.metricsOf(queue, refresh);
+  const metrics = core.metricsOf(queue, refresh, () => workers?.messages ?? { toPrimary: 0, toWorkers: 0 });
   let closing = false;
   const internal = withCors(uws.App(), corsOriginList(config.corsOrigins));
   core.routes(internal, queue, metrics, () => ({ accepting: !closing && (workers?.ready ?? 0) > 0, redis: consumer.redisReady }), refresh);
@@ -195,7 +195,6 @@ async function startWorkerFront(core: Core, publicPort: number): Promise<Front> 
       options.onSoldOut?.(event);
       pool.broadcast([event]);
     },
-    onWinners: (event, users, orders) => pool.winners(event, users, orders),
   });
   catalog.watchers.add((event) => pool.broadcast([event]));
   catalog.onExpired = (event, expired) => pool.expired(event, expired);
@@ -280,7 +279,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
       catalog,
       store,
       refused,
-      metricsOf: (queue, refresh) => new Metrics({ refused, queue, catalog, redis, persister, refresh }),
+      metricsOf: (queue, refresh, hopMessages) => new Metrics({ refused, queue, catalog, redis, persister, refresh, hopMessages }),
       consumerOptions: (metrics) => ({
         rate: config.queueRate,
         burst: config.queueBurst,

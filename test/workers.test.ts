@@ -41,6 +41,15 @@ t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the 
   const m = await scrape(s.base, ADMIN);
   t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'won' }), 300, '/metrics: summed whichever worker answers the scrape');
   t.equal(m('seckill_parked_requests'), 0);
+  // Each worker learned the winners found through the other one with its own decisions: no repeat click went to Redis.
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'already_bought' }), undefined, 'the repeat clicks, on either worker, answered from memory');
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'prefilter', outcome: 'already_bought' }), 20);
+  // One message per worker per turn each way, not one per request.
+  const toPrimary = m('seckill_worker_messages_total', { direction: 'to_primary' }) ?? 0;
+  const toWorkers = m('seckill_worker_messages_total', { direction: 'to_workers' }) ?? 0;
+  const reachedQueue = 300 + (m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'sold_out' }) ?? 0);
+  t.ok(toPrimary >= 2 && toPrimary < reachedQueue, `messages to the primary (${toPrimary}) fewer than the requests that reached it (${reachedQueue})`);
+  t.ok(toWorkers >= 2 && toWorkers < reachedQueue, `messages to the workers (${toWorkers}) fewer than those requests`);
 });
 
 t.test('a worker killed with SIGKILL is restarted; the sale goes on exactly', async (t) => {

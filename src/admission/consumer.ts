@@ -19,8 +19,6 @@ export interface ConsumerOptions {
   readonly onLost?: (event: SaleEvent) => void;
   /** A script answer left the event with nothing: tell every front at once. */
   readonly onSoldOut?: (event: SaleEvent) => void;
-  /** The users a batch found to be winners (won, or already bought), so every front knows them. */
-  readonly onWinners?: (event: SaleEvent, users: string[], orders: number[]) => void;
 }
 
 /**
@@ -141,20 +139,15 @@ export class Consumer<T extends Ticket> {
       }
       const before = event.remaining;
       event.syncRemaining(result.remaining);
-      const winners: string[] | undefined = this.options.onWinners === undefined ? undefined : [];
-      const orders: number[] = [];
       for (let i = 0; i < batch.length; i++) {
         const t = batch[i] as T;
         const code = result.codes[i] as Outcome;
         const order = result.orders[i] ?? 0;
         if (code === Outcome.Won || code === Outcome.AlreadyBought) {
           event.learnWinner(t.user, order);
-          winners?.push(t.user);
-          orders.push(order);
         }
         this.sink.settle(t, code, order, Stage.Redis);
       }
-      if (winners !== undefined && winners.length > 0) this.options.onWinners?.(event, winners, orders);
       if (before > 0 && result.remaining === 0) this.options.onSoldOut?.(event);
     } catch (err) {
       log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');

@@ -17,6 +17,8 @@ export interface MetricsSources {
   readonly persister: Persister | undefined;
   /** Brings the counts up to date before a scrape (worker processes: gathers theirs). */
   readonly refresh?: () => Promise<void>;
+  /** Worker processes: IPC messages so far, to the primary and to the workers (the cost of the hop is per message). */
+  readonly hopMessages?: () => { readonly toPrimary: number; readonly toWorkers: number };
 }
 
 /** What the queue gauges read: waiting (not yet sent to Redis), parked, capacity. */
@@ -63,6 +65,21 @@ export class Metrics {
         }
       },
     });
+    const hop = sources.hopMessages;
+    if (hop !== undefined) {
+      new Counter({
+        name: 'seckill_worker_messages_total',
+        help: 'Messages between the worker processes and the primary (buys to the primary, decisions to the workers)',
+        labelNames: ['direction'] as const,
+        registers,
+        collect() {
+          this.reset();
+          const m = hop();
+          this.inc({ direction: 'to_primary' }, m.toPrimary);
+          this.inc({ direction: 'to_workers' }, m.toWorkers);
+        },
+      });
+    }
     new Gauge({
       name: 'seckill_queue_waiting',
       help: 'Requests waiting in the queue for a token (not yet sent to Redis)',

@@ -6,7 +6,7 @@ import type { Ticket, TicketSink } from '../admission/ticket';
 import type { Config } from '../config';
 import type { SaleEvent } from '../events/sale-event';
 import { log } from '../log';
-import type { AnswerCounts, Stage } from '../metrics/decisions';
+import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { DROPPED, type Buy, type EventState, type Stats, type ToPrimary, type ToWorker } from './protocol';
 
@@ -75,19 +75,28 @@ export class WorkerLink {
   alive = true;
   listening = false;
   readonly tickets = new Map<number, RemoteTicket>();
-  private out: { ids: number[]; codes: number[]; orders: number[]; stages: number[]; remaining: Map<string, number> } = WorkerLink.empty();
+  private out: {
+    ids: number[];
+    codes: number[];
+    orders: number[];
+    stages: number[];
+    remaining: Map<string, number>;
+    winners: Map<string, [string, string[], number[]]>;
+  } = WorkerLink.empty();
   private scheduled = false;
   readonly exited: Promise<void>;
 
   constructor(
     readonly index: number,
     readonly child: ChildProcess,
+    /** The pool's message counts (decision messages sent are counted here). */
+    private readonly messages: { toWorkers: number },
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
   private static empty(): WorkerLink['out'] {
-    return { ids: [], codes: [], orders: [], stages: [], remaining: new Map() };
+    return { ids: [], codes: [], orders: [], stages: [], remaining: new Map(), winners: new Map() };
   }
 
   send(m: ToWorker): void {
@@ -106,6 +115,16 @@ export class WorkerLink {
     this.push(id, code, 0, 0);
   }
 
+  /** A winner another worker's ticket found: this worker learns it with its next decisions. */
+  learned(event: string, user: string, order: number): void {
+    if (!this.alive) return;
+    let w = this.out.winners.get(event);
+    if (w === undefined) this.out.winners.set(event, (w = [event, [], []]));
+    w[1].push(user);
+    w[2].push(order);
+    this.schedule();
+  }
+
   private push(id: number, code: number, order: number, stage: number): void {
     if (!this.alive) return;
     const o = this.out;
@@ -113,15 +132,20 @@ export class WorkerLink {
     o.codes.push(code);
     o.orders.push(order);
     o.stages.push(stage);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        const d = this.out;
-        this.out = WorkerLink.empty();
-        this.send({ t: 'decided', ids: d.ids, codes: d.codes, orders: d.orders, stages: d.stages, remaining: [...d.remaining] });
-      });
-    }
+    this.schedule();
+  }
+
+  /** One message per event-loop turn, whatever the batches and events of that turn. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const d = this.out;
+      this.out = WorkerLink.empty();
+      this.messages.toWorkers++;
+      this.send({ t: 'decided', ids: d.ids, codes: d.codes, orders: d.orders, stages: d.stages, remaining: [...d.remaining], winners: [...d.winners.values()] });
+    });
   }
 }
 
@@ -144,6 +168,8 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
   private readonly statsWaiters = new Map<number, { want: number; got: Stats[]; done: () => void }>();
   /** Parked requests in all workers, as of the last collect(). */
   parked = 0;
+  /** Buy messages received and decision messages sent (seckill_worker_messages_total). */
+  readonly messages = { toPrimary: 0, toWorkers: 0 };
 
   constructor(private readonly parts: PrimaryParts) {}
 
@@ -168,7 +194,7 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
         SECKILL_WORKER_START: JSON.stringify({ index, port: this.port, internal: this.parts.internal }),
       },
     });
-    const link = new WorkerLink(index, child);
+    const link = new WorkerLink(index, child, this.messages);
     child.on('message', (m: ToPrimary) => this.onMessage(link, m));
     child.once('exit', (code, signal) => this.onExit(link, code, signal));
     link.send({ t: 'events', events: [...this.parts.events()].map(stateOf) });
@@ -194,6 +220,7 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
   }
 
   private onBuy(link: WorkerLink, m: Buy): void {
+    this.messages.toPrimary++;
     for (const id of m.cancel) {
       const t = link.tickets.get(id);
       if (t !== undefined) t.cancelled = true;
@@ -215,6 +242,10 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
 
   settle(t: RemoteTicket, code: Outcome, order: number, stage: Stage): void {
     t.link.decide(t, code, order, stage);
+    // The ticket's own worker learns the winner from its decision; the others with theirs.
+    if (stage === Stage.Redis && (code === Outcome.Won || code === Outcome.AlreadyBought)) {
+      for (const l of this.links) if (l !== t.link) l.learned(t.event.id, t.user, order);
+    }
   }
 
   /** The worker sweeps its own deadlines: nothing to send early. */
@@ -244,12 +275,6 @@ export class WorkerPool implements TicketSink<RemoteTicket> {
       );
     };
     setTimeout(restart, wait);
-  }
-
-  /** Winners of a batch: every worker's prefilter knows them (their repeat clicks never need Redis). */
-  winners(event: SaleEvent, users: string[], orders: number[]): void {
-    const m: ToWorker = { t: 'winners', event: event.id, users, orders };
-    for (const l of this.links) l.send(m);
   }
 
   /** Orders expired unpaid: every worker's prefilter refuses their users with 12. */

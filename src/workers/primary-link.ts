@@ -80,6 +80,10 @@ export class PrimaryLink implements Decider {
       this.ledger.settle(p, code as Outcome, order, stage);
     }
     for (const [id, remaining] of m.remaining) this.events.get(id)?.syncRemaining(remaining);
+    for (const [id, users, orders] of m.winners) {
+      const e = this.events.get(id);
+      if (e !== undefined) users.forEach((u, i) => e.learnWinner(u, orders[i] ?? 0));
+    }
     if (this.waiting.size === 0) this.notifyIdle();
   }
 

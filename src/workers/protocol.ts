@@ -3,9 +3,11 @@ import type { EventDefinition } from '../redis/scripts';
 /**
  * Messages between the primary process and its worker processes (node IPC
  * with the "advanced" serialization: structured clone, so arrays of numbers
- * and strings travel as they are). A worker sends at most one `Buy` per
- * event-loop turn, and the primary one `Decided` per worker per consumer
- * batch, so the hop costs a message per batch, not per request.
+ * and strings travel as they are). Each message costs far more than its
+ * contents (a write, a wake-up of the other process, a read), so they are
+ * few: a worker sends at most one `Buy` per millisecond (at once when it
+ * has sent none for that long), and the primary one `Decided` per worker
+ * per event-loop turn, which also carries the winners other workers found.
  */
 
 /** An event as the primary's catalog has it; a worker's prefilter copies it. */
@@ -28,7 +30,11 @@ export interface Buy {
 /** Code in `Decided` for a ticket the primary dropped undecided (its client left). */
 export const DROPPED = -1;
 
-/** Primary → worker: the decisions of one batch, and the event's count after it. */
+/**
+ * Primary → worker: the decisions of its tickets, the count of each event
+ * they touched, and the winners found for other workers' tickets (so a
+ * repeat click on any worker is "already bought" from memory).
+ */
 export interface Decided {
   readonly t: 'decided';
   readonly ids: number[];
@@ -37,14 +43,8 @@ export interface Decided {
   readonly stages: number[];
   /** [event id, remaining] per event the batch touched. */
   readonly remaining: [string, number][];
-}
-
-/** Primary → every worker: users a batch found to be winners, so a repeat click on any worker is "already bought". */
-export interface Winners {
-  readonly t: 'winners';
-  readonly event: string;
-  readonly users: string[];
-  readonly orders: number[];
+  /** [event id, users, their orders]: won (or already bought) through another worker. */
+  readonly winners: [string, string[], number[]][];
 }
 
 /** Primary → every worker: users whose order expired unpaid (answered 12 from now on, never "already bought"). */
@@ -87,7 +87,7 @@ export interface Close {
   readonly t: 'close';
 }
 
-export type ToWorker = Decided | Winners | Expired | Events | StatsQuery | Close;
+export type ToWorker = Decided | Expired | Events | StatsQuery | Close;
 export type ToPrimary = Buy | Stats | Listening;
 
 /** What a worker process is started with (in its environment, as JSON). */

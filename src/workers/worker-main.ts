@@ -94,11 +94,7 @@ async function main(): Promise<void> {
     else if (m.t === 'expired') {
       const e = events.get(m.event);
       if (e !== undefined) e.unitsReturned(-1, m.users.map((user, i) => ({ user, order: m.orders[i] ?? 0 })));
-    } else if (m.t === 'winners') {
-      const e = events.get(m.event);
-      if (e !== undefined) m.users.forEach((u, i) => e.learnWinner(u, m.orders[i] ?? 0));
-    }
-    else if (m.t === 'events') {
+    } else if (m.t === 'events') {
       for (const e of m.events) upsert(e);
       gotEvents();
     }
