@@ -3,7 +3,8 @@ import type { RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
 import type { ClusterShard, LocalCluster } from '../src/services/redis-cluster';
-import { buy, count, openEvent, testApp, type TestApp } from './helpers/app';
+import { ADMIN, buy, count, openEvent, testApp, type TestApp } from './helpers/app';
+import { scrape } from './helpers/metrics';
 import { testCluster, testMysql } from './helpers/services';
 import { until } from './helpers/wait';
 
@@ -78,6 +79,29 @@ t.test('a sale over three events on three shards: exact stock, one unit per user
   t.equal(h.redis, true, '/healthz: every master answers');
   t.equal(h.redisCluster.state, 'ok', '/healthz: cluster state ok');
   t.same(Object.keys(h.redisCluster.masters).sort(), cluster.shards.map((s) => s.address).sort(), '/healthz lists the three masters');
+});
+
+t.test('a sell-out on one instance reaches another through each shard\'s sharded pub/sub; it answers "sold out" from memory', async (t) => {
+  const cluster = await testCluster(t);
+  // The periodic refresh is an hour: only the news (SPUBLISH on each event's own shard) can tell b.
+  const a = await testApp(t, { redisClusterNodes: cluster.nodes, eventRefreshMs: 3_600_000 });
+  const b = await testApp(t, { redisClusterNodes: cluster.nodes, eventRefreshMs: 3_600_000 });
+  const events = await spread(a, 'news-');
+  t.equal(new Set(events.values()).size, 3, 'three events on three masters');
+  for (const e of events.keys()) await openEvent(t, a.base, e, 20);
+  for (const e of events.keys()) await until(() => b.catalog.get(e)?.remaining === 20, `b learns of ${e} from the news ("changed")`, 5_000, 5);
+  for (const e of events.keys()) {
+    const sold = await Promise.all(Array.from({ length: 20 }, (_, i) => buy(a.base, e, `${e}-${i}`)));
+    const soldAt = Date.now();
+    t.equal(count(sold, (x) => x.c === 0), 20, `a sold ${e} out`);
+    await until(() => b.catalog.get(e)?.remaining === 0, `b learns ${e} sold out`, 5_000, 1);
+    t.comment(`${e} (${events.get(e)}): the sell-out reached b in ${Date.now() - soldAt} ms`);
+    const late = await Promise.all(Array.from({ length: 10 }, (_, i) => buy(b.base, e, `late-${e}-${i}`)));
+    t.ok(late.every((x) => x.c === 1), `b answers "sold out" for ${e}`);
+  }
+  const m = await scrape(b.base, ADMIN);
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'prefilter', outcome: 'sold_out' }), 30, 'all 30 of b\'s answers from memory');
+  t.equal(m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'sold_out' }), undefined, 'none asked Redis');
 });
 
 t.test('one shard stopped mid-sale: its event answers 10, the others keep selling; back when it is', async (t) => {
