@@ -9,6 +9,7 @@ import { log } from '../log';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { DROPPED, type Buy, type EventState, type Stats, type ToPrimary, type ToWorker } from './protocol';
+import { TurnOutbox } from './turn-outbox';
 
 /** A port the kernel says is free on `host` now. */
 export function freePort(host: string): Promise<number> {
@@ -75,15 +76,13 @@ export class WorkerLink {
   alive = true;
   listening = false;
   readonly tickets = new Map<number, RemoteTicket>();
-  private out: {
-    ids: number[];
-    codes: number[];
-    orders: number[];
-    stages: number[];
-    remaining: Map<string, number>;
-    winners: Map<string, [string, string[], number[]]>;
-  } = WorkerLink.empty();
-  private scheduled = false;
+  private readonly out = new TurnOutbox(
+    () => ({ ids: [] as number[], codes: [] as number[], orders: [] as number[], stages: [] as number[], remaining: new Map<string, number>(), winners: new Map<string, [string, string[], number[]]>() }),
+    (d) => {
+      this.messages.toWorkers++;
+      this.send({ t: 'decided', ids: d.ids, codes: d.codes, orders: d.orders, stages: d.stages, remaining: [...d.remaining], winners: [...d.winners.values()] });
+    },
+  );
   readonly exited: Promise<void>;
 
   constructor(
@@ -95,10 +94,6 @@ export class WorkerLink {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  private static empty(): WorkerLink['out'] {
-    return { ids: [], codes: [], orders: [], stages: [], remaining: new Map(), winners: new Map() };
-  }
-
   send(m: ToWorker): void {
     if (this.alive && this.child.connected) this.child.send(m);
   }
@@ -107,7 +102,7 @@ export class WorkerLink {
   decide(t: RemoteTicket, code: number, order: number, stage: number): void {
     this.tickets.delete(t.id);
     this.push(t.id, code, order, stage);
-    this.out.remaining.set(t.event.id, t.event.remaining);
+    if (this.alive) this.out.filling().remaining.set(t.event.id, t.event.remaining);
   }
 
   /** An answer for a leader that never became a ticket. */
@@ -118,34 +113,20 @@ export class WorkerLink {
   /** A winner another worker's ticket found: this worker learns it with its next decisions. */
   learned(event: string, user: string, order: number): void {
     if (!this.alive) return;
-    let w = this.out.winners.get(event);
-    if (w === undefined) this.out.winners.set(event, (w = [event, [], []]));
+    const winners = this.out.filling().winners;
+    let w = winners.get(event);
+    if (w === undefined) winners.set(event, (w = [event, [], []]));
     w[1].push(user);
     w[2].push(order);
-    this.schedule();
   }
 
   private push(id: number, code: number, order: number, stage: number): void {
     if (!this.alive) return;
-    const o = this.out;
+    const o = this.out.filling();
     o.ids.push(id);
     o.codes.push(code);
     o.orders.push(order);
     o.stages.push(stage);
-    this.schedule();
-  }
-
-  /** One message per event-loop turn, whatever the batches and events of that turn. */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const d = this.out;
-      this.out = WorkerLink.empty();
-      this.messages.toWorkers++;
-      this.send({ t: 'decided', ids: d.ids, codes: d.codes, orders: d.orders, stages: d.stages, remaining: [...d.remaining], winners: [...d.winners.values()] });
-    });
   }
 }
 

@@ -5,6 +5,7 @@ import type { SaleEvent } from '../events/sale-event';
 import { Stage } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { DROPPED, type Buy, type Decided } from './protocol';
+import { TurnOutbox } from './turn-outbox';
 
 /**
  * A worker's side of the hop to the primary's one consumer. Leaders the
@@ -21,8 +22,10 @@ export class PrimaryLink implements Decider {
   private next = 0;
   /** Sent and not yet decided, in the order sent (so deadlines come in order). */
   private readonly waiting = new Map<number, Parked>();
-  private out: { ids: number[]; events: string[]; users: string[]; deadlines: number[]; cancel: number[] } = PrimaryLink.empty();
-  private scheduled = false;
+  private readonly out = new TurnOutbox<Omit<Buy, 't'>>(
+    () => ({ ids: [], events: [], users: [], deadlines: [], cancel: [] }),
+    (o) => this.send({ t: 'buy', ...o }),
+  );
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -31,36 +34,19 @@ export class PrimaryLink implements Decider {
     private readonly events: ReadonlyMap<string, SaleEvent>,
   ) {}
 
-  private static empty(): PrimaryLink['out'] {
-    return { ids: [], events: [], users: [], deadlines: [], cancel: [] };
-  }
-
   enqueue(p: Parked): void {
     p.ticket = ++this.next;
     this.waiting.set(p.ticket, p);
-    const o = this.out;
+    const o = this.out.filling();
     o.ids.push(p.ticket);
     o.events.push(p.event.id);
     o.users.push(p.user);
     o.deadlines.push(p.deadline);
-    this.schedule();
   }
 
   abandoned(p: Parked): void {
     if (!this.waiting.has(p.ticket)) return;
-    this.out.cancel.push(p.ticket);
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const o = this.out;
-      this.out = PrimaryLink.empty();
-      if (o.ids.length > 0 || o.cancel.length > 0) this.send({ t: 'buy', ...o });
-    });
+    this.out.filling().cancel.push(p.ticket);
   }
 
   decided(m: Decided): void {
