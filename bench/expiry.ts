@@ -23,6 +23,7 @@ import { buy, defineScripts, expireDue, putEvent } from '../src/redis/scripts';
 import { SaleEvent } from '../src/events/sale-event';
 import { ExpirySweeper } from '../src/orders/expiry-sweeper';
 import { startLocalRedis } from '../src/services/redis-server';
+import { runMain } from './run-main';
 
 const BATCHES = Number(process.env.EXPIRY_BATCHES ?? 2_000);
 const BATCH = 100;
@@ -121,10 +122,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

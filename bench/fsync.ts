@@ -11,11 +11,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { eventKeys } from '../src/redis/keys';
-import { buy, defineScripts, putEvent } from '../src/redis/scripts';
+import { defineScripts, putEvent } from '../src/redis/scripts';
 import { startLocalRedis, type AppendFsync } from '../src/services/redis-server';
+import { decideFor } from './decide-for';
+import { runMain } from './run-main';
 
 const SECONDS = Number(process.env.FSYNC_SECONDS ?? 4);
 /** Batches in flight at once: the consumer sends one call per event per tick, several ticks may overlap. */
@@ -30,19 +31,8 @@ async function round(mode: AppendFsync, batch: number): Promise<number> {
     const now = Date.now();
     const keys = eventKeys('fsync');
     await putEvent(redis, keys, { stock: 10_000_000, start: now - 1000, end: now + 3_600_000, name: '' });
-    let next = 0;
-    let decided = 0;
-    const until = performance.now() + SECONDS * 1000;
-    const lane = async (): Promise<void> => {
-      while (performance.now() < until) {
-        const users = Array.from({ length: batch }, () => `u${next++}`);
-        const r = await buy(redis, keys, users);
-        decided += r.codes.length;
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-    return decided / ((performance.now() - t0) / 1000);
+    const { decided, seconds } = await decideFor(redis, keys, batch, IN_FLIGHT, SECONDS);
+    return decided / seconds;
   } finally {
     redis.disconnect();
     await local.stop();
@@ -66,10 +56,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ seconds: SECONDS, inFlight: IN_FLIGHT, rows })}\n`);
 }
 
-void main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -14,14 +14,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { connectCluster } from '../src/redis/client';
 import { eventKeys } from '../src/redis/keys';
-import { buy, defineScripts, putEvent, type RedisClient } from '../src/redis/scripts';
+import { defineScripts, putEvent, type RedisClient } from '../src/redis/scripts';
 import { startLocalCluster, type LocalCluster } from '../src/services/redis-cluster';
 import { startLocalRedis, type LocalRedis } from '../src/services/redis-server';
 import { procUsage } from './procs';
+import { decideFor } from './decide-for';
+import { runMain } from './run-main';
 
 const SECONDS = Number(process.env.SHARD_SECONDS ?? 4);
 /** Script calls in flight at once on the one connection. */
@@ -41,20 +42,8 @@ async function round(target: Target, batch: number): Promise<{ rate: number; cpu
   const keys = eventKeys(id);
   const pid = target.pidFor(id);
   await putEvent(target.redis, keys, { stock: 100_000_000, start: now - 1000, end: now + 3_600_000, name: '' });
-  let next = 0;
-  let decided = 0;
-  const until = performance.now() + SECONDS * 1000;
-  const lane = async (): Promise<void> => {
-    while (performance.now() < until) {
-      const users = Array.from({ length: batch }, () => `u${next++}`);
-      const r = await buy(target.redis, keys, users);
-      decided += r.codes.length;
-    }
-  };
   const cpu0 = procUsage(pid).cpuS;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-  const seconds = (performance.now() - t0) / 1000;
+  const { decided, seconds } = await decideFor(target.redis, keys, batch, IN_FLIGHT, SECONDS);
   const cpuUs = ((procUsage(pid).cpuS - cpu0) * 1e6) / decided;
   await target.redis.del(keys.meta, keys.stock, keys.buyers, keys.orders, keys.seq);
   return { rate: decided / seconds, cpuUs };
@@ -117,10 +106,4 @@ function keySlot(key: string): number {
   return crc % 16384;
 }
 
-void main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -28,6 +28,7 @@ import { summarizeProfile } from './profile';
 import { startServer } from './servers';
 import { loadWrk, writeTokens } from './wrk-load';
 import { mintToken } from '../src/auth/jwt';
+import { runMain } from './run-main';
 
 const quick = process.argv.includes('--quick');
 const DURATION_S = quick ? 3 : 6;
@@ -146,10 +147,4 @@ async function main(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-void main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -8,27 +8,18 @@
 import { createUserVerifier } from '../../src/auth/jwt';
 import { DEFAULT_CONFIG } from '../../src/config';
 import { assertNativeUws, uws } from '../../src/http/uws';
+import { answerNextTick, listenPrinting } from './raw';
 
 assertNativeUws();
 const verify = createUserVerifier(process.env.SECKILL_JWT_SECRET ?? '', '', DEFAULT_CONFIG.jwtCacheSize);
 const BODY = '{"c":1}';
-uws
-  .App()
-  .post('/events/:event/buy', (res, req) => {
+listenPrinting(
+  uws.App().post('/events/:event/buy', (res, req) => {
     const user = verify(req.getHeader('authorization'));
     if (user === undefined) {
       res.writeStatus('401').end('{"c":8}');
       return;
     }
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    setImmediate(() => {
-      if (!aborted) res.cork(() => res.end(BODY));
-    });
-  })
-  .listen(process.env.HOST ?? '127.0.0.1', Number(process.env.PORT ?? 0), (socket) => {
-    if (socket === false) process.exit(1);
-    process.stdout.write(`listening ${uws.us_socket_local_port(socket)}\n`);
-  });
+    answerNextTick(res, BODY);
+  }),
+);
