@@ -13,8 +13,8 @@ export interface Told {
 export interface CrowdOptions {
   /** Requests in flight at once. */
   readonly concurrency: number;
-  /** Called after every answer; may change `bases` (a server stopped or added). */
-  readonly onAnswer?: (told: Told, all: readonly Told[]) => void;
+  /** Called after every answer, with the "won" answers so far; may change `bases` (a server stopped or added). */
+  readonly onAnswer?: (told: Told, wins: number) => void;
   /** Stop once this returns true (checked after each answer). */
   readonly done?: (all: readonly Told[]) => boolean;
   /** Give up after this many ms. */
@@ -37,6 +37,7 @@ export async function crowd(bases: string[], event: string, users: readonly stri
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   let next = 0;
   let stop = false;
+  let wins = 0;
   const worker = async (): Promise<void> => {
     while (!stop) {
       const user = queue.shift();
@@ -60,12 +61,13 @@ export async function crowd(bases: string[], event: string, users: readonly stri
       }
       const t: Told = { user, code, order, sent, at: Date.now() };
       told.push(t);
+      if (code === 0) wins++;
       if (process.env.CROWD_DEBUG && told.length % 500 === 0) {
         const by: Record<number, number> = {};
         for (const x of told) by[x.code] = (by[x.code] ?? 0) + 1;
         process.stderr.write(`crowd: ${told.length} answers, queue ${queue.length}, ${JSON.stringify(by)}\n`);
       }
-      opts.onAnswer?.(t, told);
+      opts.onAnswer?.(t, wins);
       if (RETRY.has(code)) {
         queue.push(user);
         if (code === 10) await new Promise((r) => setTimeout(r, 5));
