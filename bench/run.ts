@@ -83,6 +83,8 @@ interface Run extends Omit<LoadResult, 'winners'> {
   check: string;
   mysqlMs: number | undefined;
   wallS: number;
+  /** Redis' own time per command over the run (INFO commandstats), when the server has a Redis: name → calls, µs. */
+  redisCommands?: Record<string, { calls: number; usec: number }>;
 }
 
 interface RunOptions {
@@ -109,6 +111,7 @@ async function runOne(server: Server, round: number, dir: string, o: RunOptions)
   const started = await startServer(server, { event: o.event, stock: o.stock, dataDir: path.join(dir, o.event), host: o.host, netns: o.netns, env: o.env, nodeArgs: o.nodeArgs });
   try {
     const pid = started.proc.child.pid ?? 0;
+    await started.redis?.config('RESETSTAT');
     const before = cpuOf(started.pids);
     const t0 = Date.now();
     const url = `http://${o.host ?? '127.0.0.1'}:${started.proc.port}`;
@@ -141,6 +144,7 @@ async function runOne(server: Server, round: number, dir: string, o: RunOptions)
     endProgress();
     const wallS = (Date.now() - t0) / 1000;
     const after = cpuOf(started.pids);
+    const redisCommands = started.redis === undefined ? undefined : parseCommandStats(await started.redis.info('commandstats'));
     const { check, mysqlMs } = await checkRun(started, o.event, r, o.stock, o.prefix, o.connections);
     const { winners: _w, ...rest } = r;
     const perRequest = (s: number): number => +((s * 1e6) / Math.max(1, r.requests)).toFixed(1);
@@ -162,10 +166,28 @@ async function runOne(server: Server, round: number, dir: string, o: RunOptions)
       check,
       mysqlMs,
       wallS: +wallS.toFixed(1),
+      ...(redisCommands === undefined ? {} : { redisCommands }),
     };
   } finally {
     await started.stop();
   }
+}
+
+/** `cmdstat_evalsha:calls=3,usec=120,...` lines → name → calls, µs. */
+function parseCommandStats(info: string): Record<string, { calls: number; usec: number }> {
+  const out: Record<string, { calls: number; usec: number }> = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1] ?? ''] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
+/** Redis' command time per won request, busiest first: "evalsha 6.1 (0.01 calls)". */
+function redisCell(r: Run, per: number): string {
+  return Object.entries(r.redisCommands ?? {})
+    .filter(([, v]) => v.usec > 0)
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .slice(0, 6)
+    .map(([n, v]) => `${n} ${(v.usec / Math.max(1, per)).toFixed(2)} µs (${(v.calls / Math.max(1, per)).toFixed(3)} calls)`)
+    .join(', ');
 }
 
 function median(xs: number[]): number {
@@ -332,8 +354,9 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
     });
     const wins = run.outcomes[0] ?? 0;
     if (server === 'seckill' && wins < run.requests * 0.99) fail(`selling: ${wins} wins of ${run.requests} answers`);
-    rows.push({ server, rps: run.rps, wins, cpuUs: run.cpuUsPerRequest, cpuBy: run.cpuUsByProcess, p99: run.latency.p99, check: run.check });
+    rows.push({ server, rps: run.rps, wins, cpuUs: run.cpuUsPerRequest, cpuBy: run.cpuUsByProcess, p99: run.latency.p99, check: run.check, redis: redisCell(run, wins) });
     say(`    ${server}: ${run.rps} req/s, ${wins} wins, CPU ${run.cpuUsPerRequest} µs/request (${cpuCell(run)}), ${run.check}`);
+    if (server === 'seckill') say(`    redis command time per won request: ${redisCell(run, wins)}`);
   }
   let top = '';
   if (profile) {
@@ -345,6 +368,8 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
     '| server | req/s | wins | CPU µs/request | by process | p99 ms |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${String(r.server)} | ${String(r.rps)} | ${String(r.wins)} | ${String(r.cpuUs)} | ${Object.entries(r.cpuBy as Record<string, number>).map(([n, v]) => `${n} ${v}`).join(' + ')} | ${String(r.p99)} |`),
+    '',
+    `Redis' own command time per won request (INFO commandstats): ${String(rows.find((r) => r.server === 'seckill')?.redis ?? '–')}.`,
     ...(top === '' ? [] : ['', 'node CPU profile of seckill (self time per won request, top functions):', '', top]),
   ].join('\n');
   return { md, json: { settings: L, rows } };

@@ -4,10 +4,15 @@
   Input:
     KEYS[1] meta    sk:{E}:meta    hash: stock (initial), start, end (ms),
                                    payWithin (s, absent = 0); restoring +
-                                   lease while a restore runs
+                                   lease while a restore runs; unpersisted
+                                   (won orders in the stream, += the wins)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
-    KEYS[4] orders  sk:{E}:orders  stream of won orders (fields o, u)
+    KEYS[4] orders  sk:{E}:orders  stream of won orders: one entry per batch
+                                   (per 1,000 wins), fields o <first order
+                                   number>, d <deadline> when due, then
+                                   u <user> per win; the users won orders
+                                   o, o+1, ... in that order
     KEYS[5] seq     sk:{E}:seq     the last order number granted
     KEYS[6] due     sk:{E}:due     zset: order number -> payment deadline (ms)
     KEYS[7] owners  sk:{E}:owners  hash: order number -> user, while due
@@ -47,8 +52,13 @@
 
   With payWithin > 0 a win is also due: its deadline (Redis clock + payWithin)
   goes into `due`, its user into `owners`, and the stream entry carries it
-  (field d). payOrder-7.lua and expireDue-6.lua settle it. With payWithin 0
-  (or absent) nothing else is written: a win is final, as before.
+  (field d: one deadline for the whole batch). payOrder-7.lua and
+  expireDue-6.lua settle it. With payWithin 0 (or absent) nothing else is
+  written: a win is final, as before.
+
+  The persister acknowledges an entry with ackOrders-2.lua, which takes its
+  orders off `unpersisted`; an entry of one order (o, u: older servers, the
+  settlement entries) reads as a batch of one.
 ]]
 local rcall = redis.call
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -98,36 +108,72 @@ end
 local before = remaining
 local payMs = (tonumber(meta[5]) or 0) * 1000
 local deadline = now + payMs
-for i = 1, n do
-  local user = ARGV[i]
-  local prior = rcall('HGET', buyersKey, user)
-  if prior and rcall('HEXISTS', expiredKey, prior) == 1 then
-    out[2 * i] = 12
-    out[2 * i + 1] = tonumber(prior)
-  elseif prior then
-    out[2 * i] = 2
-    out[2 * i + 1] = tonumber(prior)
-  elseif remaining <= 0 then
-    out[2 * i] = 1
-    out[2 * i + 1] = 0
-  else
-    remaining = remaining - 1
-    seq = seq + 1
-    rcall('HSET', buyersKey, user, seq)
-    if payMs > 0 then
-      rcall('ZADD', dueKey, deadline, seq)
-      rcall('HSET', ownersKey, seq, user)
-      rcall('XADD', ordersKey, '*', 'o', seq, 'u', user, 'd', deadline)
+-- Each redis.call costs more than the lookup it makes, so the batch is read
+-- and written in a few calls of up to CHUNK users each (Lua's C stack takes
+-- some 8,000 arguments): one HMGET of the buyers, then per chunk of winners
+-- one HSET of the buyers, one XADD (and with a deadline one ZADD, one HSET
+-- of the owners).
+local CHUNK = 1000
+local firstWin = seq + 1
+local winners = {}
+local wonHere = {}
+for c = 1, n, CHUNK do
+  local last = math.min(n, c + CHUNK - 1)
+  local prior = rcall('HMGET', buyersKey, unpack(ARGV, c, last))
+  for i = c, last do
+    local user = ARGV[i]
+    local p = prior[i - c + 1] or wonHere[user]
+    if p and rcall('HEXISTS', expiredKey, p) == 1 then
+      out[2 * i] = 12
+      out[2 * i + 1] = tonumber(p)
+    elseif p then
+      out[2 * i] = 2
+      out[2 * i + 1] = tonumber(p)
+    elseif remaining <= 0 then
+      out[2 * i] = 1
+      out[2 * i + 1] = 0
     else
-      rcall('XADD', ordersKey, '*', 'o', seq, 'u', user)
+      remaining = remaining - 1
+      seq = seq + 1
+      wonHere[user] = seq
+      winners[#winners + 1] = user
+      out[2 * i] = 0
+      out[2 * i + 1] = seq
     end
-    out[2 * i] = 0
-    out[2 * i + 1] = seq
   end
+end
+local wins = #winners
+for c = 1, wins, CHUNK do
+  local last = math.min(wins, c + CHUNK - 1)
+  local first = firstWin + c - 1
+  local marks, entry, due, owners = {}, {'o', first}, {}, {}
+  if payMs > 0 then
+    entry[3], entry[4] = 'd', deadline
+  end
+  for i = c, last do
+    local user, order = winners[i], first + i - c
+    marks[#marks + 1] = user
+    marks[#marks + 1] = order
+    entry[#entry + 1] = 'u'
+    entry[#entry + 1] = user
+    if payMs > 0 then
+      due[#due + 1] = deadline
+      due[#due + 1] = order
+      owners[#owners + 1] = order
+      owners[#owners + 1] = user
+    end
+  end
+  rcall('HSET', buyersKey, unpack(marks))
+  if payMs > 0 then
+    rcall('ZADD', dueKey, unpack(due))
+    rcall('HSET', ownersKey, unpack(owners))
+  end
+  rcall('XADD', ordersKey, '*', unpack(entry))
 end
 if remaining ~= before then
   rcall('SET', stockKey, remaining)
   rcall('SET', seqKey, seq)
+  rcall('HINCRBY', metaKey, 'unpersisted', wins)
 end
 out[1] = remaining
 return out

@@ -9,11 +9,14 @@
   come back together, in this one step.
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, ..., restoring (token), lease
+    KEYS[1] meta    sk:{E}:meta    hash: stock, ..., restoring (token), lease;
+                                   unpersisted is set to the won orders the
+                                   stream holds
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
-    KEYS[5] orders  sk:{E}:orders  stream of orders not yet in MySQL (fields o, u)
+    KEYS[5] orders  sk:{E}:orders  stream of orders not yet in MySQL (buy-8.lua:
+                                   o first, u per order; settlements s, o, u)
     KEYS[6] expired sk:{E}:expired hash: order number -> user, expired orders
 
     ARGV[1] restore token
@@ -31,6 +34,7 @@ if cur[2] ~= ARGV[1] then
 end
 
 local high = tonumber(rcall('GET', seqKey) or '0')
+local inStream = 0
 local from = '-'
 while true do
   local page = rcall('XRANGE', ordersKey, from, '+', 'COUNT', 1000)
@@ -39,14 +43,29 @@ while true do
   end
   for _, entry in ipairs(page) do
     local f = entry[2]
-    local order, user
+    local first, settled = nil, false
+    local users = {}
     for i = 1, #f, 2 do
-      if f[i] == 'o' then order = tonumber(f[i + 1]) elseif f[i] == 'u' then user = f[i + 1] end
+      local name = f[i]
+      if name == 'u' then
+        users[#users + 1] = f[i + 1]
+      elseif name == 'o' then
+        first = tonumber(f[i + 1])
+      elseif name == 's' then
+        settled = true
+      end
     end
-    if order and user then
-      rcall('HSETNX', buyersKey, user, order)
-      if order > high then
-        high = order
+    if first then
+      -- A batch entry: its users hold first, first+1, ...; a settlement names one order.
+      for k, user in ipairs(users) do
+        local order = first + k - 1
+        rcall('HSETNX', buyersKey, user, order)
+        if order > high then
+          high = order
+        end
+      end
+      if not settled then
+        inStream = inStream + #users
       end
     end
   end
@@ -59,5 +78,6 @@ if remaining < 0 then
 end
 rcall('SET', stockKey, remaining)
 rcall('SET', seqKey, high)
+rcall('HSET', metaKey, 'unpersisted', inStream)
 rcall('HDEL', metaKey, 'restoring', 'lease')
 return remaining

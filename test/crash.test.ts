@@ -13,7 +13,8 @@ t.test('persister killed with SIGKILL mid-run, restarted: every order exactly on
   const db = await testMysql(t);
   const app = await testApp(t, { mysqlUrl: db.url, persister: false });
   await sellOut(t, app, 'pk', 3000, 'u');
-  const env = { REDIS_URL: app.redisSocket, MYSQL_URL: db.url, SECKILL_PERSIST_BATCH: '50', SECKILL_PERSIST_CLAIM_MS: '600000', HOST: '127.0.0.1' };
+  // One stream entry (one buy batch of orders) per read, so a kill lands between commits.
+  const env = { REDIS_URL: app.redisSocket, MYSQL_URL: db.url, SECKILL_PERSIST_BATCH: '1', SECKILL_PERSIST_CLAIM_MS: '600000', HOST: '127.0.0.1' };
   const count_ = async (): Promise<number> => {
     const [[r]] = await app.pool!.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM orders WHERE event_id = ?', ['pk']);
     return Number(r?.n);

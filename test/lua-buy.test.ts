@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { eventKeys } from '../src/redis/keys';
-import { buy, defineScripts, putEvent, PutEventResult } from '../src/redis/scripts';
+import { entriesOf, parseEntries } from '../src/orders/stream';
+import { ackOrders, buy, defineScripts, putEvent, PutEventResult } from '../src/redis/scripts';
 import { testRedis } from './helpers/services';
 
 /** The scripts called directly through ioredis, branch by branch. */
@@ -52,15 +53,63 @@ t.test('lua scripts', async (t) => {
     t.same(
       stream.map(([, f]) => f),
       [
-        ['o', '1', 'u', 'ann'],
-        ['o', '2', 'u', 'bob'],
+        ['o', '1', 'u', 'ann', 'u', 'bob'],
         ['o', '3', 'u', 'cid'],
       ],
-      'one stream entry per win, in order',
+      'one stream entry per batch with wins: its first order number, then its winners in order',
     );
+    t.same(
+      parseEntries(stream).map((o) => [o.orderNo, o.user, o.id]),
+      [
+        [1, 'ann', stream[0]?.[0]],
+        [2, 'bob', stream[0]?.[0]],
+        [3, 'cid', stream[1]?.[0]],
+      ],
+      'read back as one order per winner',
+    );
+    t.equal(await redis.hget(k.meta, 'unpersisted'), '3', 'the meta counts the orders in the stream');
     const r3 = await buy(redis, k, ['eve']);
     t.same([...r3.codes], [1], 'sold out');
-    t.equal(await redis.xlen(k.orders), 3, 'no entry for a loss');
+    t.equal(await redis.xlen(k.orders), 2, 'no entry for a batch without a win');
+    t.equal(await redis.hget(k.meta, 'unpersisted'), '3');
+  });
+
+  t.test('buy: a batch of 2,500 is read and written in chunks of 1,000, order numbers running on across them', async (t) => {
+    const k = eventKeys('big');
+    await putEvent(redis, k, { ...open, stock: 2_400 });
+    const users = Array.from({ length: 2_500 }, (_, i) => `big${i}`);
+    users[1_500] = 'big10'; // a repeat of an earlier chunk's winner, in a later chunk
+    const r = await buy(redis, k, users);
+    t.equal(r.codes.filter((c) => c === 0).length, 2_400, 'the stock sold, no unit more');
+    t.equal(r.codes[1_500], 2, 'the repeat across chunks is "already bought"');
+    t.equal(r.orders[1_500], 11, 'with the order it won');
+    t.same(r.codes.slice(2_401), Array(99).fill(1), 'then sold out');
+    const stream = await redis.xrange(k.orders, '-', '+');
+    t.same(stream.map(([, f]) => f.length), [2 + 2_000, 2 + 2_000, 2 + 800], 'three entries: 1,000, 1,000 and 400 winners');
+    const orders = parseEntries(stream);
+    t.same(orders.map((o) => o.orderNo), Array.from({ length: 2_400 }, (_, i) => i + 1), 'order numbers 1..2400 in stream order');
+    const buyers = await redis.hgetall(k.buyers);
+    t.ok(orders.every((o) => buyers[o.user] === String(o.orderNo)), 'each stream order matches the buyers hash');
+    t.equal(Object.keys(buyers).length, 2_400);
+    t.equal(await redis.hget(k.meta, 'unpersisted'), '2400');
+    t.equal(await redis.get(k.seq), '2400');
+  });
+
+  t.test('ackOrders: acknowledged entries leave the stream and take their orders off unpersisted, once', async (t) => {
+    const k = eventKeys('ack');
+    await putEvent(redis, k, { ...open, stock: 10 });
+    await redis.xgroup('CREATE', k.orders, 'g', '0', 'MKSTREAM');
+    await buy(redis, k, ['a1', 'a2', 'a3']);
+    await buy(redis, k, ['b1', 'b2']);
+    const read = (await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', k.orders, '>')) as [string, [string, string[]][]][];
+    const entries = entriesOf(parseEntries(read[0]?.[1]));
+    t.same(entries.map((e) => e.orders), [3, 2]);
+    t.equal(await ackOrders(redis, k, 'g', entries.slice(0, 1)), 1);
+    t.equal(await redis.hget(k.meta, 'unpersisted'), '2', 'the first entry\'s 3 orders are off');
+    t.equal(await redis.xlen(k.orders), 1);
+    t.equal(await ackOrders(redis, k, 'g', entries), 1, 'the first again counts 0');
+    t.equal(await redis.hget(k.meta, 'unpersisted'), '0', 'and takes nothing off twice');
+    t.equal(await redis.xlen(k.orders), 0);
   });
 
   t.test('putEvent: created, unchanged, updated before start, refused after', async (t) => {

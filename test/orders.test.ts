@@ -3,6 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { EventStore } from '../src/events/event-store';
 import { reconcileEvent } from '../src/orders/reconcile';
 import { Persister } from '../src/orders/persister';
+import { parseEntries } from '../src/orders/stream';
 import { buy, count, openEvent, testApp, token, type TestApp, sellOut } from './helpers/app';
 import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
@@ -62,7 +63,8 @@ t.test('several persisters at once: every order exactly once', async (t) => {
   await sellOut(t, app, 'many', 2000, 'm');
   const persisters = Array.from(
     { length: 3 },
-    (_, i) => new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 50, waitMs: 5, claimIdleMs: 60_000, consumer: `p${i}` }),
+    // One stream entry (one buy batch) per read, so there are several reads to share.
+    (_, i) => new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 1, waitMs: 5, claimIdleMs: 60_000, consumer: `p${i}` }),
   );
   persisters.forEach((p) => p.start());
   await until(async () => (await app.redis.xlen('sk:{many}:orders')) === 0, 'the stream drained', 30_000, 20);
@@ -86,7 +88,9 @@ t.test('MySQL down during a sale: buyers keep getting answers; every win lands o
   const during = await Promise.all(Array.from({ length: 200 }, (_, i) => buy(app.base, 'm', `b${i}`).then((a) => ({ user: `b${i}`, ...a }))));
   t.equal(count(during, (a) => a.c === 0), 100, 'the sale goes on: the other 100 units sell');
   t.equal(count(during, (a) => a.c === 1), 100);
-  t.equal(await app.redis.xlen(app.catalog.get('m')!.keys.orders), 100, 'their orders wait in the stream');
+  const keys = app.catalog.get('m')!.keys;
+  t.equal(parseEntries(await app.redis.xrange(keys.orders, '-', '+')).length, 100, 'their orders wait in the stream');
+  t.equal(await app.redis.hget(keys.meta, 'unpersisted'), '100', 'and the meta counts them');
   db = await testMysql(t, dir);
   await until(() => app.persister!.persisted >= 150, 'the backlog persisted', 30_000);
   const stored = await rows(app, 'm');

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { parseEntries } from '../src/orders/stream';
 import { buy, count, openEvent, testApp } from './helpers/app';
 
 t.test('contention: stock 50, 500 distinct users at once', async (t) => {
@@ -20,10 +21,12 @@ t.test('contention: stock 50, 500 distinct users at once', async (t) => {
   const k = app.catalog.get('crowd')!.keys;
   t.equal(await app.redis.get(k.stock), '0', 'Redis remaining is 0');
   t.equal(await app.redis.hlen(k.buyers), 50, '50 buyers in Redis');
-  t.equal(await app.redis.xlen(k.orders), 50, '50 orders in the stream');
-  const entries = await app.redis.xrange(k.orders, '-', '+');
-  const streamUsers = new Set(entries.map(([, f]) => f[3]));
-  t.equal(streamUsers.size, 50, 'each order in the stream belongs to a different user');
+  const streamed = parseEntries(await app.redis.xrange(k.orders, '-', '+'));
+  t.equal(streamed.length, 50, '50 orders in the stream');
+  t.equal(await app.redis.hget(k.meta, 'unpersisted'), '50', 'and the meta counts 50');
+  t.equal(new Set(streamed.map((o) => o.user)).size, 50, 'each order in the stream belongs to a different user');
+  t.same(streamed.map((o) => o.orderNo).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1), 'numbered 1..50');
+  t.ok(wins.every((a) => streamed.some((o) => o.orderNo === a.o)), 'each winner\'s order is in the stream');
   const event = app.catalog.get('crowd')!;
   t.equal(event.reserved, 0, 'no reservation left over');
   t.equal(app.queue.live, 0, 'nothing left parked');
@@ -51,7 +54,7 @@ t.test('repeat clicks: 100 users x 5 concurrent clicks, stock 100', async (t) =>
   );
   const k = app.catalog.get('clicks')!.keys;
   t.equal(await app.redis.get(k.stock), '0');
-  t.equal(await app.redis.xlen(k.orders), 100);
+  t.equal(parseEntries(await app.redis.xrange(k.orders, '-', '+')).length, 100);
 
   const late = await buy(app.base, 'clicks', 'clicker7');
   t.same(late, { status: 200, c: 2, o: orderOf.get('clicker7') }, 'a later click is answered locally with the order');

@@ -23,7 +23,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   batchSize: 'requests per Redis script call at most',
   redisTimeoutMs: "a Redis command's timeout (below the queue timeout)",
   eventRefreshMs: 'how often events are re-read',
-  persistBatch: 'orders per stream read and per MySQL INSERT',
+  persistBatch: 'stream entries per read (each one buy batch of orders) and rows per MySQL INSERT',
   persistWaitMs: 'how long the persister waits when the streams are empty',
   persistClaimMs: 'orders pending this long on a persister are taken over by another',
   persister: 'run the persister inside the server (true/false)',

@@ -93,7 +93,7 @@ export class SnapshotBuilder {
       return this.eventView(e, now, {
         remaining: fromRedis ? Number(stock[1]) : e.remaining,
         remainingFrom: fromRedis ? 'redis' : 'local',
-        unpersisted: len !== undefined && len[0] === null ? Number(len[1]) : null,
+        unpersisted: len !== undefined && len[0] === null ? Number(len[1] ?? 0) : null,
       });
     });
     for (const id of this.previous.keys()) if (!seen.has(id)) this.previous.delete(id);
@@ -113,7 +113,7 @@ export class SnapshotBuilder {
   private async readRedis(events: readonly SaleEvent[]): Promise<[Error | null, unknown][] | null> {
     if (events.length === 0 || this.sources.redis.status !== 'ready') return null;
     return this.sources.redis
-      .pipeline(events.flatMap((e) => [['get', e.keys.stock], ['xlen', e.keys.orders]]))
+      .pipeline(events.flatMap((e) => [['get', e.keys.stock], ['hget', e.keys.meta, 'unpersisted']]))
       .exec()
       .catch(() => null);
   }

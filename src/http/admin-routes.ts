@@ -54,10 +54,11 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
   await deps.refresh?.();
   const { keys } = event;
-  const [remaining, buyers, streamLength, due, paid, expired] = await Promise.all([
+  const [remaining, buyers, streamLength, unpersisted, due, paid, expired] = await Promise.all([
     deps.redis.get(keys.stock),
     deps.redis.hlen(keys.buyers),
     deps.redis.xlen(keys.orders),
+    deps.redis.hget(keys.meta, 'unpersisted'),
     deps.redis.zcard(keys.due),
     deps.redis.scard(keys.paid),
     deps.redis.hlen(keys.expired),
@@ -77,6 +78,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     buyers,
     payments: { due, paid, expired },
     streamLength,
+    unpersisted: Number(unpersisted ?? 0),
     queue: { waiting: deps.queue.size, parked: deps.queue.live, capacity: deps.queue.capacity },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
     outcomes,

@@ -119,7 +119,7 @@ export class Metrics {
 
     const perEvent = async (): Promise<{ id: string; remaining: number; unpersisted: number | undefined }[]> => {
       const events = [...catalog.all()];
-      const commands = (e: SaleEvent): string[][] => [['get', e.keys.stock], ['xlen', e.keys.orders]];
+      const commands = (e: SaleEvent): string[][] => [['get', e.keys.stock], ['hget', e.keys.meta, 'unpersisted']];
       // A Cluster pipeline must stay in one slot: one per event there, each on its own shard (a shard that is down loses only its events' values).
       const replies: ([Error | null, unknown] | undefined)[] | null =
         redis instanceof Cluster
@@ -132,7 +132,7 @@ export class Metrics {
           id: e.id,
           // Redis unreachable: the last remaining count Redis gave this process.
           remaining: stock !== undefined && stock[0] === null ? Number(stock[1] ?? 0) : e.remaining,
-          unpersisted: len !== undefined && len[0] === null ? Number(len[1]) : undefined,
+          unpersisted: len !== undefined && len[0] === null ? Number(len[1] ?? 0) : undefined,
         };
       });
     };

@@ -4,13 +4,13 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { EventKeys } from '../redis/keys';
 import { ackOrders, dropIdleConsumers, type RedisClient } from '../redis/scripts';
 import { log } from '../log';
-import { keepConflicts, writeOrders, writePayments } from './order-writer';
-import { parseEntries, type StreamOrder } from './stream';
+import { keepConflicts, writeOrders, writePayments, type OrderConflict } from './order-writer';
+import { entriesOf, parseEntries, type StreamOrder } from './stream';
 
 export const GROUP = 'persister';
 
 export interface PersisterOptions {
-  /** Entries per read and per INSERT. */
+  /** Stream entries per read (one entry: one buy batch's orders, or one settlement), and rows per INSERT. */
   readonly batch: number;
   /** How long to wait when no stream had anything. */
   readonly waitMs: number;
@@ -212,7 +212,7 @@ export class Persister {
       conn.release();
     }
     if (!stored) return 0;
-    await ackOrders(this.redis, event.keys, GROUP, orders.map((o) => o.id));
+    await ackOrders(this.redis, event.keys, GROUP, entriesOf(orders));
     this.persisted += orders.length;
     return orders.length;
   }
@@ -226,8 +226,12 @@ export class Persister {
       return false;
     }
     // Wins first: a settlement in the same batch follows its order (not required: see order_payments).
-    const conflicts = await writeOrders(conn, event.id, orders.filter((o) => o.settled === undefined));
-    conflicts.push(...(await writePayments(conn, event.id, orders.filter((o) => o.settled !== undefined))));
+    // One transaction, INSERTs of at most `batch` rows: a read of many batch entries commits once.
+    const conflicts: OrderConflict[] = [];
+    const won = orders.filter((o) => o.settled === undefined);
+    for (let i = 0; i < won.length; i += this.options.batch) conflicts.push(...(await writeOrders(conn, event.id, won.slice(i, i + this.options.batch))));
+    const settled = orders.filter((o) => o.settled !== undefined);
+    for (let i = 0; i < settled.length; i += this.options.batch) conflicts.push(...(await writePayments(conn, event.id, settled.slice(i, i + this.options.batch))));
     if (conflicts.length > 0) {
       await keepConflicts(conn, event.id, conflicts);
       this.conflicts += conflicts.length;

@@ -1,10 +1,12 @@
 /**
- * One entry of an event's stream, as the scripts append it: a won order
- * (buy-8.lua: o, u, and d, its payment deadline, when the event has one), or
- * the settlement of a due order (payOrder-7.lua, expireDue-6.lua: s p|x, o, u).
+ * One order of an event's stream, as the scripts append them: a won order
+ * (buy-8.lua: one entry per batch, o <first order number>, d <deadline> when
+ * the event has one, then u <user> per win, the users holding o, o+1, ...),
+ * or the settlement of a due order (payOrder-7.lua, expireDue-6.lua:
+ * s p|x, o, u). An entry of one order (o, u) reads the same either way.
  */
 export interface StreamOrder {
-  /** Stream entry id, `<ms>-<seq>`: its time part is when Redis granted (or settled) the order. */
+  /** Stream entry id, `<ms>-<seq>`, shared by the orders of one batch: its time part is when Redis granted (or settled) them. */
   readonly id: string;
   readonly orderNo: number;
   readonly user: string;
@@ -17,25 +19,41 @@ export interface StreamOrder {
 
 type RawEntry = [id: string, fields: string[]];
 
-/** Entries of XREADGROUP / XAUTOCLAIM → orders; entries already deleted come back with no fields and are skipped. */
+/** Entries of XREADGROUP / XAUTOCLAIM / XRANGE → orders, in stream order; entries already deleted come back with no fields and are skipped. */
 export function parseEntries(entries: readonly RawEntry[] | null | undefined): StreamOrder[] {
   const out: StreamOrder[] = [];
   for (const entry of entries ?? []) {
     const [id, fields] = entry;
     if (!fields || fields.length < 4) continue;
     let orderNo = 0;
-    let user = '';
+    const users: string[] = [];
     let payBy: number | null = null;
     let settled: 'paid' | 'expired' | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const f = fields[i];
-      if (f === 'o') orderNo = Number(fields[i + 1]);
-      else if (f === 'u') user = fields[i + 1] ?? '';
+      if (f === 'u') users.push(fields[i + 1] ?? '');
+      else if (f === 'o') orderNo = Number(fields[i + 1]);
       else if (f === 'd') payBy = Number(fields[i + 1]);
       else if (f === 's') settled = fields[i + 1] === 'p' ? 'paid' : 'expired';
     }
     const created = new Date(Number(id.slice(0, id.indexOf('-'))));
-    out.push(settled === undefined ? { id, orderNo, user, created, payBy } : { id, orderNo, user, created, settled });
+    if (settled !== undefined) {
+      out.push({ id, orderNo, user: users[0] ?? '', created, settled });
+      continue;
+    }
+    for (let k = 0; k < users.length; k++) out.push({ id, orderNo: orderNo + k, user: users[k] ?? '', created, payBy });
+  }
+  return out;
+}
+
+/** The distinct entries behind a list of orders, each with how many won orders it holds (settlements: 0), for ackOrders. */
+export function entriesOf(orders: readonly StreamOrder[]): { id: string; orders: number }[] {
+  const out: { id: string; orders: number }[] = [];
+  for (const o of orders) {
+    const last = out[out.length - 1];
+    const won = o.settled === undefined ? 1 : 0;
+    if (last !== undefined && last.id === o.id) last.orders += won;
+    else out.push({ id: o.id, orders: won });
   }
   return out;
 }

@@ -71,7 +71,7 @@ declare module 'ioredis' {
       order: string,
     ): Result<[number, number, string], Context>;
     expireDue(meta: string, stock: string, due: string, owners: string, expired: string, orders: string, limit: string): Result<(number | string)[], Context>;
-    ackOrders(orders: string, group: string, ...ids: string[]): Result<number, Context>;
+    ackOrders(orders: string, meta: string, group: string, ...idsAndCounts: string[]): Result<number, Context>;
     dropIdleConsumers(orders: string, group: string, idleMs: string, self: string): Result<number, Context>;
   }
 }
@@ -237,9 +237,15 @@ export async function expireDue(redis: RedisClient, keys: EventKeys, limit: numb
   return { remaining: Number(raw[0] ?? -1), expired };
 }
 
-/** XACK + XDEL of orders committed to MySQL; returns how many were acknowledged. */
-export function ackOrders(redis: RedisClient, keys: EventKeys, group: string, ids: string[]): Promise<number> {
-  return redis.ackOrders(keys.orders, group, ...ids);
+/** One stream entry to acknowledge: its id and how many won orders it holds (0: a settlement). */
+export interface AckedEntry {
+  readonly id: string;
+  readonly orders: number;
+}
+
+/** XACK + XDEL of entries committed to MySQL, their orders taken off `unpersisted`; returns how many were acknowledged. */
+export function ackOrders(redis: RedisClient, keys: EventKeys, group: string, entries: readonly AckedEntry[]): Promise<number> {
+  return redis.ackOrders(keys.orders, keys.meta, group, ...entries.flatMap((e) => [e.id, String(e.orders)]));
 }
 
 /** Deletes the group's consumers that hold nothing and were idle for `idleMs`; returns how many. */
