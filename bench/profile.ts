@@ -33,3 +33,35 @@ export function summarizeProfile(p: CpuProfile, per: number, top: number): strin
     ...rows.map(([k, us]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${(us / Math.max(1, per)).toFixed(2)} | ${((us / Math.max(1, total)) * 100).toFixed(1)} % |`),
   ].join('\n');
 }
+
+/** Which part of the process a frame belongs to: an npm package, a folder of src/, Node's own modules, or V8 (GC, program). */
+function partOf(url: string, functionName: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg !== null) return pkg[1] ?? url;
+  const own = /dist\/(src\/[^/]+|bench)\//.exec(url);
+  if (own !== null) return own[1] ?? url;
+  if (url.startsWith('node:')) return 'node: (built-in modules)';
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native: socket writes, crypto, ...)';
+  return url;
+}
+
+/** Self time summed by part (see partOf), divided by `per`: where a won request's node CPU goes, by component. */
+export function summarizeByPart(p: CpuProfile, per: number): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    const n = byId.get(id);
+    if (n === undefined || n.callFrame.functionName === '(idle)') return;
+    const key = partOf(n.callFrame.url, n.callFrame.functionName);
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).filter(([, us]) => us / total >= 0.005);
+  return [
+    `| part | self µs per won request | share of busy samples |`,
+    `|---|---|---|`,
+    ...rows.map(([k, us]) => `| ${k} | ${(us / Math.max(1, per)).toFixed(2)} | ${((us / Math.max(1, total)) * 100).toFixed(1)} % |`),
+  ].join('\n');
+}

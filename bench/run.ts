@@ -42,9 +42,9 @@ import { cannotShape, createShapedLink, RATE } from './link3m';
 import { load, mintTokens, type LoadResult } from './load';
 import { describeOpenLoop, openLoop, type OpenLoopStats } from './open-loop';
 import { cpuOf, procUsage } from './procs';
-import { summarizeProfile } from './profile';
+import { summarizeByPart, summarizeProfile } from './profile';
 import { endProgress, progress } from './progress';
-import { machine, SAVE, writeFile, writeResult } from './report';
+import { machine, OUT_DIR, SAVE, writeFile, writeResult } from './report';
 import { SERVERS, startServer, type Server } from './servers';
 import { HAS_WRK, loadWrk, writeTokens } from './wrk-load';
 
@@ -362,7 +362,13 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
   if (profile) {
     const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     const seckill = rows.find((r) => r.server === 'seckill') as { wins: number };
-    if (file !== undefined) top = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as never, seckill.wins, 15);
+    if (file !== undefined) {
+      const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as never;
+      top = [summarizeByPart(prof, seckill.wins), '', summarizeProfile(prof, seckill.wins, 15)].join('\n');
+      fs.mkdirSync(OUT_DIR, { recursive: true });
+      fs.copyFileSync(path.join(profDir, file), path.join(OUT_DIR, 'selling-seckill.cpuprofile'));
+      say(`    the profile: ${path.join(OUT_DIR, 'selling-seckill.cpuprofile')} (open it in Chrome DevTools, Performance)`);
+    }
   }
   const md = [
     '| server | req/s | wins | CPU µs/request | by process | p99 ms |',
@@ -370,7 +376,7 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
     ...rows.map((r) => `| ${String(r.server)} | ${String(r.rps)} | ${String(r.wins)} | ${String(r.cpuUs)} | ${Object.entries(r.cpuBy as Record<string, number>).map(([n, v]) => `${n} ${v}`).join(' + ')} | ${String(r.p99)} |`),
     '',
     `Redis' own command time per won request (INFO commandstats): ${String(rows.find((r) => r.server === 'seckill')?.redis ?? '–')}.`,
-    ...(top === '' ? [] : ['', 'node CPU profile of seckill (self time per won request, top functions):', '', top]),
+    ...(top === '' ? [] : ['', 'node CPU profile of seckill (self time per won request, by part, then the top functions):', '', top]),
   ].join('\n');
   return { md, json: { settings: L, rows } };
 }

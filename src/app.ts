@@ -257,6 +257,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
       persister = new Persister(persisterRedis, pool, () => catalog.all(), {
         batch: config.persistBatch,
         waitMs: config.persistWaitMs,
+        gatherMs: config.persistGatherMs,
         claimIdleMs: config.persistClaimMs,
         consumer: persisterName(config.dataDir, 'server'),
       });

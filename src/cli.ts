@@ -149,6 +149,7 @@ async function persister(argv: string[]): Promise<void> {
   const p = new Persister(redis, pool, () => catalog.all(), {
     batch: config.persistBatch,
     waitMs: config.persistWaitMs,
+    gatherMs: config.persistGatherMs,
     claimIdleMs: config.persistClaimMs,
     consumer: persisterName(config.dataDir, 'standalone'),
   });

@@ -43,6 +43,7 @@ export interface Config {
   readonly eventRefreshMs: number;
   readonly persistBatch: number;
   readonly persistWaitMs: number;
+  readonly persistGatherMs: number;
   /** Stream entries pending this long on a persister are taken over by another. */
   readonly persistClaimMs: number;
   readonly persister: boolean;
@@ -84,6 +85,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   eventRefreshMs: 2_000,
   persistBatch: 1_000,
   persistWaitMs: 50,
+  persistGatherMs: 20,
   persistClaimMs: 30_000,
   persister: true,
   userRate: 0,
@@ -128,6 +130,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'eventRefreshMs', env: 'SECKILL_EVENT_REFRESH_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persistBatch', env: 'SECKILL_PERSIST_BATCH', kind: 'int', min: 1, max: 100_000 },
   { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
+  { key: 'persistGatherMs', env: 'SECKILL_PERSIST_GATHER_MS', kind: 'int', min: 0, max: 10_000 },
   { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
   { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },

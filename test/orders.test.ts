@@ -76,6 +76,33 @@ t.test('several persisters at once: every order exactly once', async (t) => {
   t.equal(new Set(stored.map((r) => r.user_id)).size, 2000);
 });
 
+t.test('gathering: orders trickling in one at a time are written in a few larger commits, and all of them', async (t) => {
+  const db = await testMysql(t);
+  const app = await testApp(t, { mysqlUrl: db.url, persister: false });
+  await openEvent(t, app.base, 'drip', 60);
+  const make = (gatherMs: number, name: string): Persister =>
+    new Persister(app.redis, app.pool!, () => app.catalog.all(), { batch: 1_000, waitMs: 1, gatherMs, claimIdleMs: 60_000, consumer: name });
+  // Without gathering, each order bought after the last round is its own commit; with a gather longer than the whole trickle, the first
+  // round after it takes all that came meanwhile.
+  const drip = async (from: number, p: Persister): Promise<void> => {
+    p.start();
+    for (let i = from; i < from + 30; i++) {
+      t.equal((await buy(app.base, 'drip', `d${i}`)).c, 0);
+      if (i === from) await until(() => p.persisted === 1, 'the first order is written');
+    }
+    t.ok(await p.flush(10_000), 'flushed');
+  };
+  const eager = make(0, 'eager');
+  await drip(0, eager);
+  const patient = make(60_000, 'patient');
+  await drip(30, patient);
+  t.equal(eager.persisted + patient.persisted, 60, 'every order written');
+  t.ok(eager.commits >= 3, `without gathering: ${eager.commits} commits for 30 orders trickling in`);
+  t.equal(patient.commits, 2, 'with a 60 s gather: the first order, then the other 29 at the flush');
+  t.equal((await rows(app, 'drip')).length, 60);
+  t.equal(await app.redis.hget(app.catalog.get('drip')!.keys.meta, 'unpersisted'), '0', 'nothing left counted in the stream');
+});
+
 t.test('MySQL down during a sale: buyers keep getting answers; every win lands once it is back', async (t) => {
   const dir = tempDir(t);
   let db = await testMysql(t, dir);

@@ -25,6 +25,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   eventRefreshMs: 'how often events are re-read',
   persistBatch: 'stream entries per read (each one buy batch of orders) and rows per MySQL INSERT',
   persistWaitMs: 'how long the persister waits when the streams are empty',
+  persistGatherMs: 'how long the persister lets orders gather after a round that was not a full batch (0: none)',
   persistClaimMs: 'orders pending this long on a persister are taken over by another',
   persister: 'run the persister inside the server (true/false)',
   userRate: 'buy requests per user per second at most (0: no limit)',
