@@ -9,9 +9,9 @@ interface CpuProfile {
 
 /**
  * Self time by function over the whole profile, divided by `per` (won
- * requests): a markdown table of the `top` largest, with the file they are in.
+ * requests, or any `unit`): a markdown table of the `top` largest, with the file they are in.
  */
-export function summarizeProfile(p: CpuProfile, per: number, top: number): string {
+export function summarizeProfile(p: CpuProfile, per: number, top: number, unit = 'won request'): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
@@ -28,7 +28,7 @@ export function summarizeProfile(p: CpuProfile, per: number, top: number): strin
   });
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   return [
-    `| function | self µs per won request | share of busy samples |`,
+    `| function | self µs per ${unit} | share of busy samples |`,
     `|---|---|---|`,
     ...rows.map(([k, us]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${(us / Math.max(1, per)).toFixed(2)} | ${((us / Math.max(1, total)) * 100).toFixed(1)} % |`),
   ].join('\n');
@@ -46,7 +46,7 @@ function partOf(url: string, functionName: string): string {
 }
 
 /** Self time summed by part (see partOf), divided by `per`: where a won request's node CPU goes, by component. */
-export function summarizeByPart(p: CpuProfile, per: number): string {
+export function summarizeByPart(p: CpuProfile, per: number, unit = 'won request'): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
@@ -60,7 +60,7 @@ export function summarizeByPart(p: CpuProfile, per: number): string {
   });
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).filter(([, us]) => us / total >= 0.005);
   return [
-    `| part | self µs per won request | share of busy samples |`,
+    `| part | self µs per ${unit} | share of busy samples |`,
     `|---|---|---|`,
     ...rows.map(([k, us]) => `| ${k} | ${(us / Math.max(1, per)).toFixed(2)} | ${((us / Math.max(1, total)) * 100).toFixed(1)} % |`),
   ].join('\n');

@@ -23,7 +23,8 @@
  *          the worst case, all of them cycling in order: ceiling,
  *          ceiling-auth, seckill in the sold-out phase.
  * selling  seckill selling to fresh users only (every answer a win): CPU per
- *          won request by process; with --profile, a node CPU profile.
+ *          won request by process; with --profile, a node CPU profile (also of
+ *          ceiling-auth and seckill in every crowd run).
  * link3m   the same servers in a network namespace whose answers go through
  *          a 3 Mbit/s tbf qdisc: decisions/s and wire bytes per answer.
  * million  1,000,000 distinct users, stock 100,000, in order: req/s, CPU,
@@ -298,11 +299,34 @@ async function main(tokens: string[], tokensFile: string, dir: string): Promise<
   return { md, json: { rows, ratios, half, runs } };
 }
 
+/**
+ * With --profile: node args that write a CPU profile of one server run into
+ * its own folder, and a reader that keeps it in bench/out/<label>.cpuprofile
+ * and summarizes it per request (by part, then the top functions).
+ */
+function profiler(dir: string, label: string, unit: string): { nodeArgs: string[]; summary: (per: number) => string } | undefined {
+  if (!profile) return undefined;
+  const profDir = path.join(dir, 'prof', label);
+  return {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+    summary: (per) => {
+      const file = fs.existsSync(profDir) ? fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      if (file === undefined) return '';
+      const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as never;
+      fs.mkdirSync(OUT_DIR, { recursive: true });
+      fs.copyFileSync(path.join(profDir, file), path.join(OUT_DIR, `${label}.cpuprofile`));
+      say(`    the profile: ${path.join(OUT_DIR, `${label}.cpuprofile`)} (open it in Chrome DevTools, Performance)`);
+      return [summarizeByPart(prof, per, unit), '', summarizeProfile(prof, per, 15, unit)].join('\n');
+    },
+  };
+}
+
 async function crowd(dir: string): Promise<{ md: string; json: unknown }> {
   const C = S.crowd;
   const servers: Server[] = ['ceiling', 'ceiling-auth', 'seckill'];
   say(`crowd: ${C.sizes.map((n) => n.toLocaleString('en')).join(' and ')} users, stock ${C.stock} (the sold-out phase), ${C.connections} connections, ${C.durationS} s per run, ${GEN}`);
   const rows: { users: number; order: string; server: Server; rps: number; cpuUs: number; cpuBy: string; p99: number; check: string }[] = [];
+  const profiles: string[] = [];
   for (const users of C.sizes) {
     process.stdout.write(`  minting ${users.toLocaleString('en')} tokens ... `);
     const tokens = mintTokens(users, 'c');
@@ -310,7 +334,11 @@ async function crowd(dir: string): Promise<{ md: string; json: unknown }> {
     say('done');
     for (const order of ['crowd:1', 'cycle']) {
       for (const server of servers) {
-        const run = await runOne(server, 0, dir, { event: `crowd${users}${order.replace(':', '')}${server.replace('-', '')}`, stock: C.stock, tokens, tokensFile: file, order, prefix: 'c', connections: C.connections, durationS: C.durationS });
+        const label = `crowd-${users}-${order === 'cycle' ? 'cycle' : 'random'}-${server}`;
+        const prof = server === 'ceiling' ? undefined : profiler(dir, label, 'request');
+        const run = await runOne(server, 0, dir, { event: `crowd${users}${order.replace(':', '')}${server.replace('-', '')}`, stock: C.stock, tokens, tokensFile: file, order, prefix: 'c', connections: C.connections, durationS: C.durationS, ...(prof === undefined ? {} : { nodeArgs: prof.nodeArgs }) });
+        const summary = prof?.summary(run.requests) ?? '';
+        if (summary !== '') profiles.push(`node CPU profile, ${label} (self time per request):`, '', summary, '');
         rows.push({ users, order, server, rps: run.rps, cpuUs: run.cpuUsPerRequest, cpuBy: cpuCell(run), p99: run.latency.p99, check: run.check });
         say(`    ${users} ${order} ${server}: ${run.rps} req/s, CPU ${run.cpuUsPerRequest} µs/request (${cpuCell(run)}), ${run.check}`);
       }
@@ -325,6 +353,7 @@ async function crowd(dir: string): Promise<{ md: string; json: unknown }> {
       const a = find(r.users, r.order, 'ceiling-auth');
       return `| ${r.users.toLocaleString('en')} | ${r.order === 'cycle' ? 'all cycling in order' : '1–3 clicks each, random moments'} | ${r.server} | ${r.rps} | ${ratio(r.rps, c?.rps ?? 0)}× | ${r.cpuUs} | ${ratio(r.cpuUs, a?.cpuUs ?? 0)}× | ${r.cpuBy} | ${r.p99} |`;
     }),
+    ...(profiles.length === 0 ? [] : ['', ...profiles]),
   ].join('\n');
   const groups = rows.filter((r) => r.server === 'seckill').map((r) => `${r.users / 1000}k ${r.order === 'cycle' ? 'cycle' : 'random'}`);
   const pick = (s: Server, f: (r: (typeof rows)[number]) => number): number[] => rows.filter((r) => r.server === s).map(f);
@@ -338,7 +367,7 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
   say(`selling: seckill selling to fresh users only (stock ${L.users.toLocaleString('en')}, users in order, every answer a win), ${L.durationS} s, ${GEN}${profile ? ', node --cpu-prof' : ''}`);
   const tokens = mintTokens(L.users, 's');
   const file = writeTokens(path.join(dir, 'selling.txt'), tokens);
-  const profDir = path.join(dir, 'prof');
+  const prof = profiler(dir, 'selling-seckill', 'won request');
   const rows: Record<string, unknown>[] = [];
   for (const server of ['ceiling-auth', 'seckill'] as const) {
     const run = await runOne(server, 0, dir, {
@@ -350,7 +379,7 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
       prefix: 's',
       connections: L.connections,
       durationS: L.durationS,
-      ...(profile && server === 'seckill' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+      ...(prof !== undefined && server === 'seckill' ? { nodeArgs: prof.nodeArgs } : {}),
     });
     const wins = run.outcomes[0] ?? 0;
     if (server === 'seckill' && wins < run.requests * 0.99) fail(`selling: ${wins} wins of ${run.requests} answers`);
@@ -358,18 +387,8 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
     say(`    ${server}: ${run.rps} req/s, ${wins} wins, CPU ${run.cpuUsPerRequest} µs/request (${cpuCell(run)}), ${run.check}`);
     if (server === 'seckill') say(`    redis command time per won request: ${redisCell(run, wins)}`);
   }
-  let top = '';
-  if (profile) {
-    const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    const seckill = rows.find((r) => r.server === 'seckill') as { wins: number };
-    if (file !== undefined) {
-      const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as never;
-      top = [summarizeByPart(prof, seckill.wins), '', summarizeProfile(prof, seckill.wins, 15)].join('\n');
-      fs.mkdirSync(OUT_DIR, { recursive: true });
-      fs.copyFileSync(path.join(profDir, file), path.join(OUT_DIR, 'selling-seckill.cpuprofile'));
-      say(`    the profile: ${path.join(OUT_DIR, 'selling-seckill.cpuprofile')} (open it in Chrome DevTools, Performance)`);
-    }
-  }
+  const seckillWins = (rows.find((r) => r.server === 'seckill') as { wins: number } | undefined)?.wins ?? 0;
+  const top = prof?.summary(seckillWins) ?? '';
   const md = [
     '| server | req/s | wins | CPU µs/request | by process | p99 ms |',
     '|---|---|---|---|---|---|',

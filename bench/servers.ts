@@ -34,7 +34,7 @@ export interface ServerOptions {
   readonly netns?: string;
   /** Extra environment for seckill (queue settings). */
   readonly env?: Record<string, string>;
-  /** Extra node options for seckill (--cpu-prof: not allowed in NODE_OPTIONS). */
+  /** Extra node options (--cpu-prof: not allowed in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
 }
 
@@ -58,7 +58,7 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
   const host = o.host ?? '127.0.0.1';
   const window = { stock: o.stock, start: Date.now() - 1000, end: Date.now() + 3_600_000 };
   if (server === 'ceiling' || server === 'ceiling-auth') {
-    const proc = await startProc([path.join(DIST, 'baseline', `${server}.js`)], { PORT: '0', HOST: host, SECKILL_JWT_SECRET: BENCH_SECRET }, /listening (\d+)/, o.netns);
+    const proc = await startProc([...(o.nodeArgs ?? []), path.join(DIST, 'baseline', `${server}.js`)], { PORT: '0', HOST: host, SECKILL_JWT_SECRET: BENCH_SECRET }, /listening (\d+)/, o.netns);
     return { proc, redis: undefined, mysqlSocket: undefined, pids: [{ name: 'node', pid: proc.child.pid ?? 0 }], stop: () => proc.stop() };
   }
   if (server === 'conventional') {
