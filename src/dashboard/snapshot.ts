@@ -57,7 +57,7 @@ const RANK: Readonly<Record<EventSnapshot['state'], number>> = Object.freeze({ o
  * Builds the dashboard's view of the sale, once per tick. Everything is read
  * here, at tick time, from what the buy path already keeps (each event's
  * answer counts and stock estimate, the queue's sizes, the script-time
- * histogram), plus one Redis pipeline (GET stock and XLEN orders per event),
+ * histogram), plus one Redis pipeline (GET stock and HGET meta unpersisted per event),
  * as the admin stats route does. Rates are the difference from the previous
  * tick.
  */

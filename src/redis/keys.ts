@@ -12,7 +12,7 @@ export interface EventKeys {
   readonly stock: string;
   /** hash: user id → order number (the one-per-user marker) */
   readonly buyers: string;
-  /** stream: one entry per won order (fields o, u) */
+  /** stream: one entry per buy batch with wins (o first order number, u per win) or settlement; see lua/buy-8.lua */
   readonly orders: string;
   /** string int: the last order number granted */
   readonly seq: string;
