@@ -26,3 +26,33 @@ t.test('only the counter lost after a restore with a gap: no stored number grant
   const granted = [...r.orders].filter((_, i) => r.codes[i] === 0);
   t.notOk(granted.includes(50), `order 50 (stored for f) is not granted again (granted ${granted[0]}..${granted[granted.length - 1]})`);
 });
+
+t.test('buyers lost with batch entries still in the stream: restoreEnd puts each back with its own number, and counts them', async (t) => {
+  const local = await testRedis(t);
+  const redis = new Redis({ path: local.socket });
+  defineScripts(redis);
+  t.teardown(() => redis.quit());
+  const now = Date.now();
+  const k = eventKeys('batches');
+  const window = { stock: 10, start: now - 1000, end: now + 3_600_000, name: '' };
+  await restoreBegin(redis, k, window, 'first', 60_000);
+  t.equal(await restoreEnd(redis, k, 'first'), 10, 'a fresh event');
+  // Two batches with wins, not yet in MySQL: entries (o 1: a, b, c) and (o 4: d, e); an old-format entry (o 6, u f) beside them.
+  await buy(redis, k, ['a', 'b', 'c']);
+  await buy(redis, k, ['d', 'e', 'a']);
+  await redis.xadd(k.orders, '*', 'o', '6', 'u', 'f');
+  await redis.set(k.seq, 6);
+  await redis.decr(k.stock);
+  t.equal(await redis.hget(k.meta, 'unpersisted'), '5', 'the buy script counted its 5 (the hand-made entry is not counted)');
+  // The buyers hash and the count are lost; MySQL has nothing for this event.
+  await redis.del(k.buyers);
+  await redis.hdel(k.meta, 'unpersisted');
+  await restoreBegin(redis, k, window, 'second', 60_000);
+  t.equal(await restoreEnd(redis, k, 'second'), 4, '10 units less the 6 in the stream');
+  t.same(await redis.hgetall(k.buyers), { a: '1', b: '2', c: '3', d: '4', e: '5', f: '6' }, 'every user in the stream, with the number it won');
+  t.equal(await redis.get(k.seq), '6');
+  t.equal(await redis.hget(k.meta, 'unpersisted'), '6', 'the count is the orders the stream holds');
+  const r = await buy(redis, k, ['e', 'g']);
+  t.same([...r.codes], [2, 0], 'e keeps its order; g wins the next');
+  t.same([...r.orders], [5, 7]);
+});
