@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only main,crowd,selling,link3m,million] [-- --save] [-- --autocannon]
+ * npm run bench [-- --quick] [-- --only main,crowd,selling,latency,link3m,million] [-- --save] [-- --autocannon] [-- --profile]
  *
  * Generator: wrk (bench/wrk/buy.lua, one thread) for the throughput
  * sections when it is installed, else autocannon; bench/open-loop.ts (evenly
@@ -25,6 +25,8 @@
  * selling  seckill selling to fresh users only (every answer a win): CPU per
  *          won request by process; with --profile, a node CPU profile (also of
  *          ceiling-auth and seckill in every crowd run).
+ * latency  the main section's whole sale, open-loop at fixed rates (ceiling-auth,
+ *          seckill): up to what rate the tail stays short.
  * link3m   the same servers in a network namespace whose answers go through
  *          a 3 Mbit/s tbf qdisc: decisions/s and wire bytes per answer.
  * million  1,000,000 distinct users, stock 100,000, in order: req/s, CPU,
@@ -54,7 +56,7 @@ const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 const GEN = HAS_WRK && !argv.includes('--autocannon') ? 'wrk' : 'autocannon';
 const onlyArg = argv[argv.indexOf('--only') + 1];
-const only = new Set(argv.includes('--only') && onlyArg !== undefined ? onlyArg.split(',') : quick ? ['main', 'crowd', 'selling'] : ['main', 'crowd', 'selling', 'link3m', 'million']);
+const only = new Set(argv.includes('--only') && onlyArg !== undefined ? onlyArg.split(',') : quick ? ['main', 'crowd', 'selling'] : ['main', 'crowd', 'selling', 'latency', 'link3m', 'million']);
 const S = {
   generator: GEN,
   stock: quick ? 2_000 : 10_000,
@@ -66,6 +68,7 @@ const S = {
   crowd: { sizes: quick ? [20_000] : [200_000, 1_000_000], stock: 1_000, durationS: quick ? 3 : 6, connections: 100 },
   selling: { durationS: quick ? 3 : 5, connections: 100, users: quick ? 200_000 : 400_000 },
   link3m: { rate: RATE, durationS: quick ? 4 : 8, connections: 100 },
+  latency: { rates: quick ? [5_000, 20_000] : [5_000, 10_000, 20_000, 30_000], durationS: quick ? 3 : 6, connections: 100 },
   million: { users: quick ? 50_000 : 1_000_000, stock: quick ? 5_000 : 100_000, connections: 100, durationS: quick ? 4 : 15 },
 };
 const say = (s: string): void => void process.stdout.write(s + '\n');
@@ -400,6 +403,31 @@ async function selling(dir: string): Promise<{ md: string; json: unknown }> {
   return { md, json: { settings: L, rows } };
 }
 
+/**
+ * The whole sale of the main section (same stock, users and hot repeats),
+ * open-loop at fixed rates, ceiling-auth and seckill: up to what rate the
+ * tail stays short, and where the selling phase starts to queue.
+ */
+async function latency(tokens: string[], tokensFile: string, dir: string): Promise<{ md: string; json: unknown }> {
+  const L = S.latency;
+  say(`latency: the main section's whole sale (stock ${S.stock.toLocaleString('en')}), open-loop at ${L.rates.map((r) => r.toLocaleString('en')).join(', ')} req/s, ${L.connections} connections, ${L.durationS} s each`);
+  const rows: { rate: number; server: Server; answered: number; p50: number; p90: number; p99: number; p999: number; max: number; waited: number; lagP99: number; behind: boolean; wins: number }[] = [];
+  for (const rate of L.rates) {
+    for (const server of ['ceiling-auth', 'seckill'] as const) {
+      const run = await runOne(server, 0, dir, { event: `lat${rate}${server.replace('-', '')}`, stock: S.stock, tokens, tokensFile, order: `hot:${S.repeatEvery}`, connections: L.connections, durationS: L.durationS, rate, generator: 'open-loop' });
+      const ol = run.openLoop!;
+      rows.push({ rate, server, answered: run.rps, p50: run.latency.p50, p90: run.latency.p90, p99: run.latency.p99, p999: ol.latencyP999, max: run.latency.max, waited: ol.waitedForConnection, lagP99: ol.lagMs.p99, behind: ol.behind, wins: run.outcomes[0] ?? 0 });
+      say(`    ${rate} ${server}: p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, max ${run.latency.max} ms, ${describeOpenLoop(ol)}`);
+    }
+  }
+  const md = [
+    '| target req/s | server | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | waited | generator lag p99 ms | behind schedule |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.rate} | ${r.server} | ${r.answered} | ${r.p50} | ${r.p90} | **${r.p99}** | ${r.p999} | ${r.max} | ${r.waited} | ${r.lagP99} | ${r.behind ? 'yes' : 'no'} |`),
+  ].join('\n');
+  return { md, json: { settings: L, rows } };
+}
+
 async function link3m(tokens: string[], tokensFile: string, dir: string): Promise<{ md: string; json: unknown }> {
   const why = cannotShape();
   if (why !== undefined) {
@@ -470,12 +498,13 @@ async function bench(): Promise<void> {
   const sections: string[] = [];
   const json: Record<string, unknown> = { date: new Date().toISOString(), machine: machine(), settings: S };
   try {
-    const tokens = only.has('main') || only.has('link3m') ? mintTokens(S.users) : [];
+    const tokens = only.has('main') || only.has('link3m') || only.has('latency') ? mintTokens(S.users) : [];
     const tokensFile = writeTokens(path.join(dir, 'main.txt'), tokens);
     const sectionFns: Record<string, () => Promise<{ md: string; json: unknown }>> = {
       main: () => main(tokens, tokensFile, dir),
       crowd: () => crowd(dir),
       selling: () => selling(dir),
+      latency: () => latency(tokens, tokensFile, dir),
       link3m: () => link3m(tokens, tokensFile, dir),
       million: () => million(dir),
     };
