@@ -65,7 +65,13 @@ export interface OpenLoopStats {
   /** The generator could not keep its schedule (lag p99 over 2 ms or its event loop over 90 % busy). */
   readonly behind: boolean;
   readonly sendTimesMs?: readonly number[];
+  /** Requests over 5 ms, by the second of the run they were due in, and how many of them were wins: where the tail comes from. */
+  readonly slowBySecond: readonly number[];
+  readonly slowWins: number;
 }
+
+/** What "slow" means for slowBySecond: the p99 target of the bench. */
+const SLOW_MS = 5;
 
 export interface OpenLoopResult extends LoadResult {
   readonly openLoop: OpenLoopStats;
@@ -103,6 +109,8 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const intervalMs = 1000 / o.rate;
   const total = Math.floor(o.rate * o.durationS);
   const latency = new LatencyHistogram();
+  const slowBySecond: number[] = [];
+  let slowWins = 0;
   const lag = new LatencyHistogram();
   const outcomes: Record<number, number> = {};
   const bytes: Record<number, number> = {};
@@ -162,6 +170,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     if (status < 200 || status > 299) non2xx++;
     if (code === 0) winners.add(c.user);
     latency.record((now - c.due) * 1000);
+    if (now - c.due > SLOW_MS) {
+      const second = Math.max(0, Math.floor((c.due - t0) / 1000));
+      slowBySecond[second] = (slowBySecond[second] ?? 0) + 1;
+      if (code === 0) slowWins++;
+    }
     responses++;
     inFlight--;
     lastDone = now;
@@ -299,13 +312,16 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       eventLoopUtilization: +elu.utilization.toFixed(2),
       behind: lagMs.p99 > 2 || elu.utilization > 0.9 || sent < total,
       ...(o.keepSendTimes ? { sendTimesMs: sendTimes } : {}),
+      slowBySecond: Array.from({ length: slowBySecond.length }, (_, i) => slowBySecond[i] ?? 0),
+      slowWins,
     },
   };
 }
 
 /** One line for the bench: what the generator did and whether it kept up. */
 export function describeOpenLoop(s: OpenLoopStats): string {
-  const head = `open-loop: ${s.sent}/${s.scheduled} sent at ${s.targetRate}/s, lag p50 ${s.lagMs.p50} ms p99 ${s.lagMs.p99} ms max ${s.lagMs.max} ms, ${s.waitedForConnection} waited for a connection, generator CPU ${s.cpuPercent} % of a core (event loop ${Math.round(s.eventLoopUtilization * 100)} % busy)`;
+  const slow = s.slowBySecond.reduce((a, b) => a + b, 0);
+  const head = `open-loop: ${s.sent}/${s.scheduled} sent at ${s.targetRate}/s, lag p50 ${s.lagMs.p50} ms p99 ${s.lagMs.p99} ms max ${s.lagMs.max} ms, ${s.waitedForConnection} waited for a connection, generator CPU ${s.cpuPercent} % of a core (event loop ${Math.round(s.eventLoopUtilization * 100)} % busy); over ${SLOW_MS} ms: ${slow} (${s.slowWins} of them wins), by second due: ${s.slowBySecond.join(' ')}`;
   return s.behind ? `${head}; BEHIND SCHEDULE: these latencies describe the generator as much as the server` : head;
 }
 
