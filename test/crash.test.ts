@@ -43,6 +43,7 @@ t.test('persister killed with SIGKILL mid-run, restarted: every order exactly on
   second.kill('SIGTERM');
   t.equal((await exited)[0], 0, 'SIGTERM stops it cleanly');
   t.equal(await app.redis.xlen('sk:{pk}:orders'), 0, 'the stream is empty');
+  t.equal(await app.redis.hget('sk:{pk}:meta', 'unpersisted'), '0', 'and counted empty: the entries the dead one had written were taken off once');
 });
 
 t.test('server killed with SIGKILL mid-sale: after restart, every user told "won" has a row', async (t) => {

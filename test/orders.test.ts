@@ -71,6 +71,7 @@ t.test('several persisters at once: every order exactly once', async (t) => {
   await Promise.all(persisters.map((p) => p.stop()));
   t.ok(persisters.filter((p) => p.persisted > 0).length >= 2, `the work was shared (${persisters.map((p) => p.persisted).join(', ')})`);
   t.equal(persisters.reduce((n, p) => n + p.persisted, 0), 2000, 'each order written by exactly one of them');
+  t.equal(await app.redis.hget('sk:{many}:meta', 'unpersisted'), '0', 'the count of orders in the stream is back to 0');
   const stored = await rows(app, 'many');
   t.equal(stored.length, 2000);
   t.equal(new Set(stored.map((r) => r.user_id)).size, 2000);
