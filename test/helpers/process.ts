@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
+import { dataDirLockFile } from '../../src/services/data-dir-lock';
 import type { Test } from 'tap';
 import { LISTENING, watchForPort } from '../../bench/procs';
 
@@ -36,10 +38,51 @@ export async function spawnServer(
       child.kill('SIGTERM');
       await exited;
     }
+    if (env.SECKILL_DATA_DIR !== undefined) await stopOrphans(env.SECKILL_DATA_DIR);
   });
   const { port: listening, output } = watchForPort(child, exited, LISTENING);
   const port = await listening;
   return { child, port, base: `http://127.0.0.1:${port}`, exited, output };
+}
+
+/**
+ * A server the test killed with SIGKILL leaves its redis-server and mariadbd
+ * running (by design: the next server on that folder adopts them). When no
+ * live server owns the folder any more, stop what its pid files name, so a
+ * test leaves no process behind (its folder is deleted next).
+ */
+async function stopOrphans(dataDir: string): Promise<void> {
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const pidIn = (file: string): number => {
+    try {
+      return Number.parseInt(fs.readFileSync(path.resolve(dataDir, file), 'utf8'), 10) || 0;
+    } catch {
+      return 0;
+    }
+  };
+  const owner = pidIn(dataDirLockFile(dataDir));
+  if (owner > 0 && alive(owner)) return;
+  for (const [file, name] of [['redis/redis.pid', 'redis-server'], ['mariadb/mysqld.pid', 'mariadbd']] as const) {
+    const pid = pidIn(file);
+    if (pid <= 0 || !alive(pid)) continue;
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmd.includes(name)) continue; // a pid reused by another program
+    process.kill(pid, 'SIGTERM');
+    // Not our child: no exit event to await, so poll (up to 5 s).
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Runs a CLI command to the end; resolves with its exit code and output (stdout and stderr together). */
