@@ -4,7 +4,7 @@
   restore token and a lease: the buy script answers 10 (retry) and grants
   nothing, and putEvent refuses to touch it. The restorer then writes the
   stored orders with restoreChunk-7.lua and opens the sale again with
-  restoreEnd-6.lua. A restorer that dies leaves a lease that runs out; the
+  restoreEnd-9.lua. A restorer that dies leaves a lease that runs out; the
   next restore takes over (the buyers written so far are MySQL's rows, so
   writing them again is harmless).
 

@@ -60,7 +60,9 @@ for i = 3, #ARGV, 4 do
     rcall('ZREM', dueKey, order)
     rcall('HDEL', ownersKey, order)
     rcall('HSET', expiredKey, order, user)
-  elseif deadline > 0 then
+  elseif deadline > 0 and rcall('SISMEMBER', paidKey, order) == 0 and rcall('HEXISTS', expiredKey, order) == 0 then
+    -- Due in MySQL's view; Redis, newer, may have it paid or expired already
+    -- (a partial loss keeps those keys): then it stays settled.
     rcall('ZADD', dueKey, deadline, order)
     rcall('HSET', ownersKey, order, user)
   end

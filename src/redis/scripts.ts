@@ -59,7 +59,18 @@ declare module 'ioredis' {
       leaseMs: string,
       ...quads: (string | number)[]
     ): Result<number, Context>;
-    restoreEnd(meta: string, stock: string, buyers: string, seq: string, orders: string, expired: string, token: string): Result<number, Context>;
+    restoreEnd(
+      meta: string,
+      stock: string,
+      buyers: string,
+      seq: string,
+      orders: string,
+      expired: string,
+      due: string,
+      owners: string,
+      paid: string,
+      token: string,
+    ): Result<number, Context>;
     payOrder(
       meta: string,
       stock: string,
@@ -199,7 +210,7 @@ export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: s
 
 /** Opens the restored sale; the units remaining, or -1 when the token lost the restore. */
 export function restoreEnd(redis: RedisClient, keys: EventKeys, token: string): Promise<number> {
-  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, keys.orders, keys.expired, token);
+  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, keys.orders, keys.expired, keys.due, keys.owners, keys.paid, token);
 }
 
 /** What payOrder-7.lua decided; codes are Outcome values (0 paid, 12 expired, 11, 7, 10). */

@@ -2,7 +2,10 @@
   Finish a restore (see restoreBegin-4.lua). The event's stream still holds
   the orders granted and not yet in MySQL when only part of the event was
   lost (a key deleted, a partial failover): their users become buyers again
-  and the counter moves above their numbers too. Then the remaining stock
+  and the counter moves above their numbers too. It also holds payments and
+  expiries not yet in MySQL: each such order leaves `due` and becomes paid
+  or expired again (else a paid order would be due, expire later and give
+  its unit back a second time: a unit sold twice). Then the remaining stock
   becomes the initial stock less the buyers whose order did not expire (an
   expired order's user stays a buyer, refused, but its unit is back in
   stock), and the sale opens again. The buyers, the counter and the stock
@@ -18,6 +21,9 @@
     KEYS[5] orders  sk:{E}:orders  stream of orders not yet in MySQL (buy-8.lua:
                                    o first, u per order; settlements s, o, u)
     KEYS[6] expired sk:{E}:expired hash: order number -> user, expired orders
+    KEYS[7] due     sk:{E}:due     zset: order number -> payment deadline (ms)
+    KEYS[8] owners  sk:{E}:owners  hash: order number -> user, while due
+    KEYS[9] paid    sk:{E}:paid    set of paid order numbers
 
     ARGV[1] restore token
 
@@ -27,6 +33,7 @@
 ]]
 local rcall = redis.call
 local metaKey, stockKey, buyersKey, seqKey, ordersKey, expiredKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local dueKey, ownersKey, paidKey = KEYS[7], KEYS[8], KEYS[9]
 
 local cur = rcall('HMGET', metaKey, 'stock', 'restoring')
 if cur[2] ~= ARGV[1] then
@@ -43,7 +50,7 @@ while true do
   end
   for _, entry in ipairs(page) do
     local f = entry[2]
-    local first, settled = nil, false
+    local first, settled = nil, nil
     local users = {}
     for i = 1, #f, 2 do
       local name = f[i]
@@ -52,7 +59,7 @@ while true do
       elseif name == 'o' then
         first = tonumber(f[i + 1])
       elseif name == 's' then
-        settled = true
+        settled = f[i + 1]
       end
     end
     if first then
@@ -66,6 +73,16 @@ while true do
       end
       if not settled then
         inStream = inStream + #users
+      elseif users[1] then
+        -- A payment or an expiry newer than MySQL: the order is settled, not
+        -- due again (restoreChunk-7 put it back due from MySQL's older view).
+        rcall('ZREM', dueKey, first)
+        rcall('HDEL', ownersKey, first)
+        if settled == 'p' then
+          rcall('SADD', paidKey, first)
+        else
+          rcall('HSET', expiredKey, first, users[1])
+        end
       end
     end
   end
