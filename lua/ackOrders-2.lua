@@ -10,6 +10,8 @@
     ARGV[2i], ARGV[2i+1]  (i >= 1) an entry id to acknowledge, and how many
                     won orders it holds (0 for a settlement entry)
 
+  When the stream is left empty, `unpersisted` is set to 0.
+
   Output: integer, how many entries were acknowledged. An entry already
   acknowledged (by this persister before a crash, or another one that took
   it over) counts 0 and takes nothing off `unpersisted`; it is deleted all
@@ -34,10 +36,16 @@ end
 -- XDEL looks each id up in its stream node, whatever the order: a few
 -- hundred ids are still one call.
 rcall('XDEL', ordersKey, unpack(ids))
-if orders > 0 and rcall('EXISTS', metaKey) == 1 then
-  local left = rcall('HINCRBY', metaKey, 'unpersisted', -orders)
-  if left < 0 then
+if rcall('EXISTS', metaKey) == 1 then
+  if rcall('XLEN', ordersKey) == 0 then
+    -- Nothing left in the stream: nothing waits, whatever the count said
+    -- (it drifts only when entries went without an ack: the stream lost).
     rcall('HSET', metaKey, 'unpersisted', 0)
+  elseif orders > 0 then
+    local left = rcall('HINCRBY', metaKey, 'unpersisted', -orders)
+    if left < 0 then
+      rcall('HSET', metaKey, 'unpersisted', 0)
+    end
   end
 end
 return acked

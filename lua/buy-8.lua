@@ -5,7 +5,8 @@
     KEYS[1] meta    sk:{E}:meta    hash: stock (initial), start, end (ms),
                                    payWithin (s, absent = 0); restoring +
                                    lease while a restore runs; unpersisted
-                                   (won orders in the stream, += the wins)
+                                   (won orders in the stream, += the wins;
+                                   from 0 when the stream is empty)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] orders  sk:{E}:orders  stream of won orders: one entry per batch
@@ -76,7 +77,7 @@ local function all(code, remaining)
   return out
 end
 
-local meta = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'lease', 'payWithin')
+local meta = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'lease', 'payWithin', 'unpersisted')
 local initial = tonumber(meta[1])
 if not initial then
   return all(7, -1)
@@ -143,6 +144,17 @@ for c = 1, n, CHUNK do
   end
 end
 local wins = #winners
+-- The count of orders in the stream starts again from what the stream
+-- holds when it is empty (it heals after the stream alone was lost), and
+-- from its length when absent (a stream of one-order entries written before
+-- the count existed).
+local queued = 0
+if wins > 0 then
+  local len = rcall('XLEN', ordersKey)
+  if len > 0 then
+    queued = tonumber(meta[6]) or len
+  end
+end
 for c = 1, wins, CHUNK do
   local last = math.min(wins, c + CHUNK - 1)
   local first = firstWin + c - 1
@@ -173,7 +185,7 @@ end
 if remaining ~= before then
   rcall('SET', stockKey, remaining)
   rcall('SET', seqKey, seq)
-  rcall('HINCRBY', metaKey, 'unpersisted', wins)
+  rcall('HSET', metaKey, 'unpersisted', queued + wins)
 end
 out[1] = remaining
 return out
