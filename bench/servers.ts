@@ -47,7 +47,7 @@ export function childPids(pid: number): number[] {
       .split(/\s+/)
       .filter(Boolean)
       .map(Number)
-      .filter((child) => fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('worker-main'));
+      .filter((child) => fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('server/worker.js'));
   } catch {
     return [];
   }

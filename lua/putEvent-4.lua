@@ -6,7 +6,10 @@
   knows is not created here: it is restored first (restoreBegin-4.lua).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ lease while restoring)
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ lease while restoring),
+                                   incarnation (Redis time in µs when this state
+                                   was created or restored: a process whose
+                                   copy has another one forgets its winners)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
@@ -33,7 +36,9 @@ if current[5] then
   return {5, -1}
 end
 if not current[1] then
-  rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin)
+  local t = rcall('TIME')
+  rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin,
+    'incarnation', t[1] .. string.format('%06d', tonumber(t[2])))
   rcall('SET', stockKey, stock, 'NX')
   rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}

@@ -9,7 +9,9 @@
   writing them again is harmless).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease,
+                                   incarnation (set anew here: Redis time in µs; every
+                                   process forgets the winners it knew of the lost state)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] seq     sk:{E}:seq     the last order number granted
@@ -48,5 +50,6 @@ end
 -- The remaining count is recomputed at the end; until then nothing may sell.
 rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
-  'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]))
+  'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
+  'incarnation', t[1] .. string.format('%06d', tonumber(t[2])))
 return 1

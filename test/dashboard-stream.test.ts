@@ -132,7 +132,7 @@ t.test('streams are bounded, the feed ticks only while watched, and closing the 
   await openEvent(t, app.base, 'e', 1);
 
   // A feed of its own over the same sources, to look at its subscribers.
-  const feed = new DashboardFeed({ catalog: app.catalog, queue: app.queue, redis: app.redis, registry: app.metrics.registry }, { tickMs: 20, maxSubscribers: 2, scriptWindowS: 1 });
+  const feed = new DashboardFeed({ catalog: app.catalog, queue: app.queue, redis: app.redis, registry: app.metrics.registry, processes: (e) => app.fleet.processes(e) }, { tickMs: 20, maxSubscribers: 2, scriptWindowS: 1 });
   t.teardown(() => feed.close());
   const frames: string[] = [];
   const got = (): Promise<void> => new Promise((resolve) => ((notify = resolve)));

@@ -2,7 +2,7 @@ import { Outcome } from '../outcome';
 import type { SaleEvent } from '../events/sale-event';
 import type { Ledger } from './ledger';
 import { Parked, type ShutdownGate } from './parked';
-import { FOLLOW, prefilter, QUEUE } from './prefilter';
+import { FOLLOW, prefilter, QUEUE, WAIT, type Decision } from './prefilter';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
@@ -18,6 +18,8 @@ import type { Reply } from './reply';
 /** The events a front knows (the catalog, or a worker's copy of it). */
 export interface EventLookup {
   get(id: string): SaleEvent | undefined;
+  /** Reads every buyer of a sold-out event whose winners are not all known here (Catalog.completeWinners). */
+  completeWinners?(event: SaleEvent): void;
 }
 
 /** Where admitted leaders go: this process's consumer, or the primary's through a worker link. */
@@ -77,21 +79,45 @@ export class Admission implements ShutdownGate {
       return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
     }
     const decision = prefilter(event, user, now);
-    if (this.closing && (decision === QUEUE || decision === FOLLOW)) {
-      this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
-    } else if (decision === QUEUE) {
+    if (decision === QUEUE || decision === FOLLOW || decision === WAIT) {
+      if (this.closing) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
       if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, Stage.Queue);
-      if (!this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
+      if (decision === QUEUE && !this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
       const p = this.park(res, event, user, now);
-      this.ledger.reserve(p);
-      this.decider.enqueue(p);
-    } else if (decision === FOLLOW) {
-      if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, Stage.Queue);
-      const leader = event.queued.get(user) as Parked;
-      this.ledger.follow(leader, this.park(res, event, user, now));
+      if (decision === WAIT) this.ledger.stand(p);
+      else this.admit(p, decision);
     } else {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
       this.answer(res, event, decision, order, Stage.Prefilter);
+    }
+  }
+
+  /** A parked request goes on: queued as a leader, or following the same user's. */
+  private admit(p: Parked, decision: typeof QUEUE | typeof FOLLOW): void {
+    const event = p.event;
+    if (decision === FOLLOW) return this.ledger.follow(event.queued.get(p.user) as Parked, p);
+    // Redis has nothing left but this process does not know every buyer: ask Redis, and read them meanwhile.
+    if (event.remaining <= 0 && !event.winnersComplete) this.catalog.completeWinners?.(event);
+    this.ledger.reserve(p);
+    this.decider.enqueue(p);
+  }
+
+  /**
+   * Decides again the requests standing by for `event` (a unit came free,
+   * the count changed, or the server is stopping), in arrival order, until
+   * one must wait again.
+   */
+  review(event: SaleEvent): void {
+    const now = Date.now();
+    for (let p = this.ledger.nextStanding(event); p !== undefined; p = this.ledger.nextStanding(event)) {
+      const decision: Decision = p.done ? Outcome.Unavailable : this.closing ? Outcome.Unavailable : prefilter(event, p.user, now);
+      if (decision === WAIT) return;
+      const admitted = (decision === QUEUE && this.decider.redisReady) || decision === FOLLOW;
+      this.ledger.unstand(event, admitted);
+      if (p.done) continue;
+      if (admitted) this.admit(p, decision);
+      else if (decision === QUEUE) this.ledger.answerParked(p, Outcome.Unavailable, 0, Stage.Queue);
+      else this.ledger.answerParked(p, decision, decision === Outcome.AlreadyBought ? (event.winners.get(p.user) ?? 0) : 0, Stage.Prefilter);
     }
   }
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Outcome } from '../outcome';
+import { ReplyError } from 'ioredis';
 import { buy, type RedisClient } from '../redis/scripts';
 import type { SaleEvent } from '../events/sale-event';
 import { TokenBucket } from './token-bucket';
@@ -38,6 +39,9 @@ export class Consumer<T extends Ticket> {
   private readonly sweeper: NodeJS.Timeout;
   /** Batches sent to Redis and not yet answered by it. */
   private readonly inFlight = new Set<T[]>();
+  /** Batches whose reply never came, until the buyers hash says what Redis did (see resolve). */
+  private readonly unknown = new Set<T[]>();
+  private closed = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -98,7 +102,7 @@ export class Consumer<T extends Ticket> {
       }
     } finally {
       this.running = false;
-      if (this.line.size === 0 && this.inFlight.size === 0) this.notifyIdle();
+      this.notifyIfIdle();
     }
   }
 
@@ -151,10 +155,49 @@ export class Consumer<T extends Ticket> {
       if (before > 0 && result.remaining === 0) this.options.onSoldOut?.(event);
     } catch (err) {
       log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');
-      this.fail(batch, Outcome.Unavailable, Stage.Queue);
+      // Redis refused the call itself: nothing ran.
+      if (err instanceof ReplyError) return this.fail(batch, Outcome.Unavailable, Stage.Queue);
+      // No reply (a timeout, a dropped connection): Redis may have run it, or may still. Its users are told 10 now
+      // and keep their reservations (a retry follows the batch's outcome, and no "sold out" counts on their units)
+      // until the buyers hash says what happened.
+      for (const t of batch) this.sink.answerEarly(t, Outcome.Unavailable, Stage.Queue);
+      this.unknown.add(batch);
+      void this.resolve(event, batch);
     } finally {
       this.inFlight.delete(batch);
     }
+  }
+
+  /**
+   * Learns what became of a batch whose reply never came: asks the buyers
+   * hash (on the same connection, so after the call itself if Redis runs it)
+   * until Redis answers. A user Redis granted is a winner (their retry gets 2
+   * with the order); one it did not is settled 10 (their retry goes on).
+   */
+  private async resolve(event: SaleEvent, batch: T[]): Promise<void> {
+    const users = batch.map((t) => t.user);
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
+      if (this.closed) break;
+      try {
+        const [orders, stock] = await Promise.all([this.redis.hmget(event.keys.buyers, ...users), this.redis.get(event.keys.stock)]);
+        const before = event.remaining;
+        if (stock !== null) event.syncRemaining(Number(stock));
+        batch.forEach((t, i) => {
+          const order = Number(orders[i] ?? 0);
+          if (order > 0) event.learnWinner(t.user, order);
+          this.sink.settle(t, order > 0 ? Outcome.Won : Outcome.Unavailable, order, Stage.Redis);
+        });
+        if (before > 0 && event.remaining <= 0) this.options.onSoldOut?.(event);
+        this.unknown.delete(batch);
+        this.notifyIfIdle();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    // Stopping: what Redis did stays in Redis (the user's next click there is answered from it).
+    this.unknown.delete(batch);
+    this.fail(batch, Outcome.Unavailable, Stage.Queue);
   }
 
   private fail(batch: T[], code: Outcome, stage: Stage): void {
@@ -171,15 +214,24 @@ export class Consumer<T extends Ticket> {
       this.line.shift();
       this.sink.settle(t, Outcome.Timeout, 0, Stage.Queue);
     }
-    for (const batch of this.inFlight) {
-      for (const t of batch) if (t.deadline <= now) this.sink.answerEarly(t, Outcome.Timeout, Stage.Queue);
+    for (const batches of [this.inFlight, this.unknown]) {
+      for (const batch of batches) for (const t of batch) if (t.deadline <= now) this.sink.answerEarly(t, Outcome.Timeout, Stage.Queue);
     }
-    if (!this.running && this.line.size === 0 && this.inFlight.size === 0) this.notifyIdle();
+    this.sink.sweep?.(now);
+    this.notifyIfIdle();
   }
 
-  /** Resolves when nothing is queued or in flight (shutdown, tests). */
+  private get busy(): boolean {
+    return this.running || this.line.size > 0 || this.inFlight.size > 0 || this.unknown.size > 0;
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.busy) this.notifyIdle();
+  }
+
+  /** Resolves when nothing is queued, in flight or of unknown fate (shutdown, tests). */
   idle(): Promise<void> {
-    if (this.line.size === 0 && this.inFlight.size === 0 && !this.running) return Promise.resolve();
+    if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -195,6 +247,7 @@ export class Consumer<T extends Ticket> {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     if (this.immediate !== undefined) clearImmediate(this.immediate);

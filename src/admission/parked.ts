@@ -18,8 +18,6 @@ export class Parked implements Ticket {
   /** Answered, or the client went away: never touch `reply` again. */
   done = false;
   followers: Parked[] | undefined = undefined;
-  /** Its number on the link to the primary's consumer (worker processes only). */
-  ticket = 0;
 
   constructor(
     /** Whether the server is shutting down when the answer is written. */

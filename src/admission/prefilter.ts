@@ -5,14 +5,18 @@ import type { SaleEvent } from '../events/sale-event';
 export const FOLLOW = -1;
 /** Could still win: reserve a unit and queue it. */
 export const QUEUE = -2;
+/** Units are left, but every one is claimed by an undecided request: wait behind them (never "sold out" while units remain). */
+export const WAIT = -3;
 
-export type Decision = Outcome | typeof FOLLOW | typeof QUEUE;
+export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
 
 /**
  * The in-process checks, O(1), no I/O, in this order: sale window, user
  * already won here (2 with the order number), user already queued (follow
  * that request), user whose order expired (queue: Redis answers 12 with
- * that order number), local stock estimate (1), else queue.
+ * that order number), Redis' count 0 (1 when every buyer is known here,
+ * else queue: Redis answers 1 or 2), every unit left claimed by undecided
+ * requests (wait behind them), else queue.
  *
  * "Already queued" comes before the stock estimate (DESIGN.md lists it
  * after): a queued user's own reservation is part of what makes the estimate
@@ -27,6 +31,8 @@ export function prefilter(event: SaleEvent, user: string, now: number): Decision
   if (event.queued.has(user)) return FOLLOW;
   // An expired order's user gets "expired" (12) with that order number from Redis, sold out or not.
   if (event.expired.has(user)) return QUEUE;
-  if (event.available <= 0) return Outcome.SoldOut;
+  // "Sold out" is final: only when Redis has nothing left and this user is known not to be a buyer.
+  if (event.remaining <= 0) return event.winnersComplete ? Outcome.SoldOut : QUEUE;
+  if (event.available <= 0) return WAIT;
   return QUEUE;
 }

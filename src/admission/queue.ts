@@ -9,12 +9,14 @@ import { TicketRing } from './ticket-ring';
 export class ParkQueue extends TicketRing<Parked> {
   /** Followers attached to leaders that are queued or in flight. */
   followers = 0;
+  /** Requests waiting behind the undecided ones for a unit to come free (Ledger.stand). */
+  standing = 0;
   /** Parked requests not yet answered and whose client is still there. */
   live = 0;
 
-  /** Leaders waiting and their followers share the capacity. */
+  /** Leaders waiting, their followers and the requests standing by share the capacity. */
   override get full(): boolean {
-    return this.count + this.followers >= this.capacity;
+    return this.count + this.followers + this.standing >= this.capacity;
   }
 
   override push(p: Parked): void {

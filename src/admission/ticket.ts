@@ -22,6 +22,8 @@ export interface TicketSink<T extends Ticket> {
   answerEarly(t: T, code: Outcome, stage: Stage): void;
   /** Nobody wants it any more: never decided. */
   drop(t: T): void;
+  /** Answers its own waiting requests past `now` (called with the consumer's sweep). */
+  sweep?(now: number): void;
 }
 
 /** The waiting line the consumer takes from, in arrival order. */

@@ -6,6 +6,8 @@ import type { SaleEvent } from '../events/sale-event';
 import { OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
 import { ScriptTimeWindow, type ScriptTime } from './script-time';
+import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
+import type { AnswerCounts } from '../metrics/decisions';
 
 export interface EventSnapshot {
   readonly id: string;
@@ -20,9 +22,9 @@ export interface EventSnapshot {
   readonly remainingFrom: 'redis' | 'local';
   /** Won orders in the event's stream, not yet in MySQL (global); null while Redis is away. */
   readonly unpersisted: number | null;
-  /** This process's answers since it started, by outcome name. */
+  /** Every process's answers (each worker of each instance; a stopped or dead one's as it last published), by outcome name. */
   readonly answers: Record<string, number>;
-  /** This process's answers per second since the previous tick, by outcome name. */
+  /** Those answers per second since the previous tick, by outcome name. */
   readonly rates: Record<string, number>;
 }
 
@@ -31,8 +33,10 @@ export interface Snapshot {
   readonly t: number;
   readonly process: { readonly pid: number; readonly host: string; readonly startedAt: number };
   readonly redis: string;
-  /** This process's queue. */
+  /** The queues of every live process, summed (capacity: this process's). */
   readonly queue: { readonly waiting: number; readonly parked: number; readonly capacity: number };
+  /** Live processes counted (every worker of every instance). */
+  readonly processes: number;
   readonly script: ScriptTime;
   /** Outcome names in code order (the page's legend and stacking order). */
   readonly outcomes: readonly string[];
@@ -45,8 +49,8 @@ export interface SnapshotSources {
   readonly redis: RedisClient;
   /** The registry holding seckill_redis_script_seconds (Metrics.registry). */
   readonly registry: Registry;
-  /** Brings the counts up to date first (worker processes: gathers theirs). */
-  readonly refresh?: () => Promise<void>;
+  /** Every process's answer counts for an event (FleetCounts.processes): the view shows their sum. */
+  readonly processes: (event: SaleEvent) => Promise<ProcessCounts[]>;
 }
 
 const NAMES = OUTCOMES.map((o) => o.name);
@@ -80,17 +84,32 @@ export class SnapshotBuilder {
   }
 
   async build(now = Date.now()): Promise<Snapshot> {
-    await this.sources.refresh?.();
     const { catalog, queue, redis } = this.sources;
     const events = [...catalog.all()];
-    const [replies, script] = await Promise.all([this.readRedis(events), this.scriptTime.read(now)]);
+    const [replies, script, processes] = await Promise.all([
+      this.readRedis(events),
+      this.scriptTime.read(now),
+      Promise.all(events.map((e) => this.sources.processes(e).catch(() => undefined))),
+    ]);
+    let waiting = 0;
+    let parked = 0;
+    const counted = new Set<string>();
+    for (const rows of processes) {
+      for (const r of rows ?? []) {
+        if (!r.live || counted.has(r.id)) continue;
+        counted.add(r.id);
+        waiting += r.waiting;
+        parked += r.parked;
+      }
+    }
     const seen = new Set<string>();
     const views = events.map((e, i) => {
       seen.add(e.id);
       const stock = replies?.[2 * i];
       const len = replies?.[2 * i + 1];
       const fromRedis = stock !== undefined && stock[0] === null && stock[1] !== null;
-      return this.eventView(e, now, {
+      const rows = processes[i];
+      return this.eventView(e, rows === undefined ? e.answers : FleetCounts.sum(rows), now, {
         remaining: fromRedis ? Number(stock[1]) : e.remaining,
         remainingFrom: fromRedis ? 'redis' : 'local',
         unpersisted: len !== undefined && len[0] === null ? Number(len[1] ?? 0) : null,
@@ -103,7 +122,8 @@ export class SnapshotBuilder {
       t: now,
       process: { pid: process.pid, host: os.hostname(), startedAt: STARTED_AT },
       redis: redis.status,
-      queue: { waiting: queue.size, parked: queue.live, capacity: queue.capacity },
+      queue: counted.size === 0 ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting, parked, capacity: queue.capacity },
+      processes: counted.size,
       script,
       outcomes: NAMES,
       events: views,
@@ -120,10 +140,11 @@ export class SnapshotBuilder {
 
   private eventView(
     e: SaleEvent,
+    counts: AnswerCounts,
     now: number,
     fromRedis: Pick<EventSnapshot, 'remaining' | 'remainingFrom' | 'unpersisted'>,
   ): EventSnapshot {
-    const totals = OUTCOMES.map((o) => e.answers.total(o.code));
+    const totals = OUTCOMES.map((o) => counts.total(o.code));
     const prev = this.previous.get(e.id);
     this.previous.set(e.id, { at: now, totals });
     const seconds = prev === undefined ? 0 : (now - prev.at) / 1000;

@@ -17,6 +17,8 @@ import { log } from '../log';
 export class Catalog {
   private readonly events = new Map<string, SaleEvent>();
   private timer: NodeJS.Timeout | undefined;
+  /** Reads of every buyer under way (completeWinners), by event id. */
+  private readonly completing = new Set<string>();
   /** Restores under way in this process, by event id. */
   private readonly restoring = new Map<string, Promise<void>>();
   /** Events lost from Redis with no MySQL to restore them from (logged once). */
@@ -118,7 +120,10 @@ export class Catalog {
     const outcome = await restoreFromStore(this.redis, this.store, conn, stored);
     if (outcome.state !== 'restored') return;
     this.unrestorable.delete(stored.id);
-    this.announce?.(this.upsert(stored.id, stored, outcome.remaining));
+    this.upsert(stored.id, stored, outcome.remaining);
+    // The restored state has a new incarnation: the winners known before the loss are forgotten and read anew.
+    const event = (await this.load(stored.id)) ?? this.events.get(stored.id);
+    if (event !== undefined) this.announce?.(event);
     log.warn(
       { event: stored.id, orders: outcome.orders, remaining: outcome.remaining, ms: Date.now() - started },
       'event restored into Redis from MySQL',
@@ -177,10 +182,10 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease, payWithin] = meta;
+    const [units, start, end, name, lease, payWithin, incarnation] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
@@ -192,10 +197,39 @@ export class Catalog {
     const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0) };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
     const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock));
-    const isNew = existing === undefined;
-    if (isNew && this.withWinners) await this.loadWinners(event);
-    if (this.withWinners && event.payWithin > 0) await this.forgetExpiredWinners(event);
+    if (!this.withWinners) return event;
+    const generation = event.winnersGeneration;
+    // New here, or a new incarnation in Redis (restored, or wiped and created again): read every winner.
+    if (existing === undefined || event.incarnation(incarnation ?? undefined)) {
+      event.incarnation(incarnation ?? undefined);
+      await this.loadWinners(event);
+      if (event.payWithin > 0) await this.forgetExpiredWinners(event);
+      event.winnersCompleted(generation);
+      return event;
+    }
+    if (event.payWithin > 0) await this.forgetExpiredWinners(event);
+    // Buyers this process has not heard of (units came back and sold elsewhere): read them before the next "sold out".
+    if (event.winnersComplete && (await this.redis.hlen(event.keys.buyers)) !== event.buyersKnown) event.recheckWinners();
     return event;
+  }
+
+  /**
+   * Makes the known winners of a sold-out event complete: when Redis holds as
+   * many buyers as this process knows (winners and expired users), they are
+   * the same; else every buyer is read. Until then the prefilter sends the
+   * event's buys to Redis (which answers 1 or 2) rather than say "sold out".
+   * One read per event at a time; a failed one is tried again by the next buy.
+   */
+  completeWinners(event: SaleEvent): void {
+    if (!this.withWinners || this.completing.has(event.id)) return;
+    this.completing.add(event.id);
+    const generation = event.winnersGeneration;
+    void (async () => {
+      if ((await this.redis.hlen(event.keys.buyers)) !== event.buyersKnown) await this.loadWinners(event);
+      event.winnersCompleted(generation);
+    })()
+      .catch((err: unknown) => log.debug({ event: event.id, err: (err as Error).message }, 'could not read the winners: the next buy tries again'))
+      .finally(() => this.completing.delete(event.id));
   }
 
   /**

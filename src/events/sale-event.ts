@@ -26,6 +26,14 @@ export class SaleEvent {
   payWithin: number;
   private redisRemaining: number;
   private reservedCount = 0;
+  /** Another process said "sold out" while leaders of this one were undecided: applied once they are. */
+  private soldOutPending = false;
+  /** The known winners are every buyer Redis holds (learned while it had nothing left). */
+  private complete = false;
+  /** Bumped whenever Redis may have gained buyers this process has not heard of (units back on sale, a new incarnation). */
+  private generation = 0;
+  /** The incarnation of the Redis state the winners were learned from (lua/putEvent-4.lua, restoreBegin-4.lua). */
+  private incarnationSeen: string | undefined;
   private readonly winnerOrders = new Map<string, number>();
   private readonly expiredOrders = new Map<string, number>();
   private readonly queuedLeaders = new Map<string, Parked>();
@@ -79,41 +87,123 @@ export class SaleEvent {
     this.queuedLeaders.set(leader.user, leader);
   }
 
-  /** A leader decided or dropped (Ledger): its unit goes back to the estimate. */
-  release(leader: Parked): void {
+  /**
+   * A leader decided or dropped (Ledger): its unit goes back to the estimate.
+   * True when that was the last undecided leader and a sell-out another
+   * process announced meanwhile now applies (tell the watchers).
+   */
+  release(leader: Parked): boolean {
     this.reservedCount--;
     if (this.queuedLeaders.get(leader.user) === leader) this.queuedLeaders.delete(leader.user);
+    if (this.reservedCount > 0 || !this.soldOutPending) return false;
+    this.soldOutPending = false;
+    return this.setRemaining(0);
   }
 
-  /** Redis' count after a buy script call (here, or the primary's, relayed to a worker). */
+  /** Redis' count after this process's buy script call. */
   syncRemaining(remaining: number): void {
+    this.soldOutPending = false;
+    this.setRemaining(remaining);
+  }
+
+  /** Sets Redis' count; a rise means units came back on sale, so buyers may be added that this process will not hear of. */
+  private setRemaining(remaining: number): boolean {
+    const was = this.redisRemaining;
     this.redisRemaining = remaining;
+    if (remaining > 0 && was <= 0) this.invalidateWinners();
+    return was > 0 && remaining <= 0;
+  }
+
+  private invalidateWinners(): void {
+    this.complete = false;
+    this.generation++;
+  }
+
+  /**
+   * Whether the known winners are all of Redis' buyers: only then may
+   * "sold out" be answered from memory (a buyer who won through another
+   * process or instance, or before a restart, must hear "already bought").
+   */
+  get winnersComplete(): boolean {
+    return this.complete;
+  }
+
+  /** A token for completeWinners: the winners read after it are complete only if nothing changed meanwhile. */
+  get winnersGeneration(): number {
+    return this.generation;
+  }
+
+  /**
+   * The catalog read every buyer (or counted them equal to the known
+   * winners) while Redis had nothing left. Ignored when something changed
+   * since `generation` was taken.
+   */
+  winnersCompleted(generation: number): void {
+    if (generation === this.generation && this.redisRemaining <= 0) this.complete = true;
+  }
+
+  /** Known winners plus expired users: compared with HLEN buyers. */
+  get buyersKnown(): number {
+    return this.winnerOrders.size + this.expiredOrders.size;
+  }
+
+  /**
+   * The Redis state's incarnation, as read by the catalog. A new one (the
+   * event was restored from MySQL, or wiped and created again) makes the
+   * known winners stale: they are forgotten, and the caller reads them anew.
+   * True when that happened.
+   */
+  incarnation(id: string | undefined): boolean {
+    const changed = this.incarnationSeen !== undefined && id !== undefined && id !== this.incarnationSeen;
+    if (id !== undefined) this.incarnationSeen = id;
+    if (!changed) return false;
+    this.winnerOrders.clear();
+    this.expiredOrders.clear();
+    this.expiredSeen = 0;
+    this.invalidateWinners();
+    return true;
   }
 
   /** Redis said `user` won here, or had already (its order number): their next click is answered from memory. */
   learnWinner(user: string, order: number): void {
-    this.winnerOrders.set(user, order);
+    // An expired order's user stays a buyer in Redis, answered 12, never a winner again.
+    if (!this.expiredOrders.has(user)) this.winnerOrders.set(user, order);
+  }
+
+  /** Redis may hold buyers this process has not heard of (its count differs from the known ones): read them before answering "sold out" again. */
+  recheckWinners(): void {
+    this.invalidateWinners();
   }
 
   /** Forgets the known winners (the event was wiped; or a test that wants Redis asked). */
   forgetWinners(): void {
     this.winnerOrders.clear();
+    this.invalidateWinners();
   }
 
-  /** Another instance sold the event out. False when this process knew it already. */
+  /**
+   * Another process sold the event out. False when this process knew it
+   * already, or while leaders of its own are undecided: their answers (a
+   * win among them) come first, then the sell-out (see release).
+   */
   soldOut(): boolean {
-    if (this.redisRemaining === 0) return false;
-    this.redisRemaining = 0;
-    return true;
+    if (this.redisRemaining <= 0) return false;
+    if (this.reservedCount > 0) {
+      this.soldOutPending = true;
+      return false;
+    }
+    return this.setRemaining(0);
   }
 
+  /** The definition and Redis' count as read from Redis (a count of 0 waits for this process's undecided leaders, as soldOut does). */
   define(def: EventDefinition, remaining: number): void {
     this.stock = def.stock;
     this.start = def.start;
     this.end = def.end;
     this.name = def.name;
     this.payWithin = def.payWithin ?? 0;
-    this.redisRemaining = remaining;
+    if (remaining <= 0 && this.redisRemaining > 0 && this.reservedCount > 0) this.soldOutPending = true;
+    else this.setRemaining(remaining);
   }
 
   /**
@@ -126,7 +216,7 @@ export class SaleEvent {
    * moment: Redis decides every sale.
    */
   unitsReturned(remaining: number, expired: Iterable<{ readonly user: string; readonly order: number }>): void {
-    if (remaining >= 0) this.redisRemaining = remaining;
+    if (remaining >= 0) this.setRemaining(remaining);
     for (const { user, order } of expired) {
       this.winnerOrders.delete(user);
       this.expiredOrders.set(user, order);

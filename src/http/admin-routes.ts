@@ -7,6 +7,7 @@ import { CHANNEL_NAMES } from '../admission/reply';
 import { EVENT_ID } from '../redis/keys';
 import { PutEventResult, type RedisClient } from '../redis/scripts';
 import type { QueueView } from '../metrics/metrics';
+import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
 import { contentLength, readBody } from './body';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import { log } from '../log';
@@ -18,8 +19,8 @@ export interface AdminDeps {
   readonly redis: RedisClient;
   readonly queue: QueueView;
   readonly isAdmin: (authorization: string) => boolean;
-  /** Brings the counts up to date before they are read (worker processes: gathers theirs). */
-  readonly refresh?: () => Promise<void>;
+  /** Every process's answer counts for an event (FleetCounts.processes). */
+  readonly processes: (event: SaleEvent) => Promise<ProcessCounts[]>;
 }
 
 function error(res: HttpResponse, status: number, code: Outcome, message: string): void {
@@ -52,7 +53,6 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
 }
 
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
-  await deps.refresh?.();
   const { keys } = event;
   const [remaining, buyers, streamLength, unpersisted, due, paid, expired] = await Promise.all([
     deps.redis.get(keys.stock),
@@ -63,13 +63,15 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     deps.redis.scard(keys.paid),
     deps.redis.hlen(keys.expired),
   ]);
+  const rows = await deps.processes(event);
+  const answers = FleetCounts.sum(rows);
   const left = Number(remaining ?? 0);
   const outcomes: Record<string, number> = {};
   const byChannel: Record<string, Record<string, number>> = {};
-  for (const o of OUTCOMES) outcomes[o.name] = event.answers.total(o.code);
+  for (const o of OUTCOMES) outcomes[o.name] = answers.total(o.code);
   CHANNEL_NAMES.forEach((name, channel) => {
     const counts: Record<string, number> = (byChannel[name] = {});
-    for (const o of OUTCOMES) counts[o.name] = event.answers.total(o.code, channel);
+    for (const o of OUTCOMES) counts[o.name] = answers.total(o.code, channel);
   });
   return {
     ...eventView(event),
@@ -79,10 +81,22 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     payments: { due, paid, expired },
     streamLength,
     unpersisted: Number(unpersisted ?? 0),
-    queue: { waiting: deps.queue.size, parked: deps.queue.live, capacity: deps.queue.capacity },
+    queue: {
+      waiting: rows.reduce((n, r) => n + (r.live ? r.waiting : 0), 0),
+      parked: rows.reduce((n, r) => n + (r.live ? r.parked : 0), 0),
+      capacity: deps.queue.capacity,
+    },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
     outcomes,
     outcomesByChannel: byChannel,
+    // Each process of each instance: its answers (the totals above are their sum), live or gone.
+    processes: rows.map((r) => ({
+      id: r.id,
+      state: r.final ? 'stopped' : r.live ? 'live' : 'gone',
+      waiting: r.waiting,
+      parked: r.parked,
+      outcomes: Object.fromEntries(OUTCOMES.map((o) => [o.name, r.answers.total(o.code)]).filter(([, n]) => n !== 0)),
+    })),
   };
 }
 

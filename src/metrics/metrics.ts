@@ -15,10 +15,8 @@ export interface MetricsSources {
   readonly catalog: Catalog;
   readonly redis: RedisClient;
   readonly persister: Persister | undefined;
-  /** Brings the counts up to date before a scrape (worker processes: gathers theirs). */
-  readonly refresh?: () => Promise<void>;
-  /** Worker processes: IPC messages so far, to the primary and to the workers (the cost of the hop is per message). */
-  readonly hopMessages?: () => { readonly toPrimary: number; readonly toWorkers: number };
+  /** The answer counts of every process of this server (FleetCounts): refused first, then per event; default, this process's. */
+  readonly answers?: () => Promise<AnswerCounts[]>;
 }
 
 /** What the queue gauges read: waiting (not yet sent to Redis), parked, capacity. */
@@ -37,13 +35,12 @@ export interface QueueView {
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly refresh: (() => Promise<void>) | undefined;
   private readonly batchSize: Histogram;
   private readonly scriptSeconds: Histogram;
 
   constructor(sources: MetricsSources) {
     const { refused, queue, catalog, redis, persister } = sources;
-    this.refresh = sources.refresh;
+    const answers = sources.answers ?? (async () => [refused, ...[...catalog.all()].map((e) => e.answers)]);
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'seckill_' });
 
@@ -52,9 +49,9 @@ export class Metrics {
       help: 'Buy requests answered, by outcome, by the stage that decided (http, prefilter, queue, redis) and by the channel they came in on (http, ws)',
       labelNames: ['channel', 'stage', 'outcome'] as const,
       registers,
-      collect() {
+      async collect() {
+        const all = await answers();
         this.reset();
-        const all = [refused, ...[...catalog.all()].map((e) => e.answers)];
         for (let channel = 0; channel < CHANNEL_NAMES.length; channel++) {
           for (let stage = 0; stage < STAGE_NAMES.length; stage++) {
             for (let code = 0; code < OUTCOME_COUNT; code++) {
@@ -65,21 +62,6 @@ export class Metrics {
         }
       },
     });
-    const hop = sources.hopMessages;
-    if (hop !== undefined) {
-      new Counter({
-        name: 'seckill_worker_messages_total',
-        help: 'Messages between the worker processes and the primary (buys to the primary, decisions to the workers)',
-        labelNames: ['direction'] as const,
-        registers,
-        collect() {
-          this.reset();
-          const m = hop();
-          this.inc({ direction: 'to_primary' }, m.toPrimary);
-          this.inc({ direction: 'to_workers' }, m.toWorkers);
-        },
-      });
-    }
     new Gauge({
       name: 'seckill_queue_waiting',
       help: 'Requests waiting in the queue for a token (not yet sent to Redis)',
@@ -198,7 +180,6 @@ export class Metrics {
   };
 
   async text(): Promise<string> {
-    await this.refresh?.();
     return this.registry.metrics();
   }
 

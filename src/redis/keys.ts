@@ -26,6 +26,8 @@ export interface EventKeys {
   readonly paid: string;
   /** hash: order number → user, orders expired unpaid (their unit went back into stock; their user stays in buyers) */
   readonly expired: string;
+  /** hash: process id → its answer counts for this event, published about once a second (metrics/fleet-counts.ts) */
+  readonly answers: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -41,8 +43,12 @@ export function eventKeys(event: string): EventKeys {
     owners: tag + 'owners',
     paid: tag + 'paid',
     expired: tag + 'expired',
+    answers: tag + 'answers',
   });
 }
+
+/** hash: process id → its answers refused before an event was found (metrics/fleet-counts.ts). */
+export const REFUSED_KEY = 'sk:refused';
 
 /** SCAN pattern matching every event's meta key. */
 export const META_PATTERN = 'sk:{*}:meta';

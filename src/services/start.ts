@@ -12,6 +12,8 @@ export interface Services {
   readonly redisTarget: string;
   /** undefined with MYSQL_URL=none. */
   readonly pool: Pool | undefined;
+  /** Where that pool connects (a worker opens its own): MYSQL_URL, or the local mariadbd's socket. */
+  readonly mysqlTarget: { readonly url: string } | { readonly socket: string } | undefined;
   /** The local servers this process supervises, by name: running, and restarts so far. */
   health(): Record<string, ServiceHealth>;
   /** Closes the pool and stops the local servers this process started or adopted. */
@@ -48,10 +50,10 @@ export async function startServices(config: Config): Promise<Services> {
     if (m.status === 'rejected') throw m.reason;
     const redis = r.value;
     const mariadb = m.value;
-    if (mariadb !== undefined) pool = await connectMysql({ socket: mariadb.socket });
-    else if (config.mysqlUrl !== 'none') pool = await connectMysql({ url: config.mysqlUrl });
+    const mysqlTarget = mariadb !== undefined ? { socket: mariadb.socket } : config.mysqlUrl !== 'none' ? { url: config.mysqlUrl } : undefined;
+    if (mysqlTarget !== undefined) pool = await connectMysql(mysqlTarget);
     const health = (): Record<string, ServiceHealth> => Object.fromEntries(started.map((s) => [s.name, s.health()]));
-    return { redisTarget: redis?.socket ?? config.redisUrl, pool, health, stop };
+    return { redisTarget: redis?.socket ?? config.redisUrl, pool, mysqlTarget, health, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import { startApp, type RunningApp } from '../../src/app';
+import { startSingle, type SingleApp } from '../../src/app';
 import { mintToken } from '../../src/auth/jwt';
 import { DEFAULT_CONFIG, type Config } from '../../src/config';
 import { tempDir, testRedis } from './services';
@@ -7,7 +7,7 @@ import { tempDir, testRedis } from './services';
 export const SECRET = 'test-secret-0123456789';
 export const ADMIN = 'test-admin-token';
 
-export interface TestApp extends RunningApp {
+export interface TestApp extends SingleApp {
   readonly base: string;
   readonly redisSocket: string;
   readonly config: Config;
@@ -31,7 +31,7 @@ export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise
     workers: 1,
     ...overrides,
   });
-  const app = await startApp(config);
+  const app = await startSingle(config);
   t.teardown(() => app.close());
   return { ...app, close: app.close, base: `http://127.0.0.1:${app.port}`, redisSocket: config.redisUrl, config };
 }

@@ -177,8 +177,8 @@
     const up = duration(s.t - s.process.startedAt);
     $('process').textContent =
       'Connected to process ' + s.process.pid + ' on ' + s.process.host + ' (up ' + up + '). ' +
-      'Answers, rates, queue and script time are counted by this process only; with several workers or servers each ' +
-      'has its own. Remaining stock and orders waiting for MySQL come from Redis and hold for the whole sale.';
+      'Answers, rates and the queue are summed over every process of every server (' + s.processes + ' live, each publishing ' +
+      'about once a second); script time is this process\'s. Remaining stock and orders waiting for MySQL come from Redis.';
 
     const q = s.queue;
     $('q-parked').textContent = fmt(q.parked);
@@ -249,7 +249,7 @@
     const drain = el('figure', 'chart');
     drain.append(el('figcaption', '', 'remaining stock'), svgEl('svg', { class: 'drain', viewBox: '0 0 600 140' }));
     const mix = el('figure', 'chart');
-    mix.append(el('figcaption', '', 'decisions per second by outcome (this process)'), svgEl('svg', { class: 'mix', viewBox: '0 0 600 140' }), el('div', 'legend'));
+    mix.append(el('figcaption', '', 'decisions per second by outcome (every process)'), svgEl('svg', { class: 'mix', viewBox: '0 0 600 140' }), el('div', 'legend'));
     const charts = el('div', 'charts');
     charts.append(drain, mix);
     card.append(head, win, tiles, charts);

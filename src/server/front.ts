@@ -1,0 +1,169 @@
+import type { Pool } from 'mysql2/promise';
+import { Admission } from '../admission/admission';
+import type { Blocklist } from '../admission/blocklist';
+import { Consumer } from '../admission/consumer';
+import { Ledger } from '../admission/ledger';
+import type { Parked } from '../admission/parked';
+import { ParkQueue } from '../admission/queue';
+import { UserThrottle } from '../admission/user-throttle';
+import { createAdminCheck, createUserVerifier } from '../auth/jwt';
+import { corsOriginList, type Config } from '../config';
+import { loadAssets } from '../dashboard/assets';
+import { DashboardFeed } from '../dashboard/feed';
+import type { EventStore } from '../events/event-store';
+import { SOLD_OUT } from '../events/news';
+import type { SaleEvent } from '../events/sale-event';
+import { registerAdminRoutes } from '../http/admin-routes';
+import { registerBuyRoute } from '../http/buy-route';
+import { withCors } from '../http/cors';
+import { registerDashboardRoutes } from '../http/dashboard-routes';
+import { registerEventRoute } from '../http/event-route';
+import { registerMetricsRoute } from '../http/metrics-route';
+import { registerOrderRoute } from '../http/order-route';
+import { registerPayRoute } from '../http/pay-route';
+import { closeListenSocket, listen, registerFallbackRoutes } from '../http/server';
+import { uws } from '../http/uws';
+import { AnswerCounts } from '../metrics/decisions';
+import { FleetCounts } from '../metrics/fleet-counts';
+import { Metrics } from '../metrics/metrics';
+import type { Persister } from '../orders/persister';
+import { Outcome } from '../outcome';
+import type { ServiceHealth } from '../services/local-service';
+import { redisHealth } from '../services/redis-health';
+import { registerWsRoute } from '../ws/ws-route';
+import type { SaleState } from './sale-state';
+import type { Shutdown } from './shutdown';
+
+/**
+ * At shutdown, keep-alive clients are answered with `Connection: close`;
+ * the front stays until they have been quiet this long (at most the max),
+ * so no request already on its way into a kept-alive socket is reset.
+ */
+const SHUTDOWN_QUIET_MS = 250;
+const SHUTDOWN_QUIET_MAX_MS = 3_000;
+
+/** What a front needs besides the sale state. */
+export interface FrontOptions {
+  /** This process's share of the settings (a worker's rate and capacity are its part of the server's). */
+  readonly config: Config;
+  /** The port to listen on; 0: any. */
+  readonly port: number;
+  /** One listener on the port (a single process), or SO_REUSEPORT with the other workers. */
+  readonly exclusive: boolean;
+  /** `<instance>/<process>`, as the fleet counts name it. */
+  readonly processId: string;
+  readonly pool: Pool | undefined;
+  readonly store: EventStore | undefined;
+  readonly blocklist: Blocklist | undefined;
+  /** This process's persister, when it runs one (its counters go to /metrics). */
+  readonly persister?: Persister;
+  /** Liveness details of what the server supervises (local services, worker restarts). */
+  readonly supervised: () => Record<string, ServiceHealth | number>;
+}
+
+export interface Front {
+  readonly port: number;
+  readonly queue: ParkQueue;
+  readonly consumer: Consumer<Parked>;
+  readonly metrics: Metrics;
+  readonly fleet: FleetCounts;
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * One complete front, as a single process or each worker runs it: the uWS
+ * listener with every route, the token check, the prefilter, a bounded park
+ * queue drained by this process's one consumer on its own Redis connection.
+ * Nothing on the buy path leaves the process but the one script call per
+ * batch. Its steps are added to `shutdown`: stop listening, decide or answer
+ * every parked request, let keep-alive clients go quiet, publish the final
+ * counts.
+ */
+export async function startFront(state: SaleState, o: FrontOptions, shutdown: Shutdown): Promise<Front> {
+  const { config } = o;
+  const { redis, catalog, news } = state;
+  const refused = new AnswerCounts();
+  const queue = new ParkQueue(config.queueCapacity);
+  const fleet = new FleetCounts(redis, o.processId, { events: () => catalog.all(), refused, queue });
+  fleet.start();
+  shutdown.add('answer counts', () => fleet.close());
+  const processesOf = (event: SaleEvent | undefined): ReturnType<FleetCounts['processes']> => fleet.processes(event);
+  const thisInstance = async (): Promise<AnswerCounts[]> => {
+    const ours = (rows: Awaited<ReturnType<FleetCounts['processes']>>): AnswerCounts =>
+      FleetCounts.sum(rows.filter((r) => r.id.startsWith(fleet.instance + '/')));
+    const events = [...catalog.all()];
+    return Promise.all([processesOf(undefined), ...events.map(processesOf)].map((p) => p.then(ours, () => new AnswerCounts())));
+  };
+  const metrics = new Metrics({ refused, queue, catalog, redis, persister: o.persister, answers: thisInstance });
+  const ledger = new Ledger(queue);
+  let pushes: { check(event: SaleEvent): void } | undefined;
+  const consumer = new Consumer<Parked>(queue, ledger, redis, {
+    rate: config.queueRate,
+    burst: config.queueBurst,
+    batchSize: config.batchSize,
+    sweepMs: Math.max(2, Math.min(50, Math.floor(config.queueTimeoutMs / 20))),
+    onBatch: metrics.observeBatch,
+    onLost: (event) => void catalog.restore(event.id),
+    onSoldOut: (event) => {
+      news.announce(event, SOLD_OUT);
+      pushes?.check(event);
+    },
+  });
+  const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
+  const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist: o.blocklist });
+  const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
+  const isAdmin = createAdminCheck(config.adminToken);
+  const isMetricsReader = createAdminCheck(config.metricsToken);
+  const isPayer = createAdminCheck(config.paymentToken);
+
+  const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
+  registerBuyRoute(app, admission, verifyUser, refused);
+  const ws = registerWsRoute(app, { admission, events: catalog, verifyUser, refused, inflight: config.wsInflight, roomForMore: () => !ledger.full });
+  pushes = ws.pushes;
+  // A unit came free or the event changed: the requests standing by are decided again; pushes follow the change.
+  ledger.onFreed = (event) => admission.review(event);
+  ledger.onSoldOut = (event) => ws.pushes.check(event);
+  const watch = (event: SaleEvent): void => {
+    admission.review(event);
+    ws.pushes.check(event);
+  };
+  catalog.watchers.add(watch);
+  registerOrderRoute(app, { catalog, redis, store: o.store, verifyUser });
+  registerPayRoute(app, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
+  registerEventRoute(app, catalog);
+  registerAdminRoutes(app, { catalog, redis, queue, isAdmin, processes: processesOf });
+  registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
+  const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, processes: processesOf });
+  registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
+  const pool = o.pool;
+  registerFallbackRoutes(app, {
+    health: async (): Promise<Record<string, unknown>> => {
+      const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
+      const [r, m] = await Promise.all([redisHealth(redis), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
+      return { ...r, ...(m === undefined ? {} : { mysql: m }), services: o.supervised() };
+    },
+    // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
+    ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),
+  });
+  const { socket, port } = await listen(app, config.host, o.port, o.exclusive);
+
+  shutdown.add('front', async () => {
+    closeListenSocket(socket);
+    dashboard.close();
+    admission.closing = true;
+    // Let the consumer decide what it holds (bounded by a request's deadline), answer what is left 10, stop it.
+    for (const event of ledger.standing()) admission.review(event);
+    await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
+    consumer.flush(Outcome.Unavailable);
+    consumer.close();
+    await admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
+    catalog.watchers.delete(watch);
+    ws.close();
+  });
+  return { port, queue, consumer, metrics, fleet };
+}

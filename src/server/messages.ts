@@ -1,0 +1,49 @@
+import type { Config } from '../config';
+
+/**
+ * Messages between the primary and its workers (node IPC). None is on the
+ * buy path: a worker decides its buys with its own consumer; these only
+ * start, count and stop it.
+ */
+
+/** Worker → primary: it listens on the shared port. */
+export interface Listening {
+  readonly t: 'listening';
+  readonly port: number;
+}
+
+export type ToPrimary = Listening;
+
+/** Primary → worker: stop listening, answer what is parked, close, exit. */
+export interface Close {
+  readonly t: 'close';
+}
+
+/** Primary → worker: how many times workers of this server were restarted (for /healthz and /metrics). */
+export interface Restarts {
+  readonly t: 'restarts';
+  readonly count: number;
+}
+
+export type ToWorker = Close | Restarts;
+
+/** What a worker process is started with (in its environment as JSON, SECKILL_WORKER). */
+export interface WorkerStart {
+  readonly index: number;
+  /** The public port to share (SO_REUSEPORT). */
+  readonly port: number;
+  /** This worker's share of the server's settings. */
+  readonly config: Config;
+  /** REDIS_URL, or the local redis-server's socket. */
+  readonly redisTarget: string;
+  /** MYSQL_URL, the local mariadbd's socket, or none. */
+  readonly mysql: { readonly url: string } | { readonly socket: string } | undefined;
+  /** The instance part of each process id (`<host>:<primary pid>`). */
+  readonly instance: string;
+  readonly restarts: number;
+}
+
+/** A message type the switch does not know is a bug the compiler finds. */
+export function unexpected(m: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(m)}`);
+}

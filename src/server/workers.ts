@@ -1,0 +1,155 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { log } from '../log';
+import { unexpected, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
+
+const RESTART_MIN_MS = 200;
+const RESTART_MAX_MS = 5_000;
+/** A worker that ran this long before dying restarts after the shortest wait again. */
+const RESTART_RESET_MS = 10_000;
+
+/** A port the kernel says is free on `host` now (workers share a given port: SO_REUSEPORT is set only on one). */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The compiled worker entry (tests run the sources, so look for dist/ from there too). */
+function workerEntry(): string {
+  const here = path.join(__dirname, 'worker.js');
+  if (fs.existsSync(here)) return here;
+  const dist = path.resolve(__dirname, '..', '..', 'dist', 'src', 'server', 'worker.js');
+  if (fs.existsSync(dist)) return dist;
+  throw new Error(`worker entry not found (${here}, ${dist}): run npm run build`);
+}
+
+/** One worker process: its child, whether it listens, and when it started. */
+interface Slot {
+  readonly index: number;
+  child: ChildProcess;
+  listening: boolean;
+  startedAt: number;
+  exited: Promise<void>;
+}
+
+/**
+ * The primary's worker processes: each a complete front on the shared port
+ * (src/server/worker.ts). The supervisor starts them one by one, restarts
+ * one that dies (with a backoff that grows while it keeps dying), counts the
+ * restarts and tells every worker the count, and at shutdown tells each to
+ * stop and waits (bounded), then kills what is left.
+ */
+export class WorkerSupervisor {
+  private readonly slots: Slot[] = [];
+  private closing = false;
+  /** All started once: from then on a worker that dies is restarted (before, the start fails). */
+  private running = false;
+  /** Workers restarted since the server started. */
+  restarts = 0;
+
+  constructor(private readonly startOf: (index: number) => Omit<WorkerStart, 'index' | 'restarts'>) {}
+
+  /** Starts `count` workers, one after the other; resolves with the port they share. */
+  async start(count: number): Promise<number> {
+    let port = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = this.spawn(i);
+      this.slots[i] = slot;
+      port = await this.listening(slot);
+    }
+    this.running = true;
+    return port;
+  }
+
+  /** Workers listening now. */
+  get ready(): number {
+    return this.slots.filter((s) => s.listening).length;
+  }
+
+  /** The worker pids, by index (for logs and tests). */
+  get pids(): number[] {
+    return this.slots.map((s) => s.child.pid ?? 0);
+  }
+
+  private spawn(index: number, previous?: Slot): Slot {
+    const start: WorkerStart = { ...this.startOf(index), index, restarts: this.restarts };
+    const child = fork(workerEntry(), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, SECKILL_WORKER: JSON.stringify(start) },
+    });
+    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve() };
+    slot.child = child;
+    slot.listening = false;
+    slot.startedAt = Date.now();
+    slot.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.on('message', (m: ToPrimary) => {
+      switch (m.t) {
+        case 'listening':
+          slot.listening = true;
+          break;
+        default:
+          unexpected(m.t);
+      }
+    });
+    child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
+    return slot;
+  }
+
+  private listening(slot: Slot): Promise<number> {
+    const child = slot.child;
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: ToPrimary): void => {
+        if (m.t !== 'listening') return;
+        child.off('message', onMessage);
+        resolve(m.port);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code, signal) => reject(new Error(`worker ${slot.index} exited before listening (${signal ?? `code ${code}`}): see the lines above`)));
+    });
+  }
+
+  private send(slot: Slot, m: ToWorker): void {
+    if (slot.child.connected) slot.child.send(m);
+  }
+
+  private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    slot.listening = false;
+    if (this.closing || !this.running || slot.child !== child) return;
+    log.error({ worker: slot.index, code, signal }, 'worker exited: restarting it');
+    let wait = Date.now() - slot.startedAt > RESTART_RESET_MS ? RESTART_MIN_MS : RESTART_MIN_MS * 4;
+    const restart = (): void => {
+      if (this.closing) return;
+      this.restarts++;
+      this.spawn(slot.index, slot);
+      this.listening(slot).then(
+        () => {
+          log.info({ worker: slot.index, restarts: this.restarts }, 'worker restarted');
+          for (const s of this.slots) this.send(s, { t: 'restarts', count: this.restarts });
+        },
+        () => {
+          wait = Math.min(RESTART_MAX_MS, wait * 2);
+          setTimeout(restart, wait);
+        },
+      );
+    };
+    setTimeout(restart, wait);
+  }
+
+  /** Tells every worker to stop (each answers what it holds); resolves when all have exited, killing any left after `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    for (const s of this.slots) this.send(s, { t: 'close' });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.slots.map((s) => s.exited)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    for (const s of this.slots) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+  }
+}
