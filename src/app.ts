@@ -34,7 +34,7 @@ import { Metrics, type MetricsSources, type QueueView } from './metrics/metrics'
 import { Outcome } from './outcome';
 import { Persister, persisterName } from './orders/persister';
 import { connectConfiguredRedis } from './services/redis-connect';
-import { redisHealth } from './services/redis-health';
+import { Dependencies } from './services/dependencies';
 import type { RedisClient } from './redis/scripts';
 import { takePortLock } from './services/port-lock';
 import { startServices, type Services } from './services/start';
@@ -270,6 +270,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
     const isPayer = createAdminCheck(config.paymentToken);
     /** Closed first at shutdown (the dashboard streams). */
     const closers: (() => void)[] = [];
+    // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
+    const dependencies = new Dependencies(redis, pool, config.redisTimeoutMs);
+    await dependencies.start();
+    closers.push(() => dependencies.close());
     // Unpaid orders past their deadline go back on sale, traffic or not (one sweeper per process; the script decides).
     const sweeper = new ExpirySweeper(redis, () => catalog.all(), (id, remaining, expired) => catalog.unitsReturned(id, remaining, expired));
     sweeper.start();
@@ -300,12 +304,8 @@ export async function startApp(config: Config): Promise<RunningApp> {
         closers.push(() => dashboard.close());
         registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
         registerFallbackRoutes(app, {
-          health: async (): Promise<Record<string, unknown>> => {
-            const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
-            const [r, m] = await Promise.all([redisHealth(redis), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-            return { ...r, ...(m === undefined ? {} : { mysql: m }), services: services.health() };
-          },
-          ready,
+          health: () => ({ ...dependencies.health(), services: services.health() }),
+          ready: () => dependencies.ready(ready()),
         });
       },
     };
