@@ -122,6 +122,8 @@ t.test('one shard stopped mid-sale: its event answers 10, the others keep sellin
   }
   const ready = await fetch(`${app.base}/readyz`);
   t.equal(ready.status, 200, '/readyz stays 200: most events can still be decided');
+  // /healthz reports the last background check (twice per command timeout): wait for one after the stop.
+  await until(async () => (await health(app)).redis === false, '/healthz: a master is down', 5_000, 20);
   const h = await health(app);
   t.equal(h.redis, false, '/healthz: not every master answers');
   t.equal(h.redisCluster.masters[shard.address], false, '/healthz names the master that is down');

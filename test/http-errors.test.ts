@@ -107,5 +107,8 @@ t.test('admin input is validated and changes nothing when refused', async (t) =>
   t.equal((await fetch(`${app.base}/admin/events/none`, { headers: { authorization: `Bearer ${ADMIN}` } })).status, 404);
   t.equal((await fetch(`${app.base}/admin/events/live`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } })).status, 405);
   const health = await fetch(`${app.base}/healthz`);
-  t.same([health.status, await health.json()], [200, { ok: true, redis: true, services: {} }]);
+  const { dependencies, ...live } = (await health.json()) as { dependencies: unknown };
+  t.same([health.status, live], [200, { ok: true, redis: true, services: {} }]);
+  t.same(Object.keys(dependencies as object), ['redis'], 'MYSQL_URL=none: Redis is the one dependency checked');
+  t.match(dependencies, { redis: { state: 'ok', lastOkMs: Number } });
 });

@@ -30,8 +30,13 @@ export function closeListenSocket(socket: us_listen_socket): void {
 }
 
 export interface Probes {
-  /** Liveness details: each dependency reachable, each local service up (informational: liveness is 200 while we answer). */
-  readonly health: () => Promise<Record<string, unknown>>;
+  /**
+   * Liveness details: each dependency reachable, each local service up
+   * (informational: liveness is 200 while we answer). Synchronous: read from
+   * what background checks found (services/dependencies.ts), never from I/O
+   * done for this request, so a hung dependency cannot hang the probe.
+   */
+  readonly health: () => Record<string, unknown>;
   /** Readiness: accepting buys; every value true → 200, else 503. */
   readonly ready: () => Record<string, boolean>;
 }
@@ -54,22 +59,16 @@ function readiness(res: HttpResponse, probes: Probes, head: boolean): void {
 }
 
 function liveness(res: HttpResponse, probes: Probes, head: boolean): void {
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
-  void probes.health().then((details) => {
-    if (!aborted) res.cork(() => answer(res, 200, { ok: true, ...details }, head));
-  });
+  answer(res, 200, { ok: true, ...probes.health() }, head);
 }
 
 /**
- * GET (or HEAD) /healthz is liveness: 200 for as long as the process
- * answers, whatever Redis, MySQL or the local services do (its body says
- * how they are), so an orchestrator never restarts a server that is still
- * selling because MySQL is away. GET (or HEAD) /readyz is readiness: 200
- * while buys can be decided (warmed up, not stopping, Redis connected),
- * else 503. Any path no route knows gets 404 with code 9. Registered last:
+ * GET (or HEAD) /healthz is liveness: 200 at once for as long as the
+ * process answers, whatever Redis, MySQL or the local services do (its body
+ * says how they are, as last checked), so an orchestrator never restarts a
+ * server that is still selling because MySQL is away or hung. GET (or HEAD)
+ * /readyz is readiness: 200 while buys can be decided (warmed up, not
+ * stopping, Redis connected and answering), else 503. Any path no route knows gets 404 with code 9. Registered last:
  * uWS prefers specific routes over wildcards whatever the order, but it
  * reads more plainly so.
  */

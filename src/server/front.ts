@@ -29,7 +29,7 @@ import { Metrics } from '../metrics/metrics';
 import type { Persister } from '../orders/persister';
 import { Outcome } from '../outcome';
 import type { ServiceHealth } from '../services/local-service';
-import { redisHealth } from '../services/redis-health';
+import { Dependencies } from '../services/dependencies';
 import { registerWsRoute } from '../ws/ws-route';
 import type { SaleState } from './sale-state';
 import type { Shutdown } from './shutdown';
@@ -140,15 +140,14 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
   const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, processes: processesOf });
   registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
-  const pool = o.pool;
+  // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
+  const dependencies = new Dependencies(redis, o.pool, config.redisTimeoutMs);
+  await dependencies.start();
+  shutdown.add('dependency checks', () => dependencies.close());
   registerFallbackRoutes(app, {
-    health: async (): Promise<Record<string, unknown>> => {
-      const ok = (p: Promise<unknown>): Promise<boolean> => p.then(() => true, () => false);
-      const [r, m] = await Promise.all([redisHealth(redis), pool === undefined ? undefined : ok(pool.query('SELECT 1'))]);
-      return { ...r, ...(m === undefined ? {} : { mysql: m }), services: o.supervised() };
-    },
+    health: () => ({ ...dependencies.health(), services: o.supervised() }),
     // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
-    ready: () => ({ accepting: !admission.closing, redis: consumer.redisReady }),
+    ready: () => dependencies.ready({ accepting: !admission.closing, redis: consumer.redisReady }),
   });
   const { socket, port } = await listen(app, config.host, o.port, o.exclusive);
 
