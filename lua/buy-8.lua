@@ -27,6 +27,9 @@
                      absent or being restored (the caller must not re-sync
                      its estimate to it)
     [2i], [2i+1]     outcome code and order number (0 when none) of ARGV[i]
+    [2n+2]           buyers after the batch (HLEN buyers; -1 with [1] = -1): a
+                     process that knows as many buyers knows them all, and may
+                     answer "sold out" from memory (src/events/sale-event.ts)
 
   Outcome codes (src/outcome.ts):
     0 won            (order number: seq + 1, then seq is that number)
@@ -74,6 +77,7 @@ local function all(code, remaining)
     out[2 * i] = code
     out[2 * i + 1] = 0
   end
+  out[2 * n + 2] = remaining < 0 and -1 or rcall('HLEN', buyersKey)
   return out
 end
 
@@ -188,4 +192,5 @@ if remaining ~= before then
   rcall('HSET', metaKey, 'unpersisted', queued + wins)
 end
 out[1] = remaining
+out[2 * n + 2] = rcall('HLEN', buyersKey)
 return out

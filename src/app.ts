@@ -143,7 +143,7 @@ export async function startSingle(config: Config): Promise<SingleApp> {
         store,
         blocklist: house.blocklist,
         persister,
-        supervised: () => services.health(),
+        services: () => services.health(),
       },
       shutdown,
     );
@@ -175,7 +175,10 @@ async function startPrimary(config: Config): Promise<RunningApp> {
       persister: false,
     });
     const instance = instanceId();
-    const workers = new WorkerSupervisor(() => ({ port: house.port, config: part, redisTarget: services.redisTarget, mysql: services.mysqlTarget, instance }));
+    const workers = new WorkerSupervisor(
+      () => ({ port: house.port, config: part, redisTarget: services.redisTarget, mysql: services.mysqlTarget, instance }),
+      () => services.health(),
+    );
     shutdown.add('workers', () => workers.close(config.queueTimeoutMs + config.redisTimeoutMs + 5_000));
     const port = await workers.start(n);
     shutdown.add('log', () => log.info('shutting down'));

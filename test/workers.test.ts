@@ -64,6 +64,8 @@ t.test('a worker killed with SIGKILL is restarted; the sale goes on exactly', as
   const after = await crowd([s.base], 'kw', Array.from({ length: 500 }, (_, i) => `b${i}`), { concurrency: 20 });
   t.equal(count(after, (a) => a.code === 0), 300, 'the other 300 units sell, none twice');
   t.match(s.output(), /"worker":\d,"code":null,"signal":"SIGKILL".*"msg":"worker exited: restarting it"/, 'the death is logged');
+  await until(async () => ((await (await fetch(`${s.base}/healthz`, { headers: { connection: 'close' } })).json()) as { workers?: { restarts: number } }).workers?.restarts === 1, '/healthz counts the restart');
+  t.equal((await scrape(s.base, ADMIN))('seckill_worker_restarts_total'), 1, '/metrics counts it');
   const st = await stats(s.base, 'kw');
   t.equal(st.remaining, 0);
   s.child.kill('SIGTERM');

@@ -144,13 +144,13 @@ export class Consumer<T extends Ticket> {
       const before = event.remaining;
       event.syncRemaining(result.remaining);
       for (let i = 0; i < batch.length; i++) {
-        const t = batch[i] as T;
         const code = result.codes[i] as Outcome;
-        const order = result.orders[i] ?? 0;
-        if (code === Outcome.Won || code === Outcome.AlreadyBought) {
-          event.learnWinner(t.user, order);
-        }
-        this.sink.settle(t, code, order, Stage.Redis);
+        if (code === Outcome.Won || code === Outcome.AlreadyBought) event.learnWinner((batch[i] as T).user, result.orders[i] ?? 0);
+      }
+      // Nothing left, and Redis holds as many buyers as this process knows: it knows them all, "sold out" may come from memory.
+      if (result.remaining <= 0 && result.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);
+      for (let i = 0; i < batch.length; i++) {
+        this.sink.settle(batch[i] as T, result.codes[i] as Outcome, result.orders[i] ?? 0, Stage.Redis);
       }
       if (before > 0 && result.remaining === 0) this.options.onSoldOut?.(event);
     } catch (err) {

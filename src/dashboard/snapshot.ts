@@ -123,7 +123,7 @@ export class SnapshotBuilder {
       process: { pid: process.pid, host: os.hostname(), startedAt: STARTED_AT },
       redis: redis.status,
       queue: counted.size === 0 ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting, parked, capacity: queue.capacity },
-      processes: counted.size,
+      processes: Math.max(1, counted.size),
       script,
       outcomes: NAMES,
       events: views,

@@ -17,6 +17,8 @@ export interface MetricsSources {
   readonly persister: Persister | undefined;
   /** The answer counts of every process of this server (FleetCounts): refused first, then per event; default, this process's. */
   readonly answers?: () => Promise<AnswerCounts[]>;
+  /** Worker processes: how many times a worker of this server was restarted after dying. */
+  readonly workerRestarts?: () => number;
 }
 
 /** What the queue gauges read: waiting (not yet sent to Redis), parked, capacity. */
@@ -62,6 +64,18 @@ export class Metrics {
         }
       },
     });
+    const restarts = sources.workerRestarts;
+    if (restarts !== undefined) {
+      new Counter({
+        name: 'seckill_worker_restarts_total',
+        help: 'Worker processes of this server restarted after they died',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(restarts());
+        },
+      });
+    }
     new Gauge({
       name: 'seckill_queue_waiting',
       help: 'Requests waiting in the queue for a token (not yet sent to Redis)',

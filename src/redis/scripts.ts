@@ -132,6 +132,8 @@ export interface BuyResult {
   /** codes[i] and orders[i] answer users[i]. */
   readonly codes: Int32Array;
   readonly orders: Float64Array;
+  /** Redis' buyers after the batch (-1 with remaining -1). */
+  readonly buyers: number;
 }
 
 export async function buy(redis: RedisClient, keys: EventKeys, users: string[]): Promise<BuyResult> {
@@ -143,7 +145,7 @@ export async function buy(redis: RedisClient, keys: EventKeys, users: string[]):
     codes[i] = raw[2 * i + 1] ?? 10;
     orders[i] = raw[2 * i + 2] ?? 0;
   }
-  return { remaining: raw[0] ?? -1, codes, orders };
+  return { remaining: raw[0] ?? -1, codes, orders, buyers: raw[2 * n + 1] ?? -1 };
 }
 
 export enum PutEventResult {

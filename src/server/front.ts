@@ -57,8 +57,10 @@ export interface FrontOptions {
   readonly blocklist: Blocklist | undefined;
   /** This process's persister, when it runs one (its counters go to /metrics). */
   readonly persister?: Persister;
-  /** Liveness details of what the server supervises (local services, worker restarts). */
-  readonly supervised: () => Record<string, ServiceHealth | number>;
+  /** The local services the server supervises (the primary's, relayed to a worker). */
+  readonly services: () => Record<string, ServiceHealth>;
+  /** Workers restarted since the server started (worker processes only). */
+  readonly workerRestarts?: () => number;
 }
 
 export interface Front {
@@ -99,7 +101,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     const events = [...catalog.all()];
     return Promise.all([processesOf(undefined), ...events.map(processesOf)].map((p) => p.then(ours, () => new AnswerCounts())));
   };
-  const metrics = new Metrics({ refused, queue, catalog, redis, persister: o.persister, answers: thisInstance });
+  const metrics = new Metrics({ refused, queue, catalog, redis, persister: o.persister, answers: thisInstance, workerRestarts: o.workerRestarts });
   const ledger = new Ledger(queue);
   let pushes: { check(event: SaleEvent): void } | undefined;
   const consumer = new Consumer<Parked>(queue, ledger, redis, {
@@ -145,7 +147,11 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   await dependencies.start();
   shutdown.add('dependency checks', () => dependencies.close());
   registerFallbackRoutes(app, {
-    health: () => ({ ...dependencies.health(), services: o.supervised() }),
+    health: () => ({
+      ...dependencies.health(),
+      services: o.services(),
+      ...(o.workerRestarts === undefined ? {} : { workers: { restarts: o.workerRestarts() } }),
+    }),
     // Listening starts only after warm-up, so here: not stopping, and Redis there to decide.
     ready: () => dependencies.ready({ accepting: !admission.closing, redis: consumer.redisReady }),
   });

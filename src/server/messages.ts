@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { ServiceHealth } from '../services/local-service';
 
 /**
  * Messages between the primary and its workers (node IPC). None is on the
@@ -25,7 +26,13 @@ export interface Restarts {
   readonly count: number;
 }
 
-export type ToWorker = Close | Restarts;
+/** Primary → worker: the local services it supervises, as /healthz reports them (sent when they change). */
+export interface Services {
+  readonly t: 'services';
+  readonly health: Record<string, ServiceHealth>;
+}
+
+export type ToWorker = Close | Restarts | Services;
 
 /** What a worker process is started with (in its environment as JSON, SECKILL_WORKER). */
 export interface WorkerStart {
@@ -41,6 +48,7 @@ export interface WorkerStart {
   /** The instance part of each process id (`<host>:<primary pid>`). */
   readonly instance: string;
   readonly restarts: number;
+  readonly services: Record<string, ServiceHealth>;
 }
 
 /** A message type the switch does not know is a bug the compiler finds. */

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
 
   const shutdown = new Shutdown();
   let restarts = start.restarts;
+  let services = start.services;
   const stop = (code: number): void => {
     void shutdown.close().finally(() => process.exit(code));
   };
@@ -45,6 +46,9 @@ async function main(): Promise<void> {
         break;
       case 'restarts':
         restarts = m.count;
+        break;
+      case 'services':
+        services = m.health;
         break;
       default:
         unexpected(m);
@@ -70,7 +74,8 @@ async function main(): Promise<void> {
       pool,
       store,
       blocklist,
-      supervised: () => ({ workerRestarts: restarts }),
+      services: () => services,
+      workerRestarts: () => restarts,
     },
     shutdown,
   );

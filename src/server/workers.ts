@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { log } from '../log';
+import type { ServiceHealth } from '../services/local-service';
 import { unexpected, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
 
 const RESTART_MIN_MS = 200;
@@ -55,7 +56,14 @@ export class WorkerSupervisor {
   /** Workers restarted since the server started. */
   restarts = 0;
 
-  constructor(private readonly startOf: (index: number) => Omit<WorkerStart, 'index' | 'restarts'>) {}
+  private servicesTimer: NodeJS.Timeout | undefined;
+  private servicesSent = '';
+
+  constructor(
+    private readonly startOf: (index: number) => Omit<WorkerStart, 'index' | 'restarts' | 'services'>,
+    /** The local services' health, which each worker's /healthz reports. */
+    private readonly services: () => Record<string, ServiceHealth>,
+  ) {}
 
   /** Starts `count` workers, one after the other; resolves with the port they share. */
   async start(count: number): Promise<number> {
@@ -66,6 +74,15 @@ export class WorkerSupervisor {
       port = await this.listening(slot);
     }
     this.running = true;
+    // Each worker's /healthz reports the services this process supervises: sent when they change.
+    this.servicesTimer = setInterval(() => {
+      const health = this.services();
+      const text = JSON.stringify(health);
+      if (text === this.servicesSent) return;
+      this.servicesSent = text;
+      for (const s of this.slots) this.send(s, { t: 'services', health });
+    }, 1_000);
+    this.servicesTimer.unref();
     return port;
   }
 
@@ -80,7 +97,7 @@ export class WorkerSupervisor {
   }
 
   private spawn(index: number, previous?: Slot): Slot {
-    const start: WorkerStart = { ...this.startOf(index), index, restarts: this.restarts };
+    const start: WorkerStart = { ...this.startOf(index), index, restarts: this.restarts, services: this.services() };
     const child = fork(workerEntry(), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, SECKILL_WORKER: JSON.stringify(start) },
@@ -146,6 +163,7 @@ export class WorkerSupervisor {
   /** Tells every worker to stop (each answers what it holds); resolves when all have exited, killing any left after `timeoutMs`. */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
+    clearInterval(this.servicesTimer);
     for (const s of this.slots) this.send(s, { t: 'close' });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.slots.map((s) => s.exited)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);

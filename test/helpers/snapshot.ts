@@ -2,10 +2,15 @@ import { Cluster } from 'ioredis';
 import type { RedisClient } from '../../src/redis/scripts';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
-/** Every key in Redis with its type and whole value, in a stable order: equal snapshots, unchanged data. */
+/**
+ * Every key of the sale in Redis with its type and whole value, in a stable
+ * order: equal snapshots, unchanged data. The answer counts each process
+ * publishes (metrics/fleet-counts.ts) are bookkeeping, not sale state: left out.
+ */
 export async function redisSnapshot(redis: RedisClient): Promise<string> {
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  const keys = (await Promise.all(nodes.map((n) => n.keys('*')))).flat().sort();
+  const counts = /^sk:refused$|^sk:\{[^}]*\}:answers$/;
+  const keys = (await Promise.all(nodes.map((n) => n.keys('*')))).flat().filter((k) => !counts.test(k)).sort();
   const out: [string, string, unknown][] = [];
   for (const k of keys) {
     const type = await redis.type(k);
