@@ -56,7 +56,7 @@ t.test('Redis unreachable: 10 before the deadline, the server lives on and recov
   // The sale completes: a crowd takes the rest (at 2 a second), and not one unit more.
   const rest = await Promise.all(Array.from({ length: 60 }, (_, i) => buy(app.base, 'shaky', `late${i}`)));
   t.equal(count(rest, (a) => a.c === 0), 15 - buyers, 'exactly the units left are sold');
-  t.equal(count(rest, (a) => a.c === 1), 60 - (15 - buyers), 'the rest hear sold out');
+  t.equal(count(rest, (a) => a.c === 1), 60 - (15 - buyers), `the rest hear sold out (${JSON.stringify(rest.map((a) => a.c))})`);
   t.equal(await app.redis.get(event.keys.stock), '0');
   t.equal(await app.redis.hlen(event.keys.buyers), 15, '15 buyers, one unit each');
   t.equal(await app.redis.xlen(event.keys.orders), 15, '15 orders in the stream');
