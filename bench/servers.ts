@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { eventKeys } from '../src/redis/keys';
 import { defineScripts, putEvent } from '../src/redis/scripts';
 import { startLocalRedis } from '../src/services/redis-server';
+import { localMysqlUrl } from '../src/orders/mysql';
 import { BENCH_SECRET } from './load';
 import { LISTENING, startProc, type Proc } from './procs';
 
@@ -36,6 +37,8 @@ export interface ServerOptions {
   readonly env?: Record<string, string>;
   /** Extra node options (--cpu-prof: not allowed in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
+  /** seckill only: a second instance on this one's Redis and MariaDB (the event exists already; its persister is the first's). */
+  readonly shareWith?: Started;
 }
 
 /** seckill's worker processes: the children of `pid` running the worker entry (not its redis-server or mariadbd). */
@@ -87,10 +90,15 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
       },
     };
   }
+  const shared = o.shareWith;
+  const services: Record<string, string> =
+    shared === undefined || shared.mysqlSocket === undefined
+      ? { REDIS_URL: '', MYSQL_URL: '' }
+      : { REDIS_URL: shared.redis?.options.path ?? '', MYSQL_URL: localMysqlUrl(shared.mysqlSocket), SECKILL_PERSISTER: 'false' };
   const proc = await startProc(
     [...(o.nodeArgs ?? []), path.join(DIST, '..', 'src', 'cli.js'), 'serve'],
     // One process unless a section asks for workers: the baselines are one thread each.
-    { PORT: '0', HOST: host, SECKILL_DATA_DIR: o.dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: BENCH_ADMIN, REDIS_URL: '', MYSQL_URL: '', SECKILL_WORKERS: '1', ...o.env },
+    { PORT: '0', HOST: host, SECKILL_DATA_DIR: o.dataDir, SECKILL_JWT_SECRET: BENCH_SECRET, SECKILL_ADMIN_TOKEN: BENCH_ADMIN, ...services, SECKILL_WORKERS: '1', ...o.env },
     LISTENING,
     o.netns,
   );
@@ -99,9 +107,13 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
     headers: { authorization: `Bearer ${BENCH_ADMIN}` },
     body: JSON.stringify(window),
   });
-  if (res.status !== 201) {
+  if (res.status !== (shared === undefined ? 201 : 200)) {
     await proc.stop();
     throw new Error(`could not create ${o.event}: ${res.status}`);
+  }
+  if (shared !== undefined) {
+    // Its Redis and MariaDB are the first instance's, counted there.
+    return { proc, redis: shared.redis, mysqlSocket: shared.mysqlSocket, pids: [{ name: 'node', pid: proc.child.pid ?? 0 }], stop: () => proc.stop() };
   }
   const redis = new Redis({ path: path.join(o.dataDir, 'redis', 'redis.sock') });
   const pidIn = (file: string): number => Number(fs.readFileSync(path.join(o.dataDir, file), 'utf8').trim());

@@ -1,150 +1,160 @@
 /**
  * npm run bench:workers [-- --quick]
  *
- * What worker processes cost and give: seckill with SECKILL_WORKERS=1 and
- * =2, alternating rounds, under wrk (one thread), in two phases:
- *   sold-out  a crowd of 50,000 users cycling on a sold-out event: answered
- *             by each worker's prefilter, no hop to the consumer;
- *   selling   fresh users on an event with stock to spare: every request
- *             goes worker → primary's consumer → Redis → back (the hop).
- * The headline is server CPU µs per request (primary + workers + its
- * redis-server and mariadbd, from /proc), and req/s; ratios 2 workers / 1
- * from the same run. The machine has two cores and wrk takes part of one,
- * so req/s with 2 workers says little here; the CPU per request is what
- * carries over to a bigger machine.
+ * What worker processes cost and give, now that each worker is a complete
+ * front (no hop on the buy path). Three settings on one machine, in
+ * alternating rounds, under wrk (one thread per wrk):
+ *   1 worker   SECKILL_WORKERS=1, one wrk with 100 connections;
+ *   2 workers  SECKILL_WORKERS=2 (the default on 2 cores), one wrk, 100 connections;
+ *   analog     two independent single-worker servers on one Redis and one
+ *              MariaDB, each driven by its own wrk with 50 connections: what
+ *              no hop at all costs here (the contention floor of 2 cores).
+ * Two phases:
+ *   sold-out   a crowd of 50,000 users cycling on a sold-out event (answered
+ *              from memory);
+ *   selling    fresh users on an event with stock to spare (every request a
+ *              script call).
+ * The headline is server CPU µs per request by process kind (node: every
+ * node process of the setting; redis-server; mariadbd; from /proc), and
+ * req/s; ratios to 1 worker and to the analog from the same run.
  *
  *   --phase sold-out|selling   run one phase only
- *   --profile                  node --cpu-prof for the primary and every
- *                              worker; prints each one's top functions
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_SECRET, mintTokens } from './load';
-import { BENCH_ADMIN } from './servers';
-import { pingPong } from './ipc-pingpong';
 import { procUsage } from './procs';
-import { summarizeProfile } from './profile';
-import { startServer } from './servers';
+import { BENCH_ADMIN, startServer, type Started } from './servers';
 import { loadWrk, writeTokens } from './wrk-load';
 import { mintToken } from '../src/auth/jwt';
 import { runMain } from './run-main';
 
 const quick = process.argv.includes('--quick');
 const DURATION_S = quick ? 3 : 6;
-const ROUNDS = quick ? 1 : 2;
+const ROUNDS = quick ? 1 : 3;
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i < 0 ? undefined : process.argv[i + 1];
 };
-const PHASES = (arg('--phase') === undefined ? ['sold-out', 'selling'] : [arg('--phase')]) as ('sold-out' | 'selling')[];
-const PROFILE = process.argv.includes('--profile');
+type Phase = 'sold-out' | 'selling';
+type Setting = '1 worker' | '2 workers' | 'analog';
+const PHASES = (arg('--phase') === undefined ? ['sold-out', 'selling'] : [arg('--phase')]) as Phase[];
+const SETTINGS: readonly Setting[] = ['1 worker', '2 workers', 'analog'];
 
 interface Run {
-  workers: number;
-  phase: string;
+  setting: Setting;
+  phase: Phase;
   rps: number;
   cpuUs: number;
   p99: number;
-  /** CPU µs per request by process: primary, worker (all of them), redis-server, mariadbd. */
+  /** CPU µs per request by process kind: node (all), redis-server, mariadbd. */
   by: Record<string, number>;
-  /** Mean leaders per buy script call (seckill_batch_size), over the timed run. */
-  batch: number;
-  /** Worker ↔ primary messages (both ways) per request, over the timed run. */
-  msgs: number;
 }
 
-/** The sum of every sample of `name` (all labels) in the server's /metrics. */
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN}` } })).text();
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
-  return sum;
-}
-
-async function round(workers: number, phase: 'sold-out' | 'selling', tokensFile: string, warm: string[]): Promise<Run> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skw-'));
-  const stock = phase === 'selling' ? 5_000_000 : 100;
-  const profDir = path.join(dataDir, 'prof');
-  const s = await startServer('seckill', {
-    event: 'bw',
-    stock,
-    dataDir,
-    env: { SECKILL_WORKERS: String(workers) },
-    ...(PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
-  });
-  // The first node pid is the primary (with one worker, the whole server); the others are its workers.
-  const roleOf = (i: number, name: string): string => (name !== 'node' ? name : i === 0 ? (workers === 1 ? 'process' : 'primary') : 'worker');
-  const cpu = (): Record<string, number> => {
-    const out: Record<string, number> = {};
-    s.pids.forEach(({ name, pid }, i) => (out[roleOf(i, name)] = (out[roleOf(i, name)] ?? 0) + procUsage(pid).cpuS));
-    return out;
+async function round(setting: Setting, phase: Phase, tokens: readonly string[], warm: string[]): Promise<Run> {
+  const dirs: string[] = [];
+  const dir = (): string => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'skw-'));
+    dirs.push(d);
+    return d;
   };
-  let requests = 0;
+  const stock = phase === 'selling' ? 5_000_000 : 100;
+  const servers: Started[] = [];
   try {
-    const url = `http://127.0.0.1:${s.proc.port}`;
+    const first = await startServer('seckill', { event: 'bw', stock, dataDir: dir(), env: { SECKILL_WORKERS: setting === '2 workers' ? '2' : '1' } });
+    servers.push(first);
+    if (setting === 'analog') servers.push(await startServer('seckill', { event: 'bw', stock, dataDir: dir(), shareWith: first }));
+    const pids = servers.flatMap((s) => s.pids);
+    const cpu = (): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const { name, pid } of pids) out[name] = (out[name] ?? 0) + procUsage(pid).cpuS;
+      return out;
+    };
+    const urls = servers.map((s) => `http://127.0.0.1:${s.proc.port}`);
     // Sell the stock first in the sold-out phase, so every timed answer is "sold out".
-    for (const t of warm) await fetch(`${url}/events/bw/buy`, { method: 'POST', headers: { authorization: `Bearer ${t}` } });
-    const counts = async (): Promise<number[]> =>
-      Promise.all(['seckill_batch_size_sum', 'seckill_batch_size_count', 'seckill_worker_messages_total'].map((n) => metric(url, n)));
-    const [sum0 = 0, count0 = 0, msgs0 = 0] = await counts();
+    for (const t of warm) await fetch(`${urls[0]}/events/bw/buy`, { method: 'POST', headers: { authorization: `Bearer ${t}` } });
     const before = cpu();
-    const r = await loadWrk({ url, event: 'bw', tokensFile, order: 'cycle', connections: 100, durationS: DURATION_S, label: `${phase} w${workers}` });
+    // Each wrk its own users: the analog's two servers never see the same one.
+    const share = Math.floor(tokens.length / urls.length);
+    const results = await Promise.all(
+      urls.map((url, i) =>
+        loadWrk({
+          url,
+          event: 'bw',
+          tokensFile: writeTokens(path.join(dirs[0] as string, `tokens-${i}.txt`), tokens.slice(i * share, (i + 1) * share)),
+          order: 'cycle',
+          connections: 100 / urls.length,
+          durationS: DURATION_S,
+          label: `${phase} ${setting}${urls.length > 1 ? ` #${i}` : ''}`,
+        }),
+      ),
+    );
     const after = cpu();
-    requests = r.requests;
+    const requests = results.reduce((n, r) => n + r.requests, 0);
     let cpuS = 0;
     const by: Record<string, number> = {};
     for (const [name, v] of Object.entries(after)) {
       cpuS += v - (before[name] ?? 0);
-      by[name] = +(((v - (before[name] ?? 0)) * 1e6) / Math.max(1, r.requests)).toFixed(1);
+      by[name] = +(((v - (before[name] ?? 0)) * 1e6) / Math.max(1, requests)).toFixed(1);
     }
-    const [sum1 = 0, count1 = 0, msgs1 = 0] = await counts();
-    const batch = +((sum1 - sum0) / Math.max(1, count1 - count0)).toFixed(1);
-    const msgs = +((msgs1 - msgs0) / Math.max(1, r.requests)).toFixed(3);
-    return { workers, phase, rps: r.rps, cpuUs: +((cpuS * 1e6) / Math.max(1, r.requests)).toFixed(1), p99: r.latency.p99, by, batch, msgs };
+    return {
+      setting,
+      phase,
+      rps: Math.round(results.reduce((n, r) => n + r.rps, 0)),
+      cpuUs: +((cpuS * 1e6) / Math.max(1, requests)).toFixed(1),
+      p99: Math.max(...results.map((r) => r.latency.p99)),
+      by,
+    };
   } finally {
-    await s.stop();
-    if (PROFILE && fs.existsSync(profDir)) {
-      // Profiles cover the whole process life (warm-up too): a guide to where time goes, not the headline.
-      for (const f of fs.readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))) {
-        const p = JSON.parse(fs.readFileSync(path.join(profDir, f), 'utf8')) as Parameters<typeof summarizeProfile>[0];
-        process.stdout.write(`\n${phase} workers=${workers} ${f}:\n${summarizeProfile(p, requests, 15)}\n`);
-      }
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const s of servers.reverse()) await s.stop();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }
 
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skw-tokens-'));
-  const crowd = writeTokens(path.join(dir, 'crowd.txt'), mintTokens(50_000, 'c'));
+  const crowd = mintTokens(50_000, 'c');
   // More fresh users than a selling round can use: every request is a first click.
-  const fresh = writeTokens(path.join(dir, 'fresh.txt'), mintTokens(quick ? 150_000 : 400_000, 'f'));
+  const fresh = mintTokens(quick ? 150_000 : 400_000, 'f');
   const warm = Array.from({ length: 100 }, (_, i) => mintToken(BENCH_SECRET, `warm${i}`));
-  const ipc = await pingPong(20_000);
-  process.stdout.write(`one IPC message each way, one at a time (${ipc.roundTrips} round trips): ${ipc.parentUs} µs CPU in the sender, ${ipc.childUs} µs in the echoer, ${ipc.wallUs} µs wall per round trip\n`);
   const runs: Run[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    for (const workers of [1, 2]) {
+    for (const setting of SETTINGS) {
       for (const phase of PHASES) {
-        const x = await round(workers, phase, phase === 'selling' ? fresh : crowd, phase === 'selling' ? [] : warm);
+        const x = await round(setting, phase, phase === 'selling' ? fresh : crowd, phase === 'selling' ? [] : warm);
         runs.push(x);
         const by = Object.entries(x.by).map(([k, v]) => `${k} ${v}`).join(', ');
-        process.stdout.write(`${x.phase} workers=${x.workers}: ${x.rps} req/s, ${x.cpuUs} µs CPU/request (${by}), batch ${x.batch}, ${x.msgs} messages/request, p99 ${x.p99} ms\n`);
+        process.stdout.write(`${x.phase} ${x.setting}: ${x.rps} req/s, ${x.cpuUs} µs CPU/request (${by}), p99 ${x.p99} ms\n`);
       }
     }
   }
   const med = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const of = (phase: Phase, setting: Setting): { rps: number; cpuUs: number; node: number; redis: number; mariadb: number } => {
+    const xs = runs.filter((x) => x.phase === phase && x.setting === setting);
+    return {
+      rps: med(xs.map((x) => x.rps)),
+      cpuUs: med(xs.map((x) => x.cpuUs)),
+      node: med(xs.map((x) => x.by.node ?? 0)),
+      redis: med(xs.map((x) => x.by['redis-server'] ?? 0)),
+      mariadb: med(xs.map((x) => x.by.mariadbd ?? 0)),
+    };
+  };
   const rows = PHASES.map((phase) => {
-    const of = (w: number): Run[] => runs.filter((x) => x.phase === phase && x.workers === w);
-    const one = { rps: med(of(1).map((x) => x.rps)), cpuUs: med(of(1).map((x) => x.cpuUs)) };
-    const two = { rps: med(of(2).map((x) => x.rps)), cpuUs: med(of(2).map((x) => x.cpuUs)) };
-    return { phase, one, two, cpuRatio: +(two.cpuUs / one.cpuUs).toFixed(2), rpsRatio: +(two.rps / one.rps).toFixed(2), hopUs: +(two.cpuUs - one.cpuUs).toFixed(1) };
+    const [one, two, analog] = SETTINGS.map((s) => of(phase, s)) as [ReturnType<typeof of>, ReturnType<typeof of>, ReturnType<typeof of>];
+    const ratio = (a: number, b: number): number => +(a / Math.max(1e-9, b)).toFixed(2);
+    return { phase, one, two, analog, nodeVsOne: ratio(two.node, one.node), nodeVsAnalog: ratio(two.node, analog.node), rpsVsOne: ratio(two.rps, one.rps), rpsVsAnalog: ratio(two.rps, analog.rps) };
   });
-  process.stdout.write('\n| phase | 1 worker req/s | 2 workers req/s | 1 worker CPU µs/req | 2 workers CPU µs/req | CPU ratio | extra CPU µs/req |\n|---|---|---|---|---|---|---|\n');
-  for (const r of rows) process.stdout.write(`| ${r.phase} | ${r.one.rps} | ${r.two.rps} | ${r.one.cpuUs} | ${r.two.cpuUs} | ${r.cpuRatio}× | ${r.hopUs} |\n`);
-  process.stdout.write(`${JSON.stringify({ durationS: DURATION_S, rounds: ROUNDS, cores: os.cpus().length, ipc, rows })}\n`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(
+    '\n| phase | setting | req/s | node µs/req | redis-server µs/req | mariadbd µs/req | all µs/req |\n|---|---|---|---|---|---|---|\n',
+  );
+  for (const r of rows) {
+    for (const [name, x] of [['1 worker', r.one], ['2 workers', r.two], ['analog', r.analog]] as const) {
+      process.stdout.write(`| ${r.phase} | ${name} | ${x.rps} | ${x.node} | ${x.redis} | ${x.mariadb} | ${x.cpuUs} |\n`);
+    }
+  }
+  process.stdout.write('\n| phase | node CPU/req, 2 workers ÷ 1 | ÷ analog | req/s, 2 workers ÷ 1 | ÷ analog |\n|---|---|---|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.phase} | ${r.nodeVsOne}× | ${r.nodeVsAnalog}× | ${r.rpsVsOne}× | ${r.rpsVsAnalog}× |\n`);
+  process.stdout.write(`${JSON.stringify({ durationS: DURATION_S, rounds: ROUNDS, cores: os.cpus().length, rows })}\n`);
 }
 
 runMain(main);
