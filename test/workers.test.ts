@@ -2,12 +2,30 @@ import { childPids } from '../bench/servers';
 import type { RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
+import { OUTCOMES } from '../src/outcome';
 import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
 import { crowd } from './helpers/crowd';
 import { scrape } from './helpers/metrics';
 import { spawnServer, type ServerProcess } from './helpers/process';
 import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
+
+/** The first snapshot the dashboard's stream sends. */
+async function dashboardFrame(base: string): Promise<{ events: { id: string; answers: Record<string, number> }[] }> {
+  const res = await fetch(`${base}/admin/stream`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const reader = res.body!.getReader();
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('stream ended');
+    text += Buffer.from(value).toString('utf8');
+    const m = /data: (.*)\n\n/.exec(text);
+    if (m !== null) {
+      await reader.cancel();
+      return JSON.parse(m[1]!) as { events: { id: string; answers: Record<string, number> }[] };
+    }
+  }
+}
 
 /** The worker processes of a server (its children running the worker entry). */
 function workerPids(server: ServerProcess): number[] {
@@ -95,6 +113,22 @@ t.test('two instances x two workers on one Redis and MariaDB: exact stock, one u
   const [rows] = await pool.query<RowDataPacket[]>("SELECT user_id, order_no FROM orders WHERE event_id = 'duo'");
   const stored = new Map(rows.map((r) => [String(r.user_id), Number(r.order_no)]));
   t.ok(wins.every((x) => stored.get(x.user) === x.order), 'every win is in MySQL with the number its user was told');
+
+  // The whole sale in one view: what the four processes answered, summed, is what the clients were told.
+  const byOutcome: Record<string, number> = {};
+  for (const x of told) {
+    const name = OUTCOMES[x.code]?.name ?? String(x.code);
+    byOutcome[name] = (byOutcome[name] ?? 0) + 1;
+  }
+  const nonZero = (o: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(o).filter(([, n]) => n > 0));
+  for (const s of [a, b]) {
+    await until(async () => JSON.stringify(nonZero((await stats(s.base, 'duo')).outcomes)) === JSON.stringify(nonZero(byOutcome)), 'the admin stats total what the clients were told');
+    t.same(nonZero((await stats(s.base, 'duo')).outcomes), byOutcome, `admin stats on ${s === a ? 'a' : 'b'}: every answer of every process, by outcome`);
+    t.equal((await stats(s.base, 'duo')).processes.length, 4, 'four processes, two per instance');
+  }
+  const frame = await dashboardFrame(b.base);
+  const duo = frame.events.find((e) => e.id === 'duo');
+  t.same(nonZero(duo?.answers ?? {}), byOutcome, 'the dashboard shows the same totals');
 });
 
 t.test('a sell-out reaches another instance by pub/sub, and it answers "sold out" from memory', async (t) => {
