@@ -13,7 +13,7 @@ t.test("the container's entrypoint starts the whole stack and serves /healthz", 
   const res = await fetch(`${s.base}/healthz`);
   t.equal(res.status, 200);
   const up = { up: true, restarts: 0 };
-  t.same(await res.json(), { ok: true, redis: true, mysql: true, services: { 'redis-server': up, mariadbd: up } }, 'local Redis and MariaDB answer');
+  t.has(await res.json(), { ok: true, redis: true, mysql: true, services: { 'redis-server': up, mariadbd: up } }, 'local Redis and MariaDB answer');
   s.child.kill('SIGTERM');
   t.equal(await s.exited, 0, 'SIGTERM: clean exit');
 });
