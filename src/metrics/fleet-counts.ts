@@ -91,8 +91,10 @@ export class FleetCounts {
     const { size, live } = this.local.queue;
     const writes: [string, string][] = [];
     const add = (key: string, counts: AnswerCounts): void => {
-      const value = encode(now, final, size, live, counts);
       const previous = this.sent.get(key);
+      // Nothing answered yet: nothing to say.
+      if (previous === undefined && counts.counts.every((n) => n === 0)) return;
+      const value = encode(now, final, size, live, counts);
       // Unchanged and recent: nothing to say.
       if (!final && previous !== undefined && previous.slice(previous.indexOf('|')) === value.slice(value.indexOf('|')) && now - Number(previous.slice(0, previous.indexOf(','))) < LIVE_WITHIN_MS / 2) return;
       writes.push([key, value]);
