@@ -95,11 +95,12 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   fleet.start();
   shutdown.add('answer counts', () => fleet.close());
   const processesOf = (event: SaleEvent | undefined): ReturnType<FleetCounts['processes']> => fleet.processes(event);
+  // /metrics: the answers of this server's processes; with Redis away, this process's own (never a drop to 0).
   const thisInstance = async (): Promise<AnswerCounts[]> => {
     const ours = (rows: Awaited<ReturnType<FleetCounts['processes']>>): AnswerCounts =>
       FleetCounts.sum(rows.filter((r) => r.id.startsWith(fleet.instance + '/')));
-    const events = [...catalog.all()];
-    return Promise.all([processesOf(undefined), ...events.map(processesOf)].map((p) => p.then(ours, () => new AnswerCounts())));
+    const sources: [SaleEvent | undefined, AnswerCounts][] = [[undefined, refused], ...[...catalog.all()].map((e): [SaleEvent, AnswerCounts] => [e, e.answers])];
+    return Promise.all(sources.map(([e, own]) => processesOf(e).then(ours, () => own)));
   };
   const metrics = new Metrics({ refused, queue, catalog, redis, persister: o.persister, answers: thisInstance, workerRestarts: o.workerRestarts });
   const ledger = new Ledger(queue);
