@@ -2,6 +2,7 @@ import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { Outcome, OUTCOMES } from '../outcome';
 import type { Catalog } from '../events/catalog';
 import { parseDefinition } from '../events/definition';
+import { readCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { CHANNEL_NAMES } from '../admission/reply';
 import { EVENT_ID } from '../redis/keys';
@@ -53,32 +54,23 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
 
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
   await deps.refresh?.();
-  const { keys } = event;
-  const [remaining, buyers, streamLength, unpersisted, due, paid, expired] = await Promise.all([
-    deps.redis.get(keys.stock),
-    deps.redis.hlen(keys.buyers),
-    deps.redis.xlen(keys.orders),
-    deps.redis.hget(keys.meta, 'unpersisted'),
-    deps.redis.zcard(keys.due),
-    deps.redis.scard(keys.paid),
-    deps.redis.hlen(keys.expired),
-  ]);
-  const left = Number(remaining ?? 0);
+  const counts = await readCounts(deps.redis, event.keys);
+  const left = counts.remaining ?? 0;
   const outcomes: Record<string, number> = {};
   const byChannel: Record<string, Record<string, number>> = {};
   for (const o of OUTCOMES) outcomes[o.name] = event.answers.total(o.code);
   CHANNEL_NAMES.forEach((name, channel) => {
-    const counts: Record<string, number> = (byChannel[name] = {});
-    for (const o of OUTCOMES) counts[o.name] = event.answers.total(o.code, channel);
+    const answers: Record<string, number> = (byChannel[name] = {});
+    for (const o of OUTCOMES) answers[o.name] = event.answers.total(o.code, channel);
   });
   return {
     ...eventView(event),
     remaining: left,
     sold: event.stock - left,
-    buyers,
-    payments: { due, paid, expired },
-    streamLength,
-    unpersisted: Number(unpersisted ?? 0),
+    buyers: counts.buyers,
+    payments: { due: counts.due, paid: counts.paid, expired: counts.expired },
+    streamLength: counts.streamLength,
+    unpersisted: counts.unpersisted,
     queue: { waiting: deps.queue.size, parked: deps.queue.live, capacity: deps.queue.capacity },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
     outcomes,
