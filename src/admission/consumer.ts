@@ -3,7 +3,7 @@ import { Outcome } from '../outcome';
 import { buy, type RedisClient } from '../redis/scripts';
 import type { SaleEvent } from '../events/sale-event';
 import { TokenBucket } from './token-bucket';
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 import { Stage } from '../metrics/decisions';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
 
@@ -150,7 +150,7 @@ export class Consumer<T extends Ticket> {
       }
       if (before > 0 && result.remaining === 0) this.options.onSoldOut?.(event);
     } catch (err) {
-      log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');
+      logRepeated('warn', { event: event.id, size: batch.length, err }, 'buy script failed');
       this.fail(batch, Outcome.Unavailable, Stage.Queue);
     } finally {
       this.inFlight.delete(batch);
