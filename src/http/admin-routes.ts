@@ -11,6 +11,8 @@ import type { QueueView } from '../metrics/metrics';
 import { contentLength, readBody } from './body';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import { log } from '../log';
+import { logRepeated } from '../log-repeat';
+import { describeFailure, failedDependency } from '../services/failed-dependency';
 
 const MAX_ADMIN_BODY = 16 * 1024;
 
@@ -27,15 +29,20 @@ function error(res: HttpResponse, status: number, code: Outcome, message: string
   writeJson(res, status, { c: code, error: message });
 }
 
-/** Runs an async admin step and answers corked, unless the client left. */
+/**
+ * Runs an async admin step and answers corked, unless the client left. A
+ * failure is 503, code 10, and its error names the service that failed: a
+ * PUT writes MySQL and Redis, and "Redis unreachable" during a MySQL stall
+ * sent the operator to the wrong one.
+ */
 function respondLater(res: HttpResponse, aborted: () => boolean, work: Promise<[number, unknown]>): void {
   work.then(
     ([status, body]) => {
       if (!aborted()) res.cork(() => writeJson(res, status, body));
     },
     (err: unknown) => {
-      log.warn({ err }, 'admin request failed');
-      if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, 'Redis unreachable'));
+      logRepeated('warn', { dependency: failedDependency(err), err }, 'admin request failed');
+      if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, describeFailure(err)));
     },
   );
 }
