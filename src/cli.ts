@@ -10,6 +10,7 @@ import { parseDuration } from './cli/time';
 import { ConfigError, loadConfig, type Config } from './config';
 import { demoBanner, ensureDemoEvent } from './demo';
 import { log, setLogFormat } from './log';
+import { flushRepeatedLogs } from './log-repeat';
 import { ensureDevSecrets, readDevSecrets } from './services/secrets';
 import { connectExisting } from './services/connect-existing';
 import { Catalog } from './events/catalog';
@@ -231,5 +232,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
+  // Repeats of a failure counted and not yet told are logged on the way out.
+  process.on('exit', flushRepeatedLogs);
   main(process.argv.slice(2)).catch(fatal);
 }

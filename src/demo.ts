@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { RunningApp } from './app';
 import { mintToken } from './auth/jwt';
-import { PutEventResult } from './redis/scripts';
+import { startAfresh } from './events/reset';
+import type { SaleEvent } from './events/sale-event';
+import { ResetEventResult } from './redis/scripts';
 
 export const DEMO_EVENT = 'demo';
 export const DEMO_STOCK = 100;
@@ -19,26 +21,36 @@ export interface DemoSale {
 
 /**
  * The `npm start` sale: `demo`, 100 units, open now for an hour. A demo still
- * open is kept as it is across restarts; one that has ended is started anew
- * (the only place anything resets a sale, and only this one).
+ * open is kept as it is across restarts; one that has ended (or was never
+ * made) is started anew by events/reset.ts: all of its Redis keys in one
+ * script, and its MySQL orders and definition under the row lock, so neither
+ * a leftover key nor a restore from MySQL brings the old sale back. The only
+ * place anything resets a sale, and only this one.
  */
 export async function ensureDemoEvent(app: RunningApp): Promise<DemoSale> {
   const now = Date.now();
   const existing = await app.catalog.load(DEMO_EVENT);
-  if (existing !== undefined && existing.end > now) {
-    const remaining = Number((await app.redis.get(existing.keys.stock)) ?? existing.remaining);
-    return { stock: existing.stock, remaining, start: existing.start, end: existing.end, kept: true };
-  }
-  if (existing !== undefined) {
-    const k = existing.keys;
-    await app.redis.del(k.meta, k.stock, k.buyers, k.orders);
-    await app.pool?.query('DELETE FROM orders WHERE event_id = ?', [DEMO_EVENT]);
-    existing.forgetWinners();
-  }
+  if (existing !== undefined && existing.end > now) return kept(app, existing);
   const def = { stock: DEMO_STOCK, start: now, end: now + HOUR, name: 'Demo sale' };
-  const { result } = await app.catalog.put(DEMO_EVENT, def);
-  if (result === PutEventResult.Started) throw new Error('could not create the demo event');
+  const { result } = await startAfresh(app.redis, app.pool, DEMO_EVENT, def, now);
+  if (result === ResetEventResult.Open) {
+    // Open by MySQL's definition while Redis lacks it: restored, not reset.
+    await app.catalog.restore(DEMO_EVENT);
+    const restored = await app.catalog.load(DEMO_EVENT);
+    if (restored !== undefined && restored.end > now) return kept(app, restored);
+  }
+  if (result !== ResetEventResult.Reset) throw new Error(`could not start the demo event anew (${ResetEventResult[result]})`);
+  existing?.forgetWinners();
+  // Re-read: the catalog (and through it the workers and other instances) takes the new definition and count.
+  const event = await app.catalog.load(DEMO_EVENT);
+  if (event === undefined) throw new Error('the demo event is not in Redis after it was started anew');
+  app.catalog.announce?.(event);
   return { stock: def.stock, remaining: def.stock, start: def.start, end: def.end, kept: false };
+}
+
+async function kept(app: RunningApp, event: SaleEvent): Promise<DemoSale> {
+  const remaining = Number((await app.redis.get(event.keys.stock)) ?? event.remaining);
+  return { stock: event.stock, remaining, start: event.start, end: event.end, kept: true };
 }
 
 function minutes(ms: number): string {

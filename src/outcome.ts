@@ -39,7 +39,7 @@ export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
   { code: Outcome.UnknownEvent, name: 'unknown_event', message: 'no such event', status: 404 },
   { code: Outcome.Unauthorized, name: 'unauthorized', message: 'missing, invalid or expired token', status: 401 },
   { code: Outcome.BadRequest, name: 'bad_request', message: 'malformed request, body too large, wrong method or unknown route', status: 400 },
-  { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis unreachable: retry', status: 503 },
+  { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis or MySQL unavailable (the admin routes name which): retry', status: 503 },
   { code: Outcome.NoOrder, name: 'no_order', message: 'this user has no order for the event', status: 404 },
   { code: Outcome.Expired, name: 'expired', message: 'the order was not paid in time: its unit went back on sale; the body carries that order number', status: 200 },
 ].map((o) => Object.freeze(o)));

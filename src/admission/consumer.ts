@@ -4,7 +4,7 @@ import { ReplyError } from 'ioredis';
 import { buy, type RedisClient } from '../redis/scripts';
 import type { SaleEvent } from '../events/sale-event';
 import { TokenBucket } from './token-bucket';
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 import { Stage } from '../metrics/decisions';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
 
@@ -154,7 +154,7 @@ export class Consumer<T extends Ticket> {
       }
       if (before > 0 && result.remaining === 0) this.options.onSoldOut?.(event);
     } catch (err) {
-      log.warn({ event: event.id, size: batch.length, err }, 'buy script failed');
+      logRepeated('warn', { event: event.id, size: batch.length, err }, 'buy script failed');
       // Redis refused the call itself: nothing ran.
       if (err instanceof ReplyError) return this.fail(batch, Outcome.Unavailable, Stage.Queue);
       // No reply (a timeout, a dropped connection): Redis may have run it, or may still. Its users are told 10 now

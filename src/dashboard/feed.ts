@@ -1,4 +1,4 @@
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 import { SnapshotBuilder, type SnapshotSources } from './snapshot';
 
 /** One open dashboard stream, as the feed sees it. */
@@ -86,7 +86,7 @@ export class DashboardFeed {
           this.last = frame;
           for (const s of this.subscribers) s.send(frame);
         },
-        (err: unknown) => log.warn({ err }, 'dashboard snapshot failed'),
+        (err: unknown) => logRepeated('warn', { err }, 'dashboard snapshot failed'),
       )
       .finally(() => {
         this.building = false;

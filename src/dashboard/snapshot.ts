@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Registry } from 'prom-client';
 import type { QueueView } from '../metrics/metrics';
 import type { Catalog } from '../events/catalog';
+import { readCounts, type EventCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
@@ -61,8 +62,8 @@ const RANK: Readonly<Record<EventSnapshot['state'], number>> = Object.freeze({ o
  * Builds the dashboard's view of the sale, once per tick. Everything is read
  * here, at tick time, from what the buy path already keeps (each event's
  * answer counts and stock estimate, the queue's sizes, the script-time
- * histogram), plus one Redis pipeline (GET stock and HGET meta unpersisted per event),
- * as the admin stats route does. Rates are the difference from the previous
+ * histogram), plus each event's counts read in one MULTI, as the admin
+ * stats route does. Rates are the difference from the previous
  * tick.
  */
 export class SnapshotBuilder {
@@ -105,14 +106,13 @@ export class SnapshotBuilder {
     const seen = new Set<string>();
     const views = events.map((e, i) => {
       seen.add(e.id);
-      const stock = replies?.[2 * i];
-      const len = replies?.[2 * i + 1];
-      const fromRedis = stock !== undefined && stock[0] === null && stock[1] !== null;
+      const counts = replies?.[i];
+      const remaining = counts?.remaining;
       const rows = processes[i];
       return this.eventView(e, rows === undefined ? e.answers : FleetCounts.sum(rows), now, {
-        remaining: fromRedis ? Number(stock[1]) : e.remaining,
-        remainingFrom: fromRedis ? 'redis' : 'local',
-        unpersisted: len !== undefined && len[0] === null ? Number(len[1] ?? 0) : null,
+        remaining: remaining ?? e.remaining,
+        remainingFrom: remaining != null ? 'redis' : 'local',
+        unpersisted: counts?.unpersisted ?? null,
       });
     });
     for (const id of this.previous.keys()) if (!seen.has(id)) this.previous.delete(id);
@@ -130,12 +130,10 @@ export class SnapshotBuilder {
     };
   }
 
-  private async readRedis(events: readonly SaleEvent[]): Promise<[Error | null, unknown][] | null> {
+  /** Each event's counts at one moment (events/event-counts.ts: one MULTI per event, so per slot on a Cluster); undefined where Redis did not answer. */
+  private async readRedis(events: readonly SaleEvent[]): Promise<(EventCounts | undefined)[] | null> {
     if (events.length === 0 || this.sources.redis.status !== 'ready') return null;
-    return this.sources.redis
-      .pipeline(events.flatMap((e) => [['get', e.keys.stock], ['hget', e.keys.meta, 'unpersisted']]))
-      .exec()
-      .catch(() => null);
+    return Promise.all(events.map((e) => readCounts(this.sources.redis, e.keys).catch(() => undefined)));
   }
 
   private eventView(

@@ -6,6 +6,7 @@ import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
 import { restoreFromStore } from './restore';
 import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 
 /**
  * The events this process serves. MySQL's `events` table is the source of
@@ -108,7 +109,7 @@ export class Catalog {
       if (stored !== undefined) await this.restoreLocked(conn, stored);
       return [undefined, true];
     })
-      .catch((err: unknown) => log.warn({ event: id, err: (err as Error).message }, 'restore from MySQL failed: will retry'))
+      .catch((err: unknown) => logRepeated('warn', { event: id, err: (err as Error).message }, 'restore from MySQL failed: will retry'))
       .finally(() => this.restoring.delete(id));
     this.restoring.set(id, p);
     return p;
@@ -329,7 +330,7 @@ export class Catalog {
   startRefreshing(everyMs: number): void {
     this.timer = setInterval(() => {
       if (this.redis.status !== 'ready') return;
-      this.refresh().catch((err: unknown) => log.warn({ err }, 'event refresh failed'));
+      this.refresh().catch((err: unknown) => logRepeated('warn', { err }, 'event refresh failed'));
     }, everyMs);
     this.timer.unref();
   }

@@ -41,6 +41,16 @@ export class EventStore {
   }
 
   /**
+   * Deletes every order of an event, with its payment and any conflict kept
+   * for it, inside the caller's transaction (which holds the row's lock):
+   * only for an event started afresh, whose old orders a restore must not
+   * bring back.
+   */
+  async forgetOrders(conn: PoolConnection, id: string): Promise<void> {
+    for (const table of ['orders', 'order_payments', 'order_conflicts']) await conn.query(`DELETE FROM ${table} WHERE event_id = ?`, [id]);
+  }
+
+  /**
    * Reads an event's row and locks it for the caller's transaction. The
    * persister takes a shared lock on the same row around each batch it
    * stores, so holding this lock means no batch is between its stream read

@@ -1,4 +1,5 @@
 import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 import type { RedisClient } from '../redis/scripts';
 import { EVENT_ID, eventOfNewsChannel, NEWS_CHANNEL } from '../redis/keys';
 import type { Catalog } from './catalog';
@@ -49,14 +50,14 @@ export class EventNews {
     this.subscribed.add(event.id);
     this.subscriber.ssubscribe(event.keys.news).catch((err: unknown) => {
       this.subscribed.delete(event.id);
-      log.warn({ event: event.id, err: (err as Error).message }, 'could not follow the event news: the refresh covers it');
+      logRepeated('warn', { event: event.id, err: (err as Error).message }, 'could not follow the event news: the refresh covers it');
     });
   }
 
   announce(event: SaleEvent, news: typeof SOLD_OUT | typeof CHANGED): void {
     const [channel, message] = news === SOLD_OUT ? [event.keys.news, SOLD_OUT] : [NEWS_CHANNEL, event.id];
     this.publisher.spublish(channel, message).catch((err: unknown) => {
-      log.warn({ event: event.id, err: (err as Error).message }, 'could not announce event news');
+      logRepeated('warn', { event: event.id, err: (err as Error).message }, 'could not announce event news');
     });
   }
 

@@ -2,6 +2,7 @@ import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { Outcome, OUTCOMES } from '../outcome';
 import type { Catalog } from '../events/catalog';
 import { parseDefinition } from '../events/definition';
+import { readCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { CHANNEL_NAMES } from '../admission/reply';
 import { EVENT_ID } from '../redis/keys';
@@ -11,6 +12,8 @@ import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
 import { contentLength, readBody } from './body';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import { log } from '../log';
+import { logRepeated } from '../log-repeat';
+import { describeFailure, failedDependency } from '../services/failed-dependency';
 
 const MAX_ADMIN_BODY = 16 * 1024;
 
@@ -27,15 +30,20 @@ function error(res: HttpResponse, status: number, code: Outcome, message: string
   writeJson(res, status, { c: code, error: message });
 }
 
-/** Runs an async admin step and answers corked, unless the client left. */
+/**
+ * Runs an async admin step and answers corked, unless the client left. A
+ * failure is 503, code 10, and its error names the service that failed: a
+ * PUT writes MySQL and Redis, and "Redis unreachable" during a MySQL stall
+ * sent the operator to the wrong one.
+ */
 function respondLater(res: HttpResponse, aborted: () => boolean, work: Promise<[number, unknown]>): void {
   work.then(
     ([status, body]) => {
       if (!aborted()) res.cork(() => writeJson(res, status, body));
     },
     (err: unknown) => {
-      log.warn({ err }, 'admin request failed');
-      if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, 'Redis unreachable'));
+      logRepeated('warn', { dependency: failedDependency(err), err }, 'admin request failed');
+      if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, describeFailure(err)));
     },
   );
 }
@@ -53,19 +61,9 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
 }
 
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
-  const { keys } = event;
-  const [remaining, buyers, streamLength, unpersisted, due, paid, expired] = await Promise.all([
-    deps.redis.get(keys.stock),
-    deps.redis.hlen(keys.buyers),
-    deps.redis.xlen(keys.orders),
-    deps.redis.hget(keys.meta, 'unpersisted'),
-    deps.redis.zcard(keys.due),
-    deps.redis.scard(keys.paid),
-    deps.redis.hlen(keys.expired),
-  ]);
-  const rows = await deps.processes(event);
+  const [counts, rows] = await Promise.all([readCounts(deps.redis, event.keys), deps.processes(event)]);
   const answers = FleetCounts.sum(rows);
-  const left = Number(remaining ?? 0);
+  const left = counts.remaining ?? 0;
   const outcomes: Record<string, number> = {};
   const byChannel: Record<string, Record<string, number>> = {};
   for (const o of OUTCOMES) outcomes[o.name] = answers.total(o.code);
@@ -77,10 +75,10 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     ...eventView(event),
     remaining: left,
     sold: event.stock - left,
-    buyers,
-    payments: { due, paid, expired },
-    streamLength,
-    unpersisted: Number(unpersisted ?? 0),
+    buyers: counts.buyers,
+    payments: { due: counts.due, paid: counts.paid, expired: counts.expired },
+    streamLength: counts.streamLength,
+    unpersisted: counts.unpersisted,
     queue: {
       waiting: rows.reduce((n, r) => n + (r.live ? r.waiting : 0), 0),
       parked: rows.reduce((n, r) => n + (r.live ? r.parked : 0), 0),

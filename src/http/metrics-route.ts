@@ -1,7 +1,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Metrics } from '../metrics/metrics';
 import { Outcome } from '../outcome';
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 
 /**
@@ -22,7 +22,7 @@ export function registerMetricsRoute(app: TemplatedApp, metrics: Metrics, mayRea
         if (!aborted) res.cork(() => res.writeHeader('Content-Type', metrics.contentType).end(text));
       },
       (err: unknown) => {
-        log.warn({ err }, 'metrics failed');
+        logRepeated('warn', { err }, 'metrics failed');
         if (!aborted) res.cork(() => writeJson(res, 500, { error: 'metrics failed' }));
       },
     );

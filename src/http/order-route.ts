@@ -6,7 +6,7 @@ import { Outcome } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
 import { formatOf, writeMethodNotAllowed, writeOrderState, writeOutcome, type PayState } from './codec';
 import type { SaleEvent } from '../events/sale-event';
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 
 /**
  * GET /events/{event}/order: the caller's order, if any. Redis' buyers hash
@@ -46,7 +46,7 @@ export function registerOrderRoute(
         res.cork(() => (code === Outcome.Won ? writeOrderState(res, order, confirmed, format, pay) : writeOutcome(res, code, 0, format)));
       },
       (err: unknown) => {
-        log.warn({ err: (err as Error).message }, 'order query failed');
+        logRepeated('warn', { err: (err as Error).message }, 'order query failed');
         if (!aborted) res.cork(() => writeOutcome(res, Outcome.Unavailable, 0, format));
       },
     );

@@ -4,7 +4,7 @@ import { Outcome } from '../outcome';
 import { payOrder, type RedisClient } from '../redis/scripts';
 import { contentLength } from './body';
 import { formatOf, writeMethodNotAllowed, writePayAnswer, writeTooLarge } from './codec';
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 
 /** The route needs no body; one larger than this is refused, as on a buy. */
 const MAX_PAY_BODY = 1024;
@@ -56,7 +56,7 @@ export function registerPayRoute(
         if (!aborted) res.cork(() => writePayAnswer(res, status, status === 503 ? Outcome.Unavailable : (code as Outcome), order, format));
       },
       (err: unknown) => {
-        log.warn({ event: event.id, order, err: (err as Error).message }, 'payment could not be recorded');
+        logRepeated('warn', { event: event.id, order, err: (err as Error).message }, 'payment could not be recorded');
         if (!aborted) res.cork(() => writePayAnswer(res, 503, Outcome.Unavailable, 0, format));
       },
     );

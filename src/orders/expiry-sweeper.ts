@@ -1,6 +1,6 @@
 import type { SaleEvent } from '../events/sale-event';
 import { expireDue, type ExpiredOrder, type RedisClient } from '../redis/scripts';
-import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 
 /** How often each process sweeps: an order expires at most this long after its deadline (plus a Redis round trip). */
 export const SWEEP_EVERY_MS = 250;
@@ -39,7 +39,7 @@ export class ExpirySweeper {
       if (this.sweeping !== undefined || this.redis.status !== 'ready') return;
       this.sweeping = this.sweep(Date.now())
         .then(() => undefined)
-        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'expiry sweep failed: will retry'))
+        .catch((err: unknown) => logRepeated('warn', { err: (err as Error).message }, 'expiry sweep failed: will retry'))
         .finally(() => (this.sweeping = undefined));
     }, this.everyMs);
     this.timer.unref();

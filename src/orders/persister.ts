@@ -4,6 +4,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { EventKeys } from '../redis/keys';
 import { ackOrders, dropIdleConsumers, type RedisClient } from '../redis/scripts';
 import { log } from '../log';
+import { logRepeated } from '../log-repeat';
 import { keepConflicts, writeOrders, writePayments, type OrderConflict } from './order-writer';
 import { entriesOf, parseEntries, type StreamOrder } from './stream';
 
@@ -106,7 +107,7 @@ export class Persister {
         if ((await this.round()) === 0) return true;
       } catch (err) {
         this.forgetGroupsOn(err);
-        log.warn({ err: (err as Error).message }, 'persister flush failed');
+        logRepeated('warn', { err: (err as Error).message }, 'persister flush failed');
         await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -34,6 +34,22 @@ declare module 'ioredis' {
       name: string,
       payWithin: string,
     ): Result<[number, number], Context>;
+    resetEvent(
+      meta: string,
+      stock: string,
+      buyers: string,
+      orders: string,
+      seq: string,
+      due: string,
+      owners: string,
+      paid: string,
+      expired: string,
+      stockUnits: string,
+      start: string,
+      end: string,
+      name: string,
+      payWithin: string,
+    ): Result<[number, number], Context>;
     restoreBegin(
       meta: string,
       stock: string,
@@ -183,6 +199,29 @@ export async function putEvent(
     String(def.payWithin ?? 0),
   );
   return { result: result as PutEventResult, remaining };
+}
+
+export enum ResetEventResult {
+  /** The event was absent or its sale had ended: it now holds the new definition and nothing sold. */
+  Reset = 1,
+  /** Refused: the sale has not ended. */
+  Open = 2,
+  /** Refused: a restore from MySQL is under way (retry). */
+  Restoring = 3,
+}
+
+/** Starts an ended (or absent) event afresh: all of its keys replaced by the new definition in one step (lua/resetEvent-9.lua). */
+export async function resetEvent(
+  redis: RedisClient,
+  keys: EventKeys,
+  def: EventDefinition,
+): Promise<{ result: ResetEventResult; remaining: number }> {
+  const k = keys;
+  const [result, remaining] = await redis.resetEvent(
+    k.meta, k.stock, k.buyers, k.orders, k.seq, k.due, k.owners, k.paid, k.expired,
+    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0),
+  );
+  return { result: result as ResetEventResult, remaining };
 }
 
 export enum RestoreBegin {
