@@ -28,8 +28,9 @@ t.test('SECKILL_WORKERS=2: a WebSocket + HTTP sale, and "sold out" pushed to 5,0
   ]);
   const won = count(overWs, (f) => f[1] === 0) + count(overGateway, (f) => f[1] === 0) + count(overHttp, (a) => a.c === 0);
   t.equal(won, 59, 'exactly the stock won (one went to the probe), across both transports and both workers');
-  // Each worker's counts reach the primary with their channel.
-  const m = await scrape(s.base, ADMIN);
+  // Each worker publishes its counts, with their channel, about once a second.
+  let m = await scrape(s.base, ADMIN);
+  await until(async () => (m = await scrape(s.base, ADMIN))('seckill_decisions_total', { stage: 'redis', outcome: 'won' }) === 60, "both workers' wins counted");
   const wonOver = (channel: string): number | undefined => m('seckill_decisions_total', { channel, stage: 'redis', outcome: 'won' });
   t.equal(wonOver('ws'), count(overWs, (f) => f[1] === 0) + count(overGateway, (f) => f[1] === 0), '/metrics: WebSocket wins under channel="ws"');
   t.equal(wonOver('http'), count(overHttp, (a) => a.c === 0) + 1, 'HTTP wins (and the probe) under channel="http"');
