@@ -37,7 +37,7 @@ export interface ServerOptions {
   readonly env?: Record<string, string>;
   /** Extra node options (--cpu-prof: not allowed in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
-  /** seckill only: a second instance on this one's Redis and MariaDB (the event exists already; its persister is the first's). */
+  /** seckill only: a second instance on this one's Redis and MariaDB (it reads the first's event at start; the first's persister serves both). */
   readonly shareWith?: Started;
 }
 
@@ -102,18 +102,18 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
     LISTENING,
     o.netns,
   );
+  if (shared !== undefined) {
+    // Its Redis and MariaDB are the first instance's, counted there.
+    return { proc, redis: shared.redis, mysqlSocket: shared.mysqlSocket, pids: [{ name: 'node', pid: proc.child.pid ?? 0 }], stop: () => proc.stop() };
+  }
   const res = await fetch(`http://${host}:${proc.port}/admin/events/${o.event}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${BENCH_ADMIN}` },
     body: JSON.stringify(window),
   });
-  if (res.status !== (shared === undefined ? 201 : 200)) {
+  if (res.status !== 201) {
     await proc.stop();
     throw new Error(`could not create ${o.event}: ${res.status}`);
-  }
-  if (shared !== undefined) {
-    // Its Redis and MariaDB are the first instance's, counted there.
-    return { proc, redis: shared.redis, mysqlSocket: shared.mysqlSocket, pids: [{ name: 'node', pid: proc.child.pid ?? 0 }], stop: () => proc.stop() };
   }
   const redis = new Redis({ path: path.join(o.dataDir, 'redis', 'redis.sock') });
   const pidIn = (file: string): number => Number(fs.readFileSync(path.join(o.dataDir, file), 'utf8').trim());
