@@ -39,6 +39,8 @@ export interface Config {
   readonly queueTimeoutMs: number;
   readonly batchSize: number;
   readonly redisTimeoutMs: number;
+  /** A MySQL connect, or a request's first byte of answer, takes this long at most; past it: an error. */
+  readonly mysqlTimeoutMs: number;
   /** How often events are re-read from the store (other servers may add them). */
   readonly eventRefreshMs: number;
   readonly persistBatch: number;
@@ -82,6 +84,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   queueTimeoutMs: 2_000,
   batchSize: 500,
   redisTimeoutMs: 500,
+  mysqlTimeoutMs: 5_000,
   eventRefreshMs: 2_000,
   persistBatch: 1_000,
   persistWaitMs: 50,
@@ -127,6 +130,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'queueTimeoutMs', env: 'SECKILL_QUEUE_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
   { key: 'batchSize', env: 'SECKILL_BATCH_SIZE', kind: 'int', min: 1, max: 10_000 },
   { key: 'redisTimeoutMs', env: 'SECKILL_REDIS_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
+  { key: 'mysqlTimeoutMs', env: 'SECKILL_MYSQL_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000 },
   { key: 'eventRefreshMs', env: 'SECKILL_EVENT_REFRESH_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persistBatch', env: 'SECKILL_PERSIST_BATCH', kind: 'int', min: 1, max: 100_000 },
   { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },

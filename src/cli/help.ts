@@ -22,6 +22,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   queueTimeoutMs: "a parked request's deadline; past it: code 6",
   batchSize: 'requests per Redis script call at most',
   redisTimeoutMs: "a Redis command's timeout (below the queue timeout)",
+  mysqlTimeoutMs: 'a MySQL connect, or the wait for an answer to a request, at most; past it: an error',
   eventRefreshMs: 'how often events are re-read',
   persistBatch: 'stream entries per read (each one buy batch of orders) and rows per MySQL INSERT',
   persistWaitMs: 'how long the persister waits when the streams are empty',

@@ -55,8 +55,8 @@ export async function startServices(config: Config): Promise<Services> {
     if (m.status === 'rejected') throw m.reason;
     const redis = r.value;
     const mariadb = m.value;
-    if (mariadb !== undefined) pool = await connectMysql({ socket: mariadb.socket });
-    else if (config.mysqlUrl !== 'none') pool = await connectMysql({ url: config.mysqlUrl });
+    if (mariadb !== undefined) pool = await connectMysql({ socket: mariadb.socket }, config.mysqlTimeoutMs);
+    else if (config.mysqlUrl !== 'none') pool = await connectMysql({ url: config.mysqlUrl }, config.mysqlTimeoutMs);
     const health = (): Record<string, ServiceHealth> => Object.fromEntries(started.map((s) => [s.name, s.health()]));
     return { redisTarget: redis?.socket ?? config.redisUrl, pool, health, stop };
   } catch (err) {
