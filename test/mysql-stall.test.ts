@@ -1,7 +1,12 @@
-import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
 import { isAlive } from '../src/services/local-service';
-import { testMysql } from './helpers/services';
+import { ADMIN, buy, putEvent, SECRET, token } from './helpers/app';
+import { spawnServer, type ServerProcess } from './helpers/process';
+import { tempDir, testMysql } from './helpers/services';
+import { until } from './helpers/wait';
 
 /**
  * A MySQL that stops answering (mariadbd SIGSTOPped: a hung disk, a frozen
@@ -34,4 +39,54 @@ t.test('MySQL stalled: every pool call fails in bounded time, more calls than co
   const ending = Date.now();
   await pool.end().catch(() => undefined);
   t.ok(Date.now() - ending < 4 * timeoutMs, `pool.end() finished in ${Date.now() - ending} ms`);
+});
+
+interface Services {
+  readonly 'redis-server': number;
+  readonly mariadbd: number;
+}
+
+function servicesOf(dataDir: string): Services {
+  const pid = (file: string): number => Number.parseInt(fs.readFileSync(path.join(dataDir, file), 'utf8'), 10);
+  return { 'redis-server': pid('redis/redis.pid'), mariadbd: pid('mariadb/mysqld.pid') };
+}
+
+/** A server on its own local redis-server and mariadbd, a won order stored in MySQL, then mariadbd stopped. */
+async function stalled(t: Test, env: Record<string, string> = {}): Promise<{ s: ServerProcess; pids: Services }> {
+  const dataDir = tempDir(t);
+  const s = await spawnServer(t, { SECKILL_DATA_DIR: dataDir, SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, REDIS_URL: '', MYSQL_URL: '', ...env });
+  const pids = servicesOf(dataDir);
+  // Teardowns run last-in first-out: mariadbd runs again before spawnServer's teardown stops a server still running.
+  t.teardown(() => {
+    for (const pid of Object.values(pids)) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
+  });
+  t.equal((await putEvent(s.base, 'st', { stock: 100 })).status, 201);
+  t.equal((await buy(s.base, 'st', 'before')).c, 0, 'a win before the stall');
+  await until(async () => (await order(s, 'before')).body.s === 'confirmed', 'the win stored in MySQL', 10_000, 50);
+  process.kill(pids.mariadbd, 'SIGSTOP');
+  return { s, pids };
+}
+
+async function order(s: ServerProcess, user: string): Promise<{ ms: number; body: { c?: number; o?: number; s?: string } }> {
+  const t0 = Date.now();
+  try {
+    // Given up on after 15 s, so a hang fails the test instead of stalling it.
+    const res = await fetch(`${s.base}/events/st/order`, { headers: { authorization: `Bearer ${token(user)}` }, signal: AbortSignal.timeout(15_000) });
+    return { ms: Date.now() - t0, body: (await res.json()) as { c?: number; o?: number; s?: string } };
+  } catch {
+    return { ms: Date.now() - t0, body: {} };
+  }
+}
+
+t.test('MySQL stalled: order queries answer within about a second, more at once than the pool has connections too', async (t) => {
+  const { s } = await stalled(t);
+  const first = await order(s, 'before');
+  t.ok(first.ms < 3_000, `the winner's order query answered in ${first.ms} ms`);
+  t.equal(first.body.o, 1, 'with its order, from Redis');
+  t.equal((await buy(s.base, 'st', 'during')).c, 0, 'buys still win: MySQL is not on their path');
+  // More at once than the pool has connections: none waits behind another's stalled query.
+  const many = await Promise.all(Array.from({ length: 20 }, () => order(s, 'during')));
+  const slowest = Math.max(...many.map((a) => a.ms));
+  t.ok(slowest < 3_000, `20 order queries at once all answered, the slowest in ${slowest} ms`);
+  t.ok(many.every((a) => a.body.o === 2 && a.body.s === 'pending'), 'each with its order, pending (not stored yet)');
 });
