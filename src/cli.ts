@@ -105,7 +105,8 @@ async function serve(argv: string[]): Promise<void> {
   };
   const close = (running: RunningApp): void => {
     running.close().then(
-      () => process.exit(0),
+      // A forced stop under way ends the process itself, with 1 (the graceful one may finish first: it was waiting for what the force stops).
+      () => forcing || process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         void force('shutdown failed');
@@ -116,6 +117,8 @@ async function serve(argv: string[]): Promise<void> {
     (signal) => {
       stopping = true;
       log.info({ signal }, app === undefined ? 'signal: stopping once started' : 'signal');
+      // The graceful stop waits on Redis, MySQL and the clients; a stalled one must not keep the process (and its services) for ever.
+      setTimeout(() => void force(`stop deadline passed (SECKILL_STOP_TIMEOUT_MS, ${config.stopTimeoutMs} ms)`), config.stopTimeoutMs);
       if (app !== undefined) close(app);
     },
     (signal) => void force(`second signal (${signal})`),
@@ -176,6 +179,10 @@ async function persister(argv: string[]): Promise<void> {
   onStopSignals(
     (signal) => {
       log.info({ signal }, 'signal');
+      setTimeout(() => {
+        log.warn({ persisted: p.persisted }, `stop deadline passed (SECKILL_STOP_TIMEOUT_MS, ${config.stopTimeoutMs} ms): exiting now; orders not yet in MySQL stay in the Redis streams`);
+        process.exit(1);
+      }, config.stopTimeoutMs);
       catalog.close();
       void p.flush(10_000).then(async (flushed) => {
         log.info({ persisted: p.persisted, flushed }, 'persister stopped');

@@ -49,6 +49,8 @@ export interface Config {
   /** Stream entries pending this long on a persister are taken over by another. */
   readonly persistClaimMs: number;
   readonly persister: boolean;
+  /** A graceful stop gets this long; past it the stop is forced (local services stopped, exit 1). */
+  readonly stopTimeoutMs: number;
   /** Buy requests per user per second at most (0: no limit); past it, code 5. */
   readonly userRate: number;
   /** Undecided buys one WebSocket connection may have at once; past it: code 5. */
@@ -91,6 +93,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   persistGatherMs: 20,
   persistClaimMs: 30_000,
   persister: true,
+  stopTimeoutMs: 30_000,
   userRate: 0,
   wsInflight: 64,
   blocklist: '',
@@ -137,6 +140,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'persistGatherMs', env: 'SECKILL_PERSIST_GATHER_MS', kind: 'int', min: 0, max: 10_000 },
   { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
+  { key: 'stopTimeoutMs', env: 'SECKILL_STOP_TIMEOUT_MS', kind: 'int', min: 1_000, max: 3_600_000 },
   { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'wsInflight', env: 'SECKILL_WS_INFLIGHT', kind: 'int', min: 1, max: 100_000 },
   { key: 'blocklist', env: 'SECKILL_BLOCKLIST', kind: 'string' },

@@ -90,3 +90,41 @@ t.test('MySQL stalled: order queries answer within about a second, more at once 
   t.ok(slowest < 3_000, `20 order queries at once all answered, the slowest in ${slowest} ms`);
   t.ok(many.every((a) => a.body.o === 2 && a.body.s === 'pending'), 'each with its order, pending (not stored yet)');
 });
+
+/** Resolves with the exit code, or 'still running' once `ms` have passed. */
+function exitWithin(s: ServerProcess, ms: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([s.exited, new Promise<string>((r) => (timer = setTimeout(() => r('still running'), ms)))]).finally(() => clearTimeout(timer));
+}
+
+t.test('MySQL stalled: SIGTERM ends the server at its stop deadline, local services and all', async (t) => {
+  const { s, pids } = await stalled(t, { SECKILL_STOP_TIMEOUT_MS: '3000' });
+  t.equal((await buy(s.base, 'st', 'during')).c, 0, 'a win the persister cannot store');
+  const t0 = Date.now();
+  s.child.kill('SIGTERM');
+  const code = await exitWithin(s, 15_000);
+  const ms = Date.now() - t0;
+  t.not(code, 'still running', `the server exited, ${ms} ms after SIGTERM`);
+  t.not(code, 0, 'non-zero: the stop did not finish by itself');
+  t.ok(ms >= 3_000, 'not before the deadline');
+  t.match(s.output(), /"unpersisted":\{"st":1\}[^\n]*stop deadline/, 'the log says which orders are left in the Redis stream');
+  await until(() => !isAlive(pids['redis-server']) && !isAlive(pids.mariadbd), 'the local services stopped', 15_000, 50).catch(() => undefined);
+  t.notOk(isAlive(pids['redis-server']), 'redis-server stopped');
+  t.notOk(isAlive(pids.mariadbd), 'mariadbd stopped, stalled as it was');
+});
+
+t.test('MySQL stalled: a second Ctrl-C after a pause stops at once, local services and all', async (t) => {
+  const { s, pids } = await stalled(t);
+  t.equal((await buy(s.base, 'st', 'during')).c, 0, 'a win the persister cannot store');
+  s.child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 1_500));
+  t.equal(s.child.exitCode, null, 'still stopping after 1.5 s (waiting for MySQL)');
+  const t0 = Date.now();
+  s.child.kill('SIGINT');
+  const code = await exitWithin(s, 15_000);
+  t.not(code, 'still running', `exited ${Date.now() - t0} ms after the second SIGINT`);
+  t.not(code, 0, 'non-zero: a forced stop');
+  t.match(s.output(), /"unpersisted":\{"st":1\}[^\n]*"msg":"second signal/, 'the log says which orders are left in the Redis stream');
+  t.notOk(isAlive(pids['redis-server']), 'redis-server stopped');
+  t.notOk(isAlive(pids.mariadbd), 'mariadbd stopped');
+});

@@ -29,6 +29,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   persistGatherMs: 'how long the persister lets orders gather after a round that was not a full batch (0: none)',
   persistClaimMs: 'orders pending this long on a persister are taken over by another',
   persister: 'run the persister inside the server (true/false)',
+  stopTimeoutMs: 'how long a graceful stop may take; past it: local services stopped, exit 1',
   userRate: 'buy requests per user per second at most (0: no limit)',
   wsInflight: 'undecided buys per WebSocket connection at most; past it: code 5',
   blocklist: 'a file of blocked user ids, one per line',
