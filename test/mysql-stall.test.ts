@@ -128,3 +128,16 @@ t.test('MySQL stalled: a second Ctrl-C after a pause stops at once, local servic
   t.notOk(isAlive(pids['redis-server']), 'redis-server stopped');
   t.notOk(isAlive(pids.mariadbd), 'mariadbd stopped');
 });
+
+t.test('MySQL stalled, the deadline not reached: the graceful stop gives up the flush after 10 s and ends, exit 0', async (t) => {
+  const { s, pids } = await stalled(t);
+  t.equal((await buy(s.base, 'st', 'during')).c, 0, 'a win the persister cannot store');
+  const t0 = Date.now();
+  s.child.kill('SIGTERM');
+  const code = await exitWithin(s, 28_000);
+  t.equal(code, 0, `exit 0, ${Date.now() - t0} ms after SIGTERM (the default deadline is 30 s)`);
+  t.match(s.output(), /persister flush incomplete/, 'the flush gave up: the order stays in the Redis stream');
+  t.match(s.output(), /"msg":"stopped"/);
+  t.notOk(isAlive(pids['redis-server']), 'redis-server stopped');
+  t.notOk(isAlive(pids.mariadbd), 'mariadbd stopped, stalled as it was');
+});

@@ -83,6 +83,8 @@ export function supervise(name: string, first: ServiceProcess, launch: () => Pro
       clearTimeout(timer);
       await launching?.catch(() => undefined);
       current.kill('SIGTERM');
+      // A stopped process (SIGSTOP, a debugger) acts on the SIGTERM only once it runs again.
+      current.kill('SIGCONT');
       await current.exited;
     },
   };
