@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { isAlive, readPid } from './local-service';
 import { mariadbPidFile } from './mariadb-server';
 import { redisPidFile } from './redis-server';
@@ -6,8 +7,8 @@ import { redisPidFile } from './redis-server';
 export type LocalServiceName = 'redis-server' | 'mariadbd';
 
 const PID_FILE: Readonly<Record<LocalServiceName, (dataDir: string) => string>> = { 'redis-server': redisPidFile, mariadbd: mariadbPidFile };
-/** What the process's command line holds (mariadbd may be the older mysqld binary). */
-const BINARY: Readonly<Record<LocalServiceName, RegExp>> = { 'redis-server': /redis-server/, mariadbd: /mariadbd|mysqld/ };
+/** The service's folder in the data folder: its command line names it (redis-server's title its socket there, mariadbd's flags its paths). */
+const FOLDER: Readonly<Record<LocalServiceName, string>> = { 'redis-server': 'redis', mariadbd: 'mariadb' };
 
 export interface ServiceStop {
   readonly service: LocalServiceName;
@@ -33,7 +34,7 @@ export async function stopLocalServices(
   const stops = await Promise.all(
     services.map(async (service): Promise<ServiceStop | undefined> => {
       const pid = readPid(PID_FILE[service](dataDir));
-      if (pid === undefined || !runs(pid, BINARY[service])) return undefined;
+      if (pid === undefined || !serves(pid, path.join(dataDir, FOLDER[service]))) return undefined;
       signal(pid, 'SIGTERM');
       signal(pid, 'SIGCONT');
       if (await gone(pid, graceMs)) return { service, pid, how: 'stopped' };
@@ -45,10 +46,16 @@ export async function stopLocalServices(
   return stops.filter((s) => s !== undefined);
 }
 
-/** Whether `pid` runs `binary` (Linux); a pid reused by another program since is left alone. Without /proc: trusted. */
-function runs(pid: number, binary: RegExp): boolean {
+/**
+ * Whether `pid` is a service of this folder (Linux: its command line names
+ * it). A pid file can outlive its process, and pids come round again (every
+ * 32,768 by default): the pid may be another data folder's mariadbd by now,
+ * which must not be stopped. Without /proc: trusted.
+ */
+function serves(pid: number, folder: string): boolean {
   try {
-    return binary.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(folder + path.sep) || cmdline.includes(folder + '\0');
   } catch {
     return !fs.existsSync('/proc/self');
   }
