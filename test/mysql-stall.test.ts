@@ -33,7 +33,7 @@ t.test('MySQL stalled: every pool call fails in bounded time, more calls than co
     ),
   );
   const slowest = Math.max(...calls.map((c) => c.ms));
-  t.same(new Set(calls.map((c) => (c.ok ? 'ok' : c.code))), new Set(['ETIMEDOUT']), 'all 20 failed with ETIMEDOUT');
+  t.same(new Set(calls.map((c) => (c.ok ? 'ok' : c.code))), new Set(['ETIMEDOUT']), 'all 20 failed with ETIMEDOUT', { calls });
   // 8 connections: the 20 calls go in three waves, each bounded by the timeout (a dropped connection frees its place).
   t.ok(slowest < 6 * timeoutMs, `the last failed after ${slowest} ms (timeout ${timeoutMs} ms)`);
   const ending = Date.now();
