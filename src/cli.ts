@@ -6,6 +6,7 @@ import { mintToken } from './auth/jwt';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
 import { HELP } from './cli/help';
+import { onStopSignals } from './cli/stop-signals';
 import { parseDuration } from './cli/time';
 import { ConfigError, loadConfig, type Config } from './config';
 import { demoBanner, ensureDemoEvent } from './demo';
@@ -16,10 +17,10 @@ import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
 import { Persister, persisterName } from './orders/persister';
 import { unpersistedOrders } from './orders/unpersisted';
+import { holdsDataDir } from './services/data-dir-lock';
 import { localServicesOf } from './services/start';
 import { stopLocalServices } from './services/stop-local';
 import { holdRestarts } from './services/supervise';
-import { onStopSignals } from './cli/stop-signals';
 import { formatReports, reconcileEvent } from './orders/reconcile';
 import { EVENT_ID } from './redis/keys';
 
@@ -92,6 +93,8 @@ async function serve(argv: string[]): Promise<void> {
    * The stop that cannot wait for the graceful one: the local services are
    * stopped through their pid files (the graceful path holds their handles
    * and may be stuck), what is not in MySQL yet is named, and the exit is 1.
+   * Only services of a data folder this process holds: a server refused the
+   * folder (another one's) stops nothing of it.
    */
   const force = async (why: string): Promise<void> => {
     if (forcing) return;
@@ -99,14 +102,16 @@ async function serve(argv: string[]): Promise<void> {
     const unpersisted = app === undefined ? undefined : await unpersistedOrders(app.redis, app.catalog.all());
     log.warn({ unpersisted: unpersisted ?? 'unknown' }, `${why}: stopping the local services and exiting now; orders not yet in MySQL stay in the Redis streams for the next start`);
     holdRestarts();
-    const stopped = await stopLocalServices(config.dataDir, localServicesOf(config));
+    const stopped = holdsDataDir(config.dataDir) ? await stopLocalServices(config.dataDir, localServicesOf(config)) : [];
     if (stopped.length > 0) log.warn({ stopped }, 'local services stopped');
     process.exit(1);
   };
   const close = (running: RunningApp): void => {
     running.close().then(
-      // A forced stop under way ends the process itself, with 1 (the graceful one may finish first: it was waiting for what the force stops).
-      () => forcing || process.exit(0),
+      () => {
+        // A forced stop under way ends the process itself, with 1 (the graceful one may finish first: it was waiting for what the force stops).
+        if (!forcing) process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         void force('shutdown failed');
