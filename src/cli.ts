@@ -6,6 +6,7 @@ import { mintToken } from './auth/jwt';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
 import { HELP } from './cli/help';
+import { onStopSignals } from './cli/stop-signals';
 import { parseDuration } from './cli/time';
 import { ConfigError, loadConfig, type Config } from './config';
 import { demoBanner, ensureDemoEvent } from './demo';
@@ -16,6 +17,11 @@ import { connectExisting } from './services/connect-existing';
 import { Catalog } from './events/catalog';
 import { EventStore } from './events/event-store';
 import { Persister, persisterName } from './orders/persister';
+import { unpersistedOrders } from './orders/unpersisted';
+import { holdsDataDir } from './services/data-dir-lock';
+import { localServicesOf } from './services/start';
+import { stopLocalServices } from './services/stop-local';
+import { holdRestarts } from './services/supervise';
 import { formatReports, reconcileEvent } from './orders/reconcile';
 import { EVENT_ID } from './redis/keys';
 
@@ -83,26 +89,46 @@ async function serve(argv: string[]): Promise<void> {
   // start is acted on once they are up, so none is left running.
   let app: RunningApp | undefined;
   let stopping = false;
+  let forcing = false;
+  /**
+   * The stop that cannot wait for the graceful one: the local services are
+   * stopped through their pid files (the graceful path holds their handles
+   * and may be stuck), what is not in MySQL yet is named, and the exit is 1.
+   * Only services of a data folder this process holds: a server refused the
+   * folder (another one's) stops nothing of it.
+   */
+  const force = async (why: string): Promise<void> => {
+    if (forcing) return;
+    forcing = true;
+    const unpersisted = app === undefined ? undefined : await unpersistedOrders(app.redis, app.catalog.all());
+    log.warn({ unpersisted: unpersisted ?? 'unknown' }, `${why}: stopping the local services and exiting now; orders not yet in MySQL stay in the Redis streams for the next start`);
+    holdRestarts();
+    const stopped = holdsDataDir(config.dataDir) ? await stopLocalServices(config.dataDir, localServicesOf(config)) : [];
+    if (stopped.length > 0) log.warn({ stopped }, 'local services stopped');
+    process.exit(1);
+  };
   const close = (running: RunningApp): void => {
     running.close().then(
-      () => process.exit(0),
+      () => {
+        // A forced stop under way ends the process itself, with 1 (the graceful one may finish first: it was waiting for what the force stops).
+        if (!forcing) process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        void force('shutdown failed');
       },
     );
   };
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, app === undefined ? 'signal: stopping once started' : 'signal');
-    if (app !== undefined) close(app);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignals(
+    (signal) => {
+      stopping = true;
+      log.info({ signal }, app === undefined ? 'signal: stopping once started' : 'signal');
+      // The graceful stop waits on Redis, MySQL and the clients; a stalled one must not keep the process (and its services) for ever.
+      setTimeout(() => void force(`stop deadline passed (SECKILL_STOP_TIMEOUT_MS, ${config.stopTimeoutMs} ms)`), config.stopTimeoutMs);
+      if (app !== undefined) close(app);
+    },
+    (signal) => void force(`second signal (${signal})`),
+  );
   app = await startApp(config);
   if (stopping) return close(app);
   if (demo) {
@@ -156,18 +182,26 @@ async function persister(argv: string[]): Promise<void> {
   });
   p.start();
   log.info({ consumer: p.consumer }, 'persister running');
-  const stop = (signal: string): void => {
-    log.info({ signal }, 'signal');
-    catalog.close();
-    void p.flush(10_000).then(async (flushed) => {
-      log.info({ persisted: p.persisted, flushed }, 'persister stopped');
-      await redis.quit().catch(() => undefined);
-      await pool.end().catch(() => undefined);
-      process.exit(0);
-    });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  onStopSignals(
+    (signal) => {
+      log.info({ signal }, 'signal');
+      setTimeout(() => {
+        log.warn({ persisted: p.persisted }, `stop deadline passed (SECKILL_STOP_TIMEOUT_MS, ${config.stopTimeoutMs} ms): exiting now; orders not yet in MySQL stay in the Redis streams`);
+        process.exit(1);
+      }, config.stopTimeoutMs);
+      catalog.close();
+      void p.flush(10_000).then(async (flushed) => {
+        log.info({ persisted: p.persisted, flushed }, 'persister stopped');
+        await redis.quit().catch(() => undefined);
+        await pool.end().catch(() => undefined);
+        process.exit(0);
+      });
+    },
+    (signal) => {
+      log.warn({ signal, persisted: p.persisted }, 'second signal: exiting now; orders not yet in MySQL stay in the Redis streams');
+      process.exit(1);
+    },
+  );
 }
 
 async function reconcile(argv: string[]): Promise<void> {

@@ -39,6 +39,8 @@ export interface Config {
   readonly queueTimeoutMs: number;
   readonly batchSize: number;
   readonly redisTimeoutMs: number;
+  /** A MySQL connect, or a request's first byte of answer, takes this long at most; past it: an error. */
+  readonly mysqlTimeoutMs: number;
   /** How often events are re-read from the store (other servers may add them). */
   readonly eventRefreshMs: number;
   readonly persistBatch: number;
@@ -47,6 +49,8 @@ export interface Config {
   /** Stream entries pending this long on a persister are taken over by another. */
   readonly persistClaimMs: number;
   readonly persister: boolean;
+  /** A graceful stop gets this long; past it the stop is forced (local services stopped, exit 1). */
+  readonly stopTimeoutMs: number;
   /** Buy requests per user per second at most (0: no limit); past it, code 5. */
   readonly userRate: number;
   /** Undecided buys one WebSocket connection may have at once; past it: code 5. */
@@ -82,12 +86,14 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   queueTimeoutMs: 2_000,
   batchSize: 500,
   redisTimeoutMs: 500,
+  mysqlTimeoutMs: 5_000,
   eventRefreshMs: 2_000,
   persistBatch: 1_000,
   persistWaitMs: 50,
   persistGatherMs: 20,
   persistClaimMs: 30_000,
   persister: true,
+  stopTimeoutMs: 30_000,
   userRate: 0,
   wsInflight: 64,
   blocklist: '',
@@ -127,12 +133,14 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'queueTimeoutMs', env: 'SECKILL_QUEUE_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
   { key: 'batchSize', env: 'SECKILL_BATCH_SIZE', kind: 'int', min: 1, max: 10_000 },
   { key: 'redisTimeoutMs', env: 'SECKILL_REDIS_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
+  { key: 'mysqlTimeoutMs', env: 'SECKILL_MYSQL_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000 },
   { key: 'eventRefreshMs', env: 'SECKILL_EVENT_REFRESH_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persistBatch', env: 'SECKILL_PERSIST_BATCH', kind: 'int', min: 1, max: 100_000 },
   { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
   { key: 'persistGatherMs', env: 'SECKILL_PERSIST_GATHER_MS', kind: 'int', min: 0, max: 10_000 },
   { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
   { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
+  { key: 'stopTimeoutMs', env: 'SECKILL_STOP_TIMEOUT_MS', kind: 'int', min: 1_000, max: 3_600_000 },
   { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },
   { key: 'wsInflight', env: 'SECKILL_WS_INFLIGHT', kind: 'int', min: 1, max: 100_000 },
   { key: 'blocklist', env: 'SECKILL_BLOCKLIST', kind: 'string' },

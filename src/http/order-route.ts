@@ -9,10 +9,30 @@ import type { SaleEvent } from '../events/sale-event';
 import { logRepeated } from '../log-repeat';
 
 /**
+ * How long an order query waits for MySQL to say whether the order is stored.
+ * Past it the answer is "pending": the order is Redis' to tell, and a slow or
+ * stalled MySQL (the pool gives up only after SECKILL_MYSQL_TIMEOUT_MS, and
+ * later for callers queued behind others) must not hold a winner's page.
+ */
+const CONFIRM_WAIT_MS = 1_000;
+
+/** `p`'s value, or `otherwise` if it fails or takes longer than `ms`. */
+async function within<T>(p: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)));
+  try {
+    return await Promise.race([p.catch(() => otherwise), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * GET /events/{event}/order: the caller's order, if any. Redis' buyers hash
  * says whether there is one (a winner this process knows needs no Redis
  * call); MySQL says whether it is stored yet ("confirmed") or still on its
- * way through the stream ("pending"). MySQL unreachable reads as pending.
+ * way through the stream ("pending"). MySQL unreachable, or not answering
+ * within CONFIRM_WAIT_MS, reads as pending.
  * An event with a payment deadline adds the order's payment state from
  * Redis: due (with the deadline), paid or expired.
  */
@@ -36,7 +56,7 @@ export function registerOrderRoute(
       const order = known ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
       if (order === 0) return [Outcome.NoOrder, 0, false, undefined];
       const [confirmed, pay] = await Promise.all([
-        deps.store === undefined ? false : deps.store.hasOrder(event.id, order, user).catch(() => false),
+        deps.store === undefined ? false : within(deps.store.hasOrder(event.id, order, user), CONFIRM_WAIT_MS, false),
         payState(deps.redis, event, order),
       ]);
       return [Outcome.Won, order, confirmed, pay];

@@ -1,4 +1,6 @@
-import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
+import mysql, { type ConnectionOptions, type Pool } from 'mysql2/promise';
+import { DEFAULT_CONFIG } from '../config';
+import { stallGuardedSocket } from './mysql-stall';
 import { applySchema } from './schema';
 
 export const LOCAL_DATABASE = 'seckill';
@@ -7,25 +9,33 @@ export const LOCAL_DATABASE = 'seckill';
  * The MySQL pool: from MYSQL_URL, or root over the local mariadbd's socket
  * (whose database is created on first use). Dates travel as UTC; the schema
  * is brought up to date before the pool is handed out.
+ *
+ * Every call is bounded by `timeoutMs` (SECKILL_MYSQL_TIMEOUT_MS): a
+ * connection that cannot be made (and logged in) in that time fails
+ * (`connectTimeout`), and one whose server answers nothing to a request for
+ * that long is dropped with an error (src/orders/mysql-stall.ts), so a
+ * stalled server turns into errors, not into callers waiting for ever.
  */
-export async function connectMysql(target: { url: string } | { socket: string }): Promise<Pool> {
-  const common: PoolOptions = { connectionLimit: 8, timezone: 'Z', supportBigNumbers: true, enableKeepAlive: true };
-  let pool: Pool;
-  if ('socket' in target) {
-    const bootstrap = await mysql.createConnection({ socketPath: target.socket, user: 'root' });
-    await bootstrap.query(`CREATE DATABASE IF NOT EXISTS \`${LOCAL_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-    await bootstrap.end();
-    pool = mysql.createPool({ ...common, socketPath: target.socket, user: 'root', database: LOCAL_DATABASE });
-  } else {
-    pool = mysql.createPool({ ...common, uri: target.url });
-  }
+export async function connectMysql(target: { url: string } | { socket: string }, timeoutMs = DEFAULT_CONFIG.mysqlTimeoutMs): Promise<Pool> {
+  const where: ConnectionOptions = 'socket' in target ? { socketPath: target.socket, user: 'root' } : { uri: target.url };
+  const common: ConnectionOptions = { ...where, timezone: 'Z', supportBigNumbers: true, enableKeepAlive: true, connectTimeout: timeoutMs };
+  // The database and the schema on a connection of their own, without the stall guard (see applySchema).
+  const setup = await mysql.createConnection(common);
   try {
-    await applySchema(pool);
-  } catch (err) {
-    await pool.end();
-    throw err;
+    if ('socket' in target) {
+      await setup.query(`CREATE DATABASE IF NOT EXISTS \`${LOCAL_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      await setup.query(`USE \`${LOCAL_DATABASE}\``);
+    }
+    await applySchema(setup);
+  } finally {
+    await setup.end().catch(() => setup.destroy());
   }
-  return pool;
+  return mysql.createPool({
+    ...common,
+    ...('socket' in target ? { database: LOCAL_DATABASE } : {}),
+    connectionLimit: 8,
+    stream: stallGuardedSocket(timeoutMs),
+  });
 }
 
 /** MYSQL_URL form of a local socket (the database must exist: connectMysql({ socket }) makes it). */

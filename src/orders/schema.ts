@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 
 /**
  * The schema, as numbered steps applied once each, in order, under a named
@@ -65,8 +65,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export async function applySchema(pool: Pool): Promise<number> {
-  const conn = await pool.getConnection();
+/** On a connection of its own: taking the lock may wait up to a minute for another server's migration. */
+export async function applySchema(conn: Connection): Promise<number> {
   try {
     const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK('seckill_schema', 60) AS got");
     if (lock?.got !== 1) throw new Error('could not take the schema lock within 60 s');
@@ -83,6 +83,5 @@ export async function applySchema(pool: Pool): Promise<number> {
     return SCHEMA_VERSION;
   } finally {
     await conn.query("SELECT RELEASE_LOCK('seckill_schema')").catch(() => undefined);
-    conn.release();
   }
 }

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   const blocklist = config.blocklist === '' ? undefined : new Blocklist(config.blocklist);
   if (blocklist !== undefined) shutdown.add('blocklist', () => blocklist.close());
-  const pool = start.mysql === undefined ? undefined : await connectMysql(start.mysql);
+  const pool = start.mysql === undefined ? undefined : await connectMysql(start.mysql, config.mysqlTimeoutMs);
   if (pool !== undefined) shutdown.add('mysql', () => pool.end().catch(() => undefined));
   const store = pool === undefined ? undefined : new EventStore(pool);
   const state = await startSaleState(config, start.redisTarget, store, shutdown);

@@ -24,7 +24,7 @@ export async function connectExisting(config: Config, name: string): Promise<{ r
   }
   const redis = await connectConfiguredRedis(config, config.redisUrl || socket, Math.max(config.redisTimeoutMs, 5_000), name);
   try {
-    const pool = await connectMysql(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl });
+    const pool = await connectMysql(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl }, config.mysqlTimeoutMs);
     return { redis, pool };
   } catch (err) {
     redis.disconnect();

@@ -63,6 +63,15 @@ function alive(owner: Owner): boolean {
   return owner.started === undefined || now === undefined || now === owner.started;
 }
 
+/** Whether this process holds the folder's lock (took it, and has not released it). */
+export function holdsDataDir(dataDir: string): boolean {
+  try {
+    return heldHere.has(fs.realpathSync(dataDir));
+  } catch {
+    return false;
+  }
+}
+
 export function lockDataDir(dataDir: string): DataDirLock {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dir = fs.realpathSync(dataDir);

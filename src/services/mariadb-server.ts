@@ -17,6 +17,11 @@ export function mariadbSocket(dataDir: string): string {
   return path.join(dataDir, 'mariadb', 'mysqld.sock');
 }
 
+/** Where the local mariadbd of a data folder writes its pid (read back by stopLocalServices). */
+export function mariadbPidFile(dataDir: string): string {
+  return path.join(dataDir, 'mariadb', 'mysqld.pid');
+}
+
 /**
  * Starts mariadbd for this data folder: unix socket only (no TCP), data under
  * `<dataDir>/mariadb/data`, initialised on first use, InnoDB flushing the log
@@ -28,7 +33,7 @@ export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> 
   const dir = path.join(dataDir, 'mariadb');
   const data = path.join(dir, 'data');
   const socket = mariadbSocket(dataDir);
-  const pidFile = path.join(dir, 'mysqld.pid');
+  const pidFile = mariadbPidFile(dataDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const running = readPid(pidFile);
   const bin = findBinary(['mariadbd', 'mysqld'], 'mariadb-server', 'MYSQL_URL');

@@ -8,6 +8,11 @@ export interface LocalRedis extends LocalService {
   readonly socket: string;
 }
 
+/** Where the local redis-server of a data folder writes its pid (read back by stopLocalServices). */
+export function redisPidFile(dataDir: string): string {
+  return path.join(dataDir, 'redis', 'redis.pid');
+}
+
 /** How the local redis-server syncs its append-only file (SECKILL_REDIS_APPENDFSYNC). */
 export type AppendFsync = 'always' | 'everysec';
 
@@ -21,7 +26,7 @@ export async function startLocalRedis(dataDir: string, appendfsync: AppendFsync 
   const dir = path.join(dataDir, 'redis');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const socket = path.join(dir, 'redis.sock');
-  const pidFile = path.join(dir, 'redis.pid');
+  const pidFile = redisPidFile(dataDir);
   const running = readPid(pidFile);
   const bin = findBinary(['redis-server'], 'redis-server', 'REDIS_URL');
   const args = [

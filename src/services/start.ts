@@ -6,6 +6,7 @@ import { lockDataDir } from './data-dir-lock';
 import type { LocalService, ServiceHealth } from './local-service';
 import { startLocalMariadb } from './mariadb-server';
 import { startLocalRedis, type AppendFsync } from './redis-server';
+import type { LocalServiceName } from './stop-local';
 
 export interface Services {
   /** What to give connectRedis: REDIS_URL, or the local server's socket (unused with REDIS_CLUSTER_NODES). */
@@ -20,6 +21,12 @@ export interface Services {
   stop(): Promise<void>;
 }
 
+/** The local services a server so configured starts (or adopts) under its data folder: those without a URL. */
+export function localServicesOf(config: Config): LocalServiceName[] {
+  const redis = config.redisUrl === '' && config.redisClusterNodes === '';
+  return [...(redis ? ['redis-server' as const] : []), ...(config.mysqlUrl === '' ? ['mariadbd' as const] : [])];
+}
+
 /**
  * Redis and MySQL as configured: REDIS_URL (or REDIS_CLUSTER_NODES) / MYSQL_URL when set, else local
  * redis-server / mariadbd under SECKILL_DATA_DIR, started in parallel.
@@ -28,8 +35,8 @@ export async function startServices(config: Config): Promise<Services> {
   const started: LocalService[] = [];
   let pool: Pool | undefined;
   // Local services belong to one server per data folder (services/data-dir-lock.ts).
-  const local = (config.redisUrl === '' && config.redisClusterNodes === '') || config.mysqlUrl === '';
-  const dirLock = local ? lockDataDir(config.dataDir) : undefined;
+  const local = localServicesOf(config);
+  const dirLock = local.length > 0 ? lockDataDir(config.dataDir) : undefined;
   const stop = async (): Promise<void> => {
     await pool?.end().catch(() => undefined);
     await Promise.all(started.map((s) => s.stop()));
@@ -37,8 +44,8 @@ export async function startServices(config: Config): Promise<Services> {
   };
   try {
     const [r, m] = await Promise.allSettled([
-      config.redisUrl === '' && config.redisClusterNodes === '' ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
-      config.mysqlUrl === '' ? startLocalMariadb(config.dataDir) : undefined,
+      local.includes('redis-server') ? startLocalRedis(config.dataDir, config.redisAppendfsync as AppendFsync) : undefined,
+      local.includes('mariadbd') ? startLocalMariadb(config.dataDir) : undefined,
     ]);
     for (const s of [r, m]) {
       if (s.status === 'fulfilled' && s.value !== undefined) {
@@ -51,7 +58,7 @@ export async function startServices(config: Config): Promise<Services> {
     const redis = r.value;
     const mariadb = m.value;
     const mysqlTarget = mariadb !== undefined ? { socket: mariadb.socket } : config.mysqlUrl !== 'none' ? { url: config.mysqlUrl } : undefined;
-    if (mysqlTarget !== undefined) pool = await connectMysql(mysqlTarget);
+    if (mysqlTarget !== undefined) pool = await connectMysql(mysqlTarget, config.mysqlTimeoutMs);
     const health = (): Record<string, ServiceHealth> => Object.fromEntries(started.map((s) => [s.name, s.health()]));
     return { redisTarget: redis?.socket ?? config.redisUrl, pool, mysqlTarget, health, stop };
   } catch (err) {

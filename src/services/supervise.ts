@@ -6,6 +6,18 @@ const MAX_DELAY_MS = 10_000;
 /** A run this long resets the backoff: it was a crash, not a crash loop. */
 const STABLE_MS = 30_000;
 
+/** Set by holdRestarts: the process is going down, its services with it. */
+let restartsHeld = false;
+
+/**
+ * A forced stop is under way (src/cli.ts: a second signal, or the stop
+ * deadline): a service that exits from now on was stopped on purpose, by
+ * stopLocalServices, and is neither restarted nor logged as a crash.
+ */
+export function holdRestarts(): void {
+  restartsHeld = true;
+}
+
 /**
  * Keeps a local service running: when its process exits without being asked
  * to, logs the exit and starts it again (`launch`) after a backoff that
@@ -26,9 +38,10 @@ export function supervise(name: string, first: ServiceProcess, launch: () => Pro
     failures++;
     timer = setTimeout(() => {
       timer = undefined;
+      if (restartsHeld) return;
       launching = launch().then(
         (next) => {
-          if (stopping) {
+          if (stopping || restartsHeld) {
             next.kill('SIGTERM');
             return next.exited;
           }
@@ -38,7 +51,7 @@ export function supervise(name: string, first: ServiceProcess, launch: () => Pro
           watch(next);
         },
         (err: unknown) => {
-          if (stopping) return;
+          if (stopping || restartsHeld) return;
           log.error({ service: name, err: (err as Error).message.split('\n')[0], retryMs: Math.min(FIRST_DELAY_MS * 2 ** failures, MAX_DELAY_MS) }, `local ${name} failed to restart`);
           restartLater();
         },
@@ -50,7 +63,7 @@ export function supervise(name: string, first: ServiceProcess, launch: () => Pro
     current = p;
     const since = Date.now();
     void p.exited.then((how) => {
-      if (stopping || current !== p) return;
+      if (stopping || restartsHeld || current !== p) return;
       up = false;
       if (Date.now() - since >= STABLE_MS) failures = 0;
       log.error({ service: name, servicePid: p.pid, exit: how, retryMs: Math.min(FIRST_DELAY_MS * 2 ** failures, MAX_DELAY_MS) }, `local ${name} exited: restarting`);
@@ -70,6 +83,8 @@ export function supervise(name: string, first: ServiceProcess, launch: () => Pro
       clearTimeout(timer);
       await launching?.catch(() => undefined);
       current.kill('SIGTERM');
+      // A stopped process (SIGSTOP, a debugger) acts on the SIGTERM only once it runs again.
+      current.kill('SIGCONT');
       await current.exited;
     },
   };

@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataDirLockFile } from '../../src/services/data-dir-lock';
+import { isAlive } from '../../src/services/local-service';
+import { stopLocalServices } from '../../src/services/stop-local';
 import type { Test } from 'tap';
 import { LISTENING, watchForPort } from '../../bench/procs';
 
@@ -52,37 +54,15 @@ export async function spawnServer(
  * test leaves no process behind (its folder is deleted next).
  */
 async function stopOrphans(dataDir: string): Promise<void> {
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const pidIn = (file: string): number => {
-    try {
-      return Number.parseInt(fs.readFileSync(path.resolve(dataDir, file), 'utf8'), 10) || 0;
-    } catch {
-      return 0;
-    }
-  };
-  const owner = pidIn(dataDirLockFile(dataDir));
-  if (owner > 0 && alive(owner)) return;
-  for (const [file, name] of [['redis/redis.pid', 'redis-server'], ['mariadb/mysqld.pid', 'mariadbd']] as const) {
-    const pid = pidIn(file);
-    if (pid <= 0 || !alive(pid)) continue;
-    let cmd = '';
-    try {
-      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!cmd.includes(name)) continue; // a pid reused by another program
-    process.kill(pid, 'SIGTERM');
-    // Not our child: no exit event to await, so poll (up to 5 s).
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  let owner = 0;
+  try {
+    // "<pid> <start time>"
+    owner = Number.parseInt(fs.readFileSync(dataDirLockFile(dataDir), 'utf8'), 10) || 0;
+  } catch {
+    // no lock: no owner
   }
+  if (owner > 0 && isAlive(owner)) return;
+  await stopLocalServices(dataDir, undefined, 5_000);
 }
 
 /** Runs a CLI command to the end; resolves with its exit code and output (stdout and stderr together). */
