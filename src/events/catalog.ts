@@ -226,7 +226,11 @@ export class Catalog {
     this.completing.add(event.id);
     const generation = event.winnersGeneration;
     void (async () => {
-      if ((await this.redis.hlen(event.keys.buyers)) !== event.buyersKnown) await this.loadWinners(event);
+      if ((await this.redis.hlen(event.keys.buyers)) !== event.buyersKnown) {
+        await this.loadWinners(event);
+        // Buyers whose order expired are not winners (they hear 12): move them out again.
+        if (event.payWithin > 0) await this.forgetExpiredWinners(event, true);
+      }
       event.winnersCompleted(generation);
     })()
       .catch((err: unknown) => log.debug({ event: event.id, err: (err as Error).message }, 'could not read the winners: the next buy tries again'))
@@ -258,9 +262,9 @@ export class Catalog {
    * the local winners to `expired`. Costs one HLEN per refresh while
    * nothing changes.
    */
-  private async forgetExpiredWinners(event: SaleEvent): Promise<void> {
+  private async forgetExpiredWinners(event: SaleEvent, always = false): Promise<void> {
     const count = await this.redis.hlen(event.keys.expired);
-    if (count === event.expiredSeen) return;
+    if (count === event.expiredSeen && !always) return;
     const users: { user: string; order: number }[] = [];
     let cursor = '0';
     do {
