@@ -8,6 +8,20 @@ import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
 import type { Reply } from './reply';
 
+/** The events a front knows (its catalog). */
+export interface EventLookup {
+  get(id: string): SaleEvent | undefined;
+  /** Reads every buyer of a sold-out event whose winners are not all known here (Catalog.completeWinners). */
+  completeWinners?(event: SaleEvent): void;
+}
+
+/** Where admitted leaders go: this process's consumer. */
+export interface Decider {
+  /** False when a leader could not be decided now (Redis away): answer 10 at once. */
+  readonly redisReady: boolean;
+  enqueue(p: Parked): void;
+}
+
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
  * handler: auth (8), blocklist (8), event (7), per-user throttle (5),
@@ -15,22 +29,6 @@ import type { Reply } from './reply';
  * request registers onAborted (still before anything asynchronous
  * happens); one answered here needs none.
  */
-/** The events a front knows (the catalog, or a worker's copy of it). */
-export interface EventLookup {
-  get(id: string): SaleEvent | undefined;
-  /** Reads every buyer of a sold-out event whose winners are not all known here (Catalog.completeWinners). */
-  completeWinners?(event: SaleEvent): void;
-}
-
-/** Where admitted leaders go: this process's consumer, or the primary's through a worker link. */
-export interface Decider {
-  /** False when a leader could not be decided now (Redis away): answer 10 at once. */
-  readonly redisReady: boolean;
-  enqueue(p: Parked): void;
-  /** Its client left (already let go by the ledger): it need not be decided. */
-  abandoned?(p: Parked): void;
-}
-
 export class Admission implements ShutdownGate {
   constructor(
     private readonly catalog: EventLookup,
@@ -134,10 +132,7 @@ export class Admission implements ShutdownGate {
 
   private park(res: Reply, event: SaleEvent, user: string, now: number): Parked {
     const p = new Parked(this, res, event, user, now + this.timeoutMs);
-    res.parked(() => {
-      this.ledger.abandon(p);
-      this.decider.abandoned?.(p);
-    });
+    res.parked(() => this.ledger.abandon(p));
     return p;
   }
 }

@@ -18,7 +18,7 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
  * else queue: Redis answers 1 or 2), every unit left claimed by undecided
  * requests (wait behind them), else queue.
  *
- * "Already queued" comes before the stock estimate (DESIGN.md lists it
+ * "Already queued" comes before the stock estimate (the first design listed it
  * after): a queued user's own reservation is part of what makes the estimate
  * zero, so answering their repeat click "sold out" would be wrong; it gets
  * the first request's answer instead ("already bought" with the order number

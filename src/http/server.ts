@@ -11,7 +11,7 @@ type ListenWithOptions = (host: string, port: number, options: number, cb: (sock
  * 0 = any free one). `exclusive` (one listener per process): no
  * SO_REUSEPORT, so a port some other process listens on, or listens on
  * later, fails with "address in use" instead of being silently shared.
- * Worker threads sharing one port pass false and rely on the process's
+ * Worker processes sharing one port pass false and rely on the primary's
  * port lock (src/services/port-lock.ts).
  */
 export function listen(app: TemplatedApp, host: string, port: number, exclusive = true): Promise<{ socket: us_listen_socket; port: number }> {
