@@ -61,7 +61,7 @@ export class Catalog {
   private putStored(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
     if (this.store === undefined) return this.putRedis(id, def);
     const store = this.store;
-    return this.inLockedTransaction(async (conn) => {
+    return (this.store as EventStore).inLockedTransaction(async (conn) => {
       const stored = await store.lock(conn, id);
       if (stored !== undefined) await this.restoreLocked(conn, stored);
       await store.save(conn, id, def);
@@ -104,7 +104,7 @@ export class Catalog {
       return Promise.resolve();
     }
     const store = this.store;
-    const p = this.inLockedTransaction(async (conn) => {
+    const p = (this.store as EventStore).inLockedTransaction(async (conn) => {
       const stored = await store.lock(conn, id);
       if (stored !== undefined) await this.restoreLocked(conn, stored);
       return [undefined, true];
@@ -129,27 +129,6 @@ export class Catalog {
       { event: stored.id, orders: outcome.orders, remaining: outcome.remaining, ms: Date.now() - started },
       'event restored into Redis from MySQL',
     );
-  }
-
-  /**
-   * Runs `work` in a READ COMMITTED transaction (so reads after taking a
-   * row lock see every commit made before it); `work` says whether to commit.
-   */
-  private async inLockedTransaction<T>(work: (conn: PoolConnection) => Promise<[T, boolean]>): Promise<T> {
-    const conn = await (this.store as EventStore).pool.getConnection();
-    try {
-      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      await conn.beginTransaction();
-      const [value, commit] = await work(conn);
-      if (commit) await conn.commit();
-      else await conn.rollback();
-      return value;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
   }
 
   private async putRedis(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {

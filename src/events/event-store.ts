@@ -30,6 +30,27 @@ const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s';
 export class EventStore {
   constructor(readonly pool: Pool) {}
 
+  /**
+   * Runs `work` in a READ COMMITTED transaction (so reads after taking a
+   * row lock see every commit made before it); `work` says whether to commit.
+   */
+  async inLockedTransaction<T>(work: (conn: PoolConnection) => Promise<[T, boolean]>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await conn.beginTransaction();
+      const [value, commit] = await work(conn);
+      if (commit) await conn.commit();
+      else await conn.rollback();
+      return value;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
   /** Writes the definition inside the caller's transaction. */
   async save(conn: PoolConnection, id: string, def: EventDefinition): Promise<void> {
     await conn.query(

@@ -26,25 +26,12 @@ export async function startAfresh(
   const keys = eventKeys(id);
   if (pool === undefined) return resetEvent(redis, keys, def);
   const store = new EventStore(pool);
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-    await conn.beginTransaction();
+  return store.inLockedTransaction(async (conn) => {
     const stored = await store.lock(conn, id);
-    if (stored !== undefined && stored.end > now) {
-      await conn.rollback();
-      return { result: ResetEventResult.Open, remaining: -1 };
-    }
+    if (stored !== undefined && stored.end > now) return [{ result: ResetEventResult.Open, remaining: -1 }, false];
     await store.forgetOrders(conn, id);
     await store.save(conn, id, def);
     const outcome = await resetEvent(redis, keys, def);
-    if (outcome.result === ResetEventResult.Reset) await conn.commit();
-    else await conn.rollback();
-    return outcome;
-  } catch (err) {
-    await conn.rollback().catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+    return [outcome, outcome.result === ResetEventResult.Reset];
+  });
 }
