@@ -3,7 +3,7 @@ import type net from 'node:net';
 import t, { type Test } from 'tap';
 import { eventKeys } from '../src/redis/keys';
 import { ADMIN, putEvent, token } from './helpers/app';
-import { ask, bearer, chunked, json, rawRequest, serve, WORKER_COUNTS, type Served } from './helpers/contract';
+import { ask, bearer, chunked, json, known, rawRequest, serve, WORKER_COUNTS, type Served } from './helpers/contract';
 import { buyRequest, connect } from './helpers/raw';
 import { until } from './helpers/wait';
 import { WsClient } from './helpers/ws';
@@ -119,8 +119,10 @@ for (const workers of WORKER_COUNTS) {
     const slow = await serve(t, workers, { SECKILL_QUEUE_RATE: '1', SECKILL_QUEUE_BURST: '1', SECKILL_QUEUE_TIMEOUT_MS: '60000', SECKILL_QUEUE_CAPACITY: '600' });
     t.equal((await putEvent(s.base, 'ab', { stock: 1_000_000, start: 1_000, end: 4_000_000_000_000 })).status, 201);
     t.equal((await putEvent(s.base, 'pay', { stock: 10, payWithin: 3600 })).status, 201);
+    for (const e of ['ab', 'pay']) await known(s, e);
     t.equal(json(await ask(s.port, 'POST', '/events/pay/buy', bearer(token('payer0')))).c, 0);
     t.equal((await putEvent(slow.base, 'park', { stock: 1_000_000 })).status, 201);
+    await known(slow, 'park');
     const pids = { main: s.servingPids(), slow: slow.servingPids() };
     t.equal(pids.main.length, workers, `${workers} serving process(es)`);
 

@@ -2,7 +2,7 @@ import { unpack } from 'msgpackr';
 import t, { type Test } from 'tap';
 import { count, putEvent, token } from './helpers/app';
 import { requestFrame } from '../src/ws/frames';
-import { ask, bearer, rawRequest, serve, WORKER_COUNTS, type Served } from './helpers/contract';
+import { known, rawRequest, serve, WORKER_COUNTS, type Served } from './helpers/contract';
 import { crowd } from './helpers/crowd';
 import { connect } from './helpers/raw';
 import { testRedis } from './helpers/services';
@@ -52,15 +52,6 @@ class Gateway {
     });
     return { late, undecided };
   }
-}
-
-/**
- * Waits until every process of `s` knows the event (a put is answered by one
- * worker; the others hear of it by the sale news a moment later).
- */
-async function known(s: Served, event: string): Promise<void> {
-  const everyone = async (): Promise<boolean> => (await Promise.all(Array.from({ length: 4 * s.workers }, () => ask(s.port, 'GET', `/events/${event}`)))).every((r) => r.status === 200);
-  await until(everyone, `every process knows ${event}`);
 }
 
 /** Waits (bounded) until each client has had a push. */

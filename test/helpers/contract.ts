@@ -7,6 +7,7 @@ import { ADMIN, SECRET } from './app';
 import { spawnServer, type ServerProcess } from './process';
 import { connect } from './raw';
 import { tempDir } from './services';
+import { until } from './wait';
 
 /** The contract holds for one process and for a primary with two peer workers on the shared port. */
 export const WORKER_COUNTS = [1, 2] as const;
@@ -35,6 +36,17 @@ export async function serve(t: Test, workers: number, env: Record<string, string
   t.teardown(() => redis.disconnect());
   const servingPids = (): number[] => (workers === 1 ? [s.child.pid ?? 0] : childPids(s.child.pid ?? 0));
   return { ...s, workers, redis, servingPids };
+}
+
+/**
+ * Waits until every process of `s` knows the event: a put is answered by
+ * one worker, the others hear of it by the sale news a moment later (asked
+ * on fresh connections, so each worker answers some).
+ */
+export async function known(s: Served, event: string): Promise<void> {
+  const everyone = async (): Promise<boolean> =>
+    (await Promise.all(Array.from({ length: 4 * s.workers }, () => ask(s.port, 'GET', `/events/${event}`)))).every((r) => r.status === 200);
+  await until(everyone, `every process knows ${event}`);
 }
 
 /** One response as it came off the wire. */
