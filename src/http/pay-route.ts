@@ -2,11 +2,11 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { Catalog } from '../events/catalog';
 import { Outcome } from '../outcome';
 import { payOrder, type RedisClient } from '../redis/scripts';
-import { contentLength } from './body';
+import { contentLength, readBody } from './body';
 import { formatOf, writeMethodNotAllowed, writePayAnswer, writeTooLarge } from './codec';
 import { logRepeated } from '../log-repeat';
 
-/** The route needs no body; one larger than this is refused, as on a buy. */
+/** The route needs no body; one larger than this is refused (413, nothing paid), as on a buy. */
 const MAX_PAY_BODY = 1024;
 const ORDER_NO = /^[1-9]\d{0,9}$/;
 
@@ -34,6 +34,8 @@ export function registerPayRoute(
     const format = formatOf(req.getHeader('accept'));
     const authorization = req.getHeader('authorization');
     const length = contentLength(req.getHeader('content-length'));
+    // No length but a Transfer-Encoding (chunked): the body's size is known only once it is read.
+    const sizeUnknown = Number.isNaN(length) && req.getHeader('transfer-encoding') !== '';
     const eventId = req.getParameter(0);
     const n = req.getParameter(1);
     if (!deps.isPayer(authorization)) return writePayAnswer(res, 401, Outcome.Unauthorized, 0, format);
@@ -46,20 +48,29 @@ export function registerPayRoute(
     res.onAborted(() => {
       aborted = true;
     });
-    payOrder(deps.redis, event.keys, order).then(
-      ({ code, remaining, user }) => {
-        // This call expired the order: the unit is back, as if a sweeper had found it.
-        if (code === Outcome.Expired && remaining >= 0) deps.catalog.unitsReturned(event.id, remaining, [{ order, user }]);
-        // Redis lost an event this process knows: restore it; the payment service retries (503).
-        if (code === Outcome.UnknownEvent) void deps.catalog.restore(event.id);
-        const status = PAY_STATUS[code as Outcome] ?? 503;
-        if (!aborted) res.cork(() => writePayAnswer(res, status, status === 503 ? Outcome.Unavailable : (code as Outcome), order, format));
-      },
-      (err: unknown) => {
-        logRepeated('warn', { event: event.id, order, err: (err as Error).message }, 'payment could not be recorded');
-        if (!aborted) res.cork(() => writePayAnswer(res, 503, Outcome.Unavailable, 0, format));
-      },
-    );
+    const pay = (): void => {
+      payOrder(deps.redis, event.keys, order).then(
+        ({ code, remaining, user }) => {
+          // This call expired the order: the unit is back, as if a sweeper had found it.
+          if (code === Outcome.Expired && remaining >= 0) deps.catalog.unitsReturned(event.id, remaining, [{ order, user }]);
+          // Redis lost an event this process knows: restore it; the payment service retries (503).
+          if (code === Outcome.UnknownEvent) void deps.catalog.restore(event.id);
+          const status = PAY_STATUS[code as Outcome] ?? 503;
+          if (!aborted) res.cork(() => writePayAnswer(res, status, status === 503 ? Outcome.Unavailable : (code as Outcome), order, format));
+        },
+        (err: unknown) => {
+          logRepeated('warn', { event: event.id, order, err: (err as Error).message }, 'payment could not be recorded');
+          if (!aborted) res.cork(() => writePayAnswer(res, 503, Outcome.Unavailable, 0, format));
+        },
+      );
+    };
+    // Read a chunked body before paying, so one over the limit pays nothing (413, as with a Content-Length).
+    if (!sizeUnknown) return pay();
+    readBody(res, MAX_PAY_BODY, (body) => {
+      if (aborted) return;
+      if (body === undefined) res.cork(() => writeTooLarge(res, format));
+      else pay();
+    });
   });
   app.any('/events/:event/orders/:n/paid', (res, req) => writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept'))));
 }
