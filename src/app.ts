@@ -1,4 +1,4 @@
-import type { Config } from './config';
+import { defaultWorkers, type Config } from './config';
 import { startPrimary } from './server/primary';
 import type { RunningApp } from './server/running';
 import { startSingle } from './server/single';
@@ -14,5 +14,7 @@ export { startSingle } from './server/single';
  * workers, each a complete front (src/server/worker.ts).
  */
 export function startApp(config: Config): Promise<RunningApp> {
-  return config.workers > 1 ? startPrimary(config) : startSingle(config);
+  const workers = defaultWorkers(config);
+  const chosen = Object.freeze({ ...config, workers });
+  return workers > 1 ? startPrimary(chosen) : startSingle(chosen);
 }

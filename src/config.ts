@@ -11,7 +11,7 @@ import { LOG_FORMATS, LOG_LEVELS } from './log';
 export interface Config {
   readonly port: number;
   readonly host: string;
-  /** HTTP worker processes sharing the port; 1: one process does everything. */
+  /** Worker processes sharing the port; 1: one process does everything; 0: chosen at start (defaultWorkers). */
   readonly workers: number;
   /** `redis://…` / `rediss://…` / a unix socket path; empty: start a local redis-server. */
   readonly redisUrl: string;
@@ -67,7 +67,7 @@ export interface Config {
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
   port: 8080,
-  workers: os.availableParallelism(),
+  workers: 0,
   host: '0.0.0.0',
   redisUrl: '',
   redisClusterNodes: '',
@@ -115,7 +115,7 @@ interface Setting {
 export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535 },
   { key: 'host', env: 'HOST', kind: 'string' },
-  { key: 'workers', env: 'SECKILL_WORKERS', kind: 'int', min: 1, max: 256 },
+  { key: 'workers', env: 'SECKILL_WORKERS', kind: 'int', min: 0, max: 256 },
   { key: 'redisUrl', env: 'REDIS_URL', kind: 'string' },
   { key: 'redisClusterNodes', env: 'REDIS_CLUSTER_NODES', kind: 'string' },
   { key: 'mysqlUrl', env: 'MYSQL_URL', kind: 'string' },
@@ -148,6 +148,18 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { key: 'logFormat', env: 'SECKILL_LOG_FORMAT', kind: 'string' },
   { key: 'corsOrigins', env: 'SECKILL_CORS_ORIGINS', kind: 'string' },
 ] satisfies Setting[]);
+
+/**
+ * SECKILL_WORKERS unset (0): one worker per core the process may run on,
+ * less one when this server starts its own redis-server or mariadbd, which
+ * need a core of their own (on 2 cores that is one process: two workers
+ * there sell more slowly, bench/README.md "workers"); at least 1.
+ */
+export function defaultWorkers(config: Config, cores = os.availableParallelism()): number {
+  if (config.workers > 0) return config.workers;
+  const local = (config.redisUrl === '' && config.redisClusterNodes === '') || config.mysqlUrl === '';
+  return Math.max(1, cores - (local ? 1 : 0));
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { DEFAULT_CONFIG, loadConfig, SETTINGS } from '../src/config';
+import { DEFAULT_CONFIG, defaultWorkers, loadConfig, SETTINGS } from '../src/config';
 import { startLocalRedis } from '../src/services/redis-server';
 import { tempDir } from './helpers/services';
 
@@ -52,4 +52,15 @@ t.test('the local redis-server syncs its AOF as configured (always by default)',
     t.teardown(() => redis.disconnect());
     t.same(await redis.config('GET', 'appendfsync'), ['appendfsync', mode], mode);
   }
+});
+
+t.test('SECKILL_WORKERS unset: one per core, less one for local services', async (t) => {
+  const base = loadConfig({});
+  t.equal(base.workers, 0, 'chosen at start');
+  t.equal(defaultWorkers(base, 2), 1, '2 cores, local Redis and MariaDB: one process');
+  t.equal(defaultWorkers(base, 8), 7, '8 cores: seven workers, a core for the services');
+  const remote = loadConfig({ REDIS_URL: 'redis://r:6379', MYSQL_URL: 'mysql://u@m/db' });
+  t.equal(defaultWorkers(remote, 2), 2, 'Redis and MySQL elsewhere: every core');
+  t.equal(defaultWorkers(remote, 1), 1);
+  t.equal(defaultWorkers(loadConfig({ SECKILL_WORKERS: '3' }), 2), 3, 'a number set is kept');
 });

@@ -3,7 +3,7 @@ import { DEFAULT_CONFIG, flagName, SETTINGS, type Config } from '../config';
 /** One line per setting for `seckill serve --help`; test/cli.test.ts checks every setting has one. */
 export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   port: 'HTTP port (0: any free one)',
-  workers: 'HTTP worker processes sharing the port (default: the cores there are; 1: one process)',
+  workers: 'worker processes sharing the port (default 0: one per core, less one when Redis or MariaDB run locally; 1: one process)',
   host: 'address to listen on (--demo: 127.0.0.1 unless HOST is set)',
   redisUrl: 'redis://… or a unix socket path; empty: start a local redis-server',
   redisClusterNodes: 'host:port,… of a Redis Cluster (instead of REDIS_URL)',
