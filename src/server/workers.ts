@@ -39,6 +39,10 @@ interface Slot {
   listening: boolean;
   startedAt: number;
   exited: Promise<void>;
+  /** The wait before the last restart (0: none yet); doubles while the worker keeps dying young. */
+  wait: number;
+  /** A restart waiting for its time (cleared at close). */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -102,7 +106,7 @@ export class WorkerSupervisor {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, SECKILL_WORKER: JSON.stringify(start) },
     });
-    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve() };
+    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve(), wait: 0, timer: undefined };
     slot.child = child;
     slot.listening = false;
     slot.startedAt = Date.now();
@@ -137,12 +141,21 @@ export class WorkerSupervisor {
     if (slot.child.connected) slot.child.send(m);
   }
 
+  /**
+   * The one place a restart is decided: every child's exit comes here, and
+   * only the slot's current child counts, so a slot has at most one restart
+   * waiting and one child at a time. A restarted child that dies before it
+   * listens comes back here too, and waits twice as long as before.
+   */
   private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (slot.child !== child) return;
     slot.listening = false;
-    if (this.closing || !this.running || slot.child !== child) return;
-    log.error({ worker: slot.index, code, signal }, 'worker exited: restarting it');
-    let wait = Date.now() - slot.startedAt > RESTART_RESET_MS ? RESTART_MIN_MS : RESTART_MIN_MS * 4;
-    const restart = (): void => {
+    if (this.closing || !this.running) return;
+    const ranLong = Date.now() - slot.startedAt > RESTART_RESET_MS;
+    slot.wait = ranLong ? RESTART_MIN_MS : slot.wait === 0 ? RESTART_MIN_MS * 4 : Math.min(RESTART_MAX_MS, slot.wait * 2);
+    log.error({ worker: slot.index, code, signal, restartInMs: slot.wait }, 'worker exited: restarting it');
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
       if (this.closing) return;
       this.restarts++;
       this.spawn(slot.index, slot);
@@ -151,19 +164,17 @@ export class WorkerSupervisor {
           log.info({ worker: slot.index, restarts: this.restarts }, 'worker restarted');
           for (const s of this.slots) this.send(s, { t: 'restarts', count: this.restarts });
         },
-        () => {
-          wait = Math.min(RESTART_MAX_MS, wait * 2);
-          setTimeout(restart, wait);
-        },
+        // It died before listening: its exit has already scheduled the next attempt.
+        () => undefined,
       );
-    };
-    setTimeout(restart, wait);
+    }, slot.wait);
   }
 
   /** Tells every worker to stop (each answers what it holds); resolves when all have exited, killing any left after `timeoutMs`. */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.servicesTimer);
+    for (const s of this.slots) clearTimeout(s.timer);
     for (const s of this.slots) this.send(s, { t: 'close' });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.slots.map((s) => s.exited)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
