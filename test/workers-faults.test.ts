@@ -55,3 +55,30 @@ t.test('a worker that keeps failing to start: one restart at a time, with a grow
   s.child.kill('SIGTERM');
   t.equal(await s.exited, 0, 'a clean stop');
 });
+
+t.test('a worker killed while MySQL is stalled comes back at once: buys do not need MySQL', async (t) => {
+  const dir = tempDir(t);
+  const s = await spawnServer(t, { SECKILL_DATA_DIR: dir, SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, SECKILL_WORKERS: '2', SECKILL_MYSQL_TIMEOUT_MS: '1000' });
+  t.equal((await putEvent(s.base, 'ms', { stock: 100 })).status, 201);
+  const mariadbd = Number(fs.readFileSync(`${dir}/mariadb/mysqld.pid`, 'utf8'));
+  process.kill(mariadbd, 'SIGSTOP');
+  t.teardown(() => {
+    try {
+      process.kill(mariadbd, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
+  const [victim] = workerPids(s);
+  process.kill(victim!, 'SIGKILL');
+  const killedAt = Date.now();
+  await until(() => /worker restarted/.test(s.output()), 'the worker is restarted while MySQL is stalled', 8_000, 20);
+  t.comment(`restarted ${Date.now() - killedAt} ms after the kill; ${lines(s, /worker failed to start/)} failed start(s)`);
+  t.equal(lines(s, /worker failed to start/), 0, 'its start did not wait on MySQL');
+  t.equal(workerPids(s).length, 2);
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => buy(s.base, 'ms', `m${i}`, { headers: { connection: 'close' } })));
+  t.ok(answers.every((a) => a.c === 0), 'both workers sell through the MySQL stall');
+  process.kill(mariadbd, 'SIGCONT');
+  s.child.kill('SIGTERM');
+  t.equal(await s.exited, 0, 'a clean stop once MySQL answers again');
+});

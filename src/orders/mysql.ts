@@ -30,9 +30,23 @@ export async function connectMysql(target: { url: string } | { socket: string },
   } finally {
     await setup.end().catch(() => setup.destroy());
   }
+  return openMysqlPool(target, timeoutMs);
+}
+
+/**
+ * The same pool without the set-up round trip: for a process whose server
+ * has already brought the database and schema up (a worker). It connects on
+ * first use, so a MySQL that is away or stalled does not stop the process
+ * from starting: its calls fail within `timeoutMs` instead, as at any time.
+ */
+export function openMysqlPool(target: { url: string } | { socket: string }, timeoutMs = DEFAULT_CONFIG.mysqlTimeoutMs): Pool {
+  const where: ConnectionOptions = 'socket' in target ? { socketPath: target.socket, user: 'root', database: LOCAL_DATABASE } : { uri: target.url };
   return mysql.createPool({
-    ...common,
-    ...('socket' in target ? { database: LOCAL_DATABASE } : {}),
+    ...where,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    enableKeepAlive: true,
+    connectTimeout: timeoutMs,
     connectionLimit: 8,
     stream: stallGuardedSocket(timeoutMs),
   });

@@ -2,7 +2,7 @@ import { Blocklist } from '../admission/blocklist';
 import { EventStore } from '../events/event-store';
 import { assertNativeUws } from '../http/uws';
 import { log, setLogFormat } from '../log';
-import { connectMysql } from '../orders/mysql';
+import { openMysqlPool } from '../orders/mysql';
 import { startFront } from './front';
 import { unexpected, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
 import { startSaleState } from './sale-state';
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
 
   const blocklist = config.blocklist === '' ? undefined : new Blocklist(config.blocklist);
   if (blocklist !== undefined) shutdown.add('blocklist', () => blocklist.close());
-  const pool = start.mysql === undefined ? undefined : await connectMysql(start.mysql, config.mysqlTimeoutMs);
+  // The primary has set the database up; MySQL is not on the buy path, so a worker starts (or restarts) while it is away.
+  const pool = start.mysql === undefined ? undefined : openMysqlPool(start.mysql, config.mysqlTimeoutMs);
   if (pool !== undefined) shutdown.add('mysql', () => pool.end().catch(() => undefined));
   const store = pool === undefined ? undefined : new EventStore(pool);
   const state = await startSaleState(config, start.redisTarget, store, shutdown);
