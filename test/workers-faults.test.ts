@@ -1,10 +1,15 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import t, { type Test } from 'tap';
 import { childPids } from '../bench/servers';
-import { ADMIN, buy, putEvent, SECRET } from './helpers/app';
+import { ADMIN, buy, putEvent, SECRET, token } from './helpers/app';
+import { crowd } from './helpers/crowd';
+import { scrape } from './helpers/metrics';
 import { spawnServer, type ServerProcess } from './helpers/process';
 import { tempDir, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
+import { freePort } from '../src/server/workers';
+import { isAlive as alive } from '../src/services/local-service';
 
 /** The worker processes of a server (its children running the worker entry). */
 function workerPids(server: ServerProcess): number[] {
@@ -81,4 +86,211 @@ t.test('a worker killed while MySQL is stalled comes back at once: buys do not n
   process.kill(mariadbd, 'SIGCONT');
   s.child.kill('SIGTERM');
   t.equal(await s.exited, 0, 'a clean stop once MySQL answers again');
+});
+
+/** One buy on a connection of its own: its answer, or how the connection ended, and when. */
+function buyAlone(port: number, event: string, user: string): Promise<{ user: string; c?: number; o?: number; error?: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/events/${event}/buy`, agent: false, headers: { authorization: `Bearer ${token(user)}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        const { c, o } = JSON.parse(body) as { c: number; o?: number };
+        resolve({ user, c, o, ms: Date.now() - started });
+      });
+      res.on('error', (err) => resolve({ user, error: err.message, ms: Date.now() - started }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ user, error: err.code ?? err.message, ms: Date.now() - started }));
+    req.end();
+  });
+}
+
+t.test('a worker killed with SIGKILL while it holds parked requests: every client answered or closed, exact stock, winners known everywhere', async (t) => {
+  const timeoutMs = 3_000;
+  const s = await twoWorkers(t, { SECKILL_QUEUE_RATE: '40', SECKILL_QUEUE_BURST: '2', SECKILL_QUEUE_TIMEOUT_MS: String(timeoutMs) });
+  const stock = 30;
+  t.equal((await putEvent(s.base, 'pk', { stock })).status, 201);
+  const users = Array.from({ length: 160 }, (_, i) => `p${i}`);
+  const first = Promise.all(users.map((u) => buyAlone(s.port, 'pk', u)));
+  // Each worker lets 20 a second through: most of the 160 are parked when the kill lands.
+  await new Promise((r) => setTimeout(r, 400));
+  const [victim] = workerPids(s);
+  process.kill(victim!, 'SIGKILL');
+  const told = await first;
+  const closed = told.filter((x) => x.error !== undefined);
+  const slowest = Math.max(...told.map((x) => x.ms));
+  t.comment(`${closed.length} connections closed by the kill (${[...new Set(closed.map((x) => x.error))].join(', ')}), ${told.length - closed.length} answered; slowest ${slowest} ms`);
+  t.ok(closed.length > 0, 'the kill closed the connections of the parked requests it held');
+  t.ok(slowest < timeoutMs + 2_000, 'no client waited past the deadline');
+
+  // The clients retry until they hear something final (a real client retries a closed connection, 5, 6 and 10).
+  const final = told.filter((x) => x.c !== undefined && ![5, 6, 10].includes(x.c));
+  const again = await crowd([s.base], 'pk', users.filter((u) => !final.some((x) => x.user === u)), { concurrency: 20 });
+  const orderOf = new Map<string, number>();
+  for (const x of [...final.map((f) => ({ user: f.user, code: f.c!, order: f.o ?? 0 })), ...again]) {
+    if (x.code !== 0 && x.code !== 2) continue;
+    if (orderOf.has(x.user) && orderOf.get(x.user) !== x.order) t.fail(`${x.user} told two order numbers`);
+    orderOf.set(x.user, x.order);
+  }
+  t.equal(orderOf.size, stock, 'exactly the stock sold, to distinct users');
+  t.same([...orderOf.values()].sort((a, b) => a - b), Array.from({ length: stock }, (_, i) => i + 1), 'order numbers 1..stock, each once');
+
+  await until(() => /worker restarted/.test(s.output()), 'the worker is restarted', 10_000, 20);
+  t.equal(workerPids(s).length, 2, 'two workers again');
+  // Every winner's repeat click, on fresh connections (the kernel spreads them over both workers): 2 with its order.
+  const repeats = await Promise.all([...orderOf].flatMap(([u]) => Array.from({ length: 4 }, () => buyAlone(s.port, 'pk', u))));
+  const wrong = repeats.filter((x) => x.c !== 2 || x.o !== orderOf.get(x.user));
+  t.same(wrong, [], 'every repeat click of a winner: already bought, with its order');
+  const losers = await Promise.all(users.filter((u) => !orderOf.has(u)).slice(0, 20).map((u) => buyAlone(s.port, 'pk', u)));
+  t.ok(losers.every((x) => x.c === 1), 'the others: sold out');
+  t.equal((await health(s.base)).workers?.restarts, 1, '/healthz counts the restart');
+  t.equal((await scrape(s.base, ADMIN))('seckill_worker_restarts_total'), 1, '/metrics counts it');
+  s.child.kill('SIGTERM');
+  t.equal(await s.exited, 0, 'a clean stop');
+});
+
+t.test('the primary killed with SIGKILL: its workers go and free the port; a new server on the folder sells the same sale', async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort('127.0.0.1');
+  const env = { SECKILL_DATA_DIR: dir, SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, SECKILL_WORKERS: '2', PORT: String(port) };
+  const a = await spawnServer(t, env);
+  t.equal((await putEvent(a.base, 'pk2', { stock: 40 })).status, 201);
+  const first = await Promise.all(Array.from({ length: 25 }, (_, i) => buyAlone(port, 'pk2', `k${i}`)));
+  t.ok(first.every((x) => x.c === 0), '25 won');
+  const workers = workerPids(a);
+  t.equal(workers.length, 2);
+  a.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  await until(() => workers.every((pid) => !alive(pid)), 'the workers exit', 10_000, 10);
+  const gone = Date.now() - killedAt;
+  await until(async () => (await buyAlone(port, 'pk2', 'k0')).error === 'ECONNREFUSED', 'the port is free', 10_000, 10);
+  t.comment(`workers gone ${gone} ms after the primary was killed; port free after ${Date.now() - killedAt} ms`);
+  t.ok(gone < 2_000, 'promptly');
+
+  const b = await spawnServer(t, env);
+  t.equal(b.port, port, 'the new server has the port');
+  const repeats = await Promise.all(first.flatMap((x) => Array.from({ length: 3 }, () => buyAlone(port, 'pk2', x.user))));
+  t.ok(repeats.every((x, i) => x.c === 2 && x.o === first[Math.floor(i / 3)]!.o), 'winners: already bought, with their order, on every worker');
+  const rest = await Promise.all(Array.from({ length: 30 }, (_, i) => buyAlone(port, 'pk2', `n${i}`)));
+  t.equal(rest.filter((x) => x.c === 0).length, 15, 'the other 15 units sell');
+  t.equal(rest.filter((x) => x.c === 1).length, 15, 'then sold out');
+  b.child.kill('SIGTERM');
+  t.equal(await b.exited, 0, 'a clean stop');
+});
+
+t.test('an event put through one worker: every worker sells it once the put has answered (fresh connections)', async (t) => {
+  // With the local MariaDB: the put commits the row, then writes Redis and publishes the news.
+  const s = await spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, SECKILL_WORKERS: '2' });
+  const unknown: number[] = [];
+  for (let round = 0; round < 100; round++) {
+    const id = `put${round}`;
+    t.equal((await putEvent(s.base, id, { stock: 1000 })).status, 201);
+    // Right after the 201, on new connections: the kernel spreads them over both workers.
+    const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => buyAlone(s.port, id, `u${round}-${i}`)));
+    unknown.push(answers.filter((x) => x.c === 7).length);
+  }
+  const told = unknown.reduce((a, b) => a + b, 0);
+  t.comment(`"unknown event" right after the 201: ${told} of 400 answers`);
+  t.equal(told, 0, 'no worker says "no such event" once the put has answered', {
+    todo: 'the other worker learns of the event from the sale news, a few ms after the 201 (README: workers)',
+  });
+});
+
+t.test('an event changed through one worker (its start brought forward): every worker sells at once', async (t) => {
+  const s = await twoWorkers(t);
+  const wrong: number[] = [];
+  for (let round = 0; round < 10; round++) {
+    const id = `move${round}`;
+    t.equal((await putEvent(s.base, id, { stock: 1000, start: Date.now() + 3_600_000, end: Date.now() + 7_200_000 })).status, 201);
+    // Both workers know it as scheduled.
+    await until(async () => (await Promise.all(Array.from({ length: 8 }, (_, i) => buyAlone(s.port, id, `w${i}`)))).every((x) => x.c === 3), 'scheduled everywhere');
+    t.equal((await putEvent(s.base, id, { stock: 1000, start: Date.now() - 1_000, end: Date.now() + 7_200_000 })).status, 200);
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => buyAlone(s.port, id, `u${round}-${i}`)));
+    wrong.push(answers.filter((x) => x.c !== 0).length);
+  }
+  t.comment(`answers other than "won" right after the 200, per round of 16: ${wrong.join(' ')}`);
+  t.same(wrong.filter((n) => n > 0), [], 'no worker says "not started" once the change has answered');
+});
+
+t.test('an expiry swept by the primary reaches every worker by the news: the unit sells again, the late payer hears 12', async (t) => {
+  // No periodic refresh: only the sale news can tell the workers.
+  const s = await twoWorkers(t, { SECKILL_EVENT_REFRESH_MS: '3600000' });
+  t.equal((await putEvent(s.base, 'ex', { stock: 1, payWithin: 1 })).status, 201);
+  const won = await buyAlone(s.port, 'ex', 'late');
+  t.equal(won.c, 0, `won, due within a second (${JSON.stringify(won)})`);
+  // Both workers know the event is sold out and who holds the unit.
+  await until(async () => (await Promise.all(Array.from({ length: 8 }, (_, i) => buyAlone(s.port, 'ex', `x${i}`)))).every((x) => x.c === 1), 'sold out everywhere');
+  const order = async (): Promise<string | undefined> => {
+    const res = await fetch(`${s.base}/events/ex/order`, { headers: { authorization: `Bearer ${token('late')}`, connection: 'close' } });
+    return ((await res.json()) as { p?: string }).p;
+  };
+  await until(async () => (await order()) === 'expired', 'the order expires unpaid', 5_000, 20);
+  await new Promise((r) => setTimeout(r, 300));
+  const late = await Promise.all(Array.from({ length: 16 }, () => buyAlone(s.port, 'ex', 'late')));
+  t.same([...new Set(late.map((x) => `${x.c}/${x.o}`))], [`12/${won.o}`], 'the late payer, on either worker: 12 with the old order');
+  const next = await Promise.all(Array.from({ length: 16 }, (_, i) => buyAlone(s.port, 'ex', `y${i}`)));
+  t.equal(next.filter((x) => x.c === 0).length, 1, 'the unit that came back sells once');
+  t.equal(next.filter((x) => x.c === 1).length, 15, 'then sold out again');
+});
+
+t.test('Redis frozen (SIGSTOP) mid-sale under two workers: answers within the deadline, exact stock after', async (t) => {
+  const dir = tempDir(t);
+  const s = await twoWorkers(t, { SECKILL_DATA_DIR: dir, SECKILL_QUEUE_TIMEOUT_MS: '1500', SECKILL_REDIS_TIMEOUT_MS: '300' });
+  t.equal((await putEvent(s.base, 'fz', { stock: 500 })).status, 201);
+  const redisPid = Number(fs.readFileSync(`${dir}/redis/redis.pid`, 'utf8'));
+  let frozen = false;
+  t.teardown(() => {
+    try {
+      process.kill(redisPid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
+  const users = Array.from({ length: 1500 }, (_, i) => `f${i}`);
+  const sale = crowd([s.base], 'fz', users, {
+    concurrency: 30,
+    onAnswer: (_x, wins) => {
+      if (wins >= 150 && !frozen) {
+        frozen = true;
+        process.kill(redisPid, 'SIGSTOP');
+        setTimeout(() => process.kill(redisPid, 'SIGCONT'), 3_000);
+      }
+    },
+  });
+  const told = await sale;
+  t.ok(frozen, 'Redis was frozen mid-sale');
+  const slowest = Math.max(...told.map((x) => x.at - x.sent));
+  t.comment(`slowest answer ${slowest} ms; unavailable ${told.filter((x) => x.code === 10).length}, timeout ${told.filter((x) => x.code === 6).length}`);
+  t.ok(slowest < 1_500 + 300 + 1_000, 'no answer later than the queue deadline plus a Redis timeout');
+  const orderOf = new Map<string, number>();
+  for (const x of told) if (x.code === 0 || x.code === 2) orderOf.set(x.user, x.order);
+  t.equal(orderOf.size, 500, 'exactly the stock sold');
+  t.equal(new Set(orderOf.values()).size, 500, 'each order number once');
+  t.equal((await health(s.base)).workers?.restarts, 0, 'no worker died');
+  s.child.kill('SIGTERM');
+  t.equal(await s.exited, 0, 'a clean stop');
+});
+
+t.test('a worker that hangs (SIGSTOP) is killed and restarted: its share of new connections is not lost for ever', async (t) => {
+  const s = await twoWorkers(t);
+  t.equal((await putEvent(s.base, 'hg', { stock: 1000 })).status, 201);
+  const [frozen] = workerPids(s);
+  process.kill(frozen!, 'SIGSTOP');
+  t.teardown(() => {
+    try {
+      process.kill(frozen!, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
+  const stoppedAt = Date.now();
+  await until(() => !alive(frozen!), 'the primary kills the hung worker', 20_000, 100);
+  t.comment(`killed ${Date.now() - stoppedAt} ms after it froze`);
+  t.match(s.output(), /worker not answering: killing it/, 'and says why');
+  await until(() => /worker restarted/.test(s.output()), 'and restarts it', 10_000, 20);
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => buyAlone(s.port, 'hg', `h${i}`)));
+  t.ok(answers.every((x) => x.c === 0), 'every new connection is answered again');
+  s.child.kill('SIGTERM');
+  t.equal(await s.exited, 0, 'a clean stop');
 });

@@ -13,7 +13,12 @@ export interface Listening {
   readonly port: number;
 }
 
-export type ToPrimary = Listening;
+/** Worker → primary: the answer to a ping (its event loop turns). */
+export interface Pong {
+  readonly t: 'pong';
+}
+
+export type ToPrimary = Listening | Pong;
 
 /** Primary → worker: stop listening, answer what is parked, close, exit. */
 export interface Close {
@@ -32,7 +37,12 @@ export interface Services {
   readonly health: Record<string, ServiceHealth>;
 }
 
-export type ToWorker = Close | Restarts | Services;
+/** Primary → worker: are you there? (A worker whose event loop is stuck never answers, and is killed.) */
+export interface Ping {
+  readonly t: 'ping';
+}
+
+export type ToWorker = Close | Restarts | Services | Ping;
 
 /** What a worker process is started with (in its environment as JSON, SECKILL_WORKER). */
 export interface WorkerStart {

@@ -50,6 +50,9 @@ async function main(): Promise<void> {
       case 'services':
         services = m.health;
         break;
+      case 'ping':
+        send({ t: 'pong' });
+        break;
       default:
         unexpected(m);
     }

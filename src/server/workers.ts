@@ -10,6 +10,10 @@ const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 5_000;
 /** A worker that ran this long before dying restarts after the shortest wait again. */
 const RESTART_RESET_MS = 10_000;
+/** Every worker is pinged this often... */
+const PING_EVERY_MS = 1_000;
+/** ...and one that has answered none for this long (its event loop stuck, or the process stopped) is killed, then restarted. */
+export const WORKER_HANG_MS = 10_000;
 
 /** A port the kernel says is free on `host` now (workers share a given port: SO_REUSEPORT is set only on one). */
 export function freePort(host: string): Promise<number> {
@@ -43,6 +47,8 @@ interface Slot {
   wait: number;
   /** A restart waiting for its time (cleared at close). */
   timer: NodeJS.Timeout | undefined;
+  /** When the current child last answered a ping (its spawn time until then). */
+  lastPong: number;
 }
 
 /**
@@ -61,6 +67,7 @@ export class WorkerSupervisor {
   restarts = 0;
 
   private servicesTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
   private servicesSent = '';
 
   constructor(
@@ -87,6 +94,25 @@ export class WorkerSupervisor {
       for (const s of this.slots) this.send(s, { t: 'services', health });
     }, 1_000);
     this.servicesTimer.unref();
+    // The kernel keeps sending a stuck worker its share of new connections: one that stops answering is killed (and so restarted).
+    let lastTick = Date.now();
+    this.pingTimer = setInterval(() => {
+      const now = Date.now();
+      // This process was stalled itself: the workers' answers may be waiting unread behind this timer. Count from now.
+      if (now - lastTick > PING_EVERY_MS * 3) for (const s of this.slots) s.lastPong = now;
+      lastTick = now;
+      for (const s of this.slots) {
+        const { child } = s;
+        if (child.exitCode !== null || child.signalCode !== null) continue;
+        if (now - s.lastPong > WORKER_HANG_MS) {
+          log.error({ worker: s.index, pid: child.pid, silentMs: now - s.lastPong }, 'worker not answering: killing it');
+          child.kill('SIGKILL');
+          continue;
+        }
+        this.send(s, { t: 'ping' });
+      }
+    }, PING_EVERY_MS);
+    this.pingTimer.unref();
     return port;
   }
 
@@ -106,18 +132,22 @@ export class WorkerSupervisor {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, SECKILL_WORKER: JSON.stringify(start) },
     });
-    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve(), wait: 0, timer: undefined };
+    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve(), wait: 0, timer: undefined, lastPong: Date.now() };
     slot.child = child;
     slot.listening = false;
     slot.startedAt = Date.now();
+    slot.lastPong = Date.now();
     slot.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('message', (m: ToPrimary) => {
       switch (m.t) {
         case 'listening':
           slot.listening = true;
           break;
+        case 'pong':
+          if (slot.child === child) slot.lastPong = Date.now();
+          break;
         default:
-          unexpected(m.t);
+          unexpected(m);
       }
     });
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
@@ -174,6 +204,7 @@ export class WorkerSupervisor {
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.servicesTimer);
+    clearInterval(this.pingTimer);
     for (const s of this.slots) clearTimeout(s.timer);
     for (const s of this.slots) this.send(s, { t: 'close' });
     let timer: NodeJS.Timeout | undefined;
