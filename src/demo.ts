@@ -76,9 +76,15 @@ export function demoBanner(host: string, port: number, jwtSecret: string, adminT
     '',
     'Buy one unit as user "alice" (token valid 24 h; mint others with: npx seckill token --user bob):',
     `  curl -s -X POST -H 'authorization: Bearer ${token}' ${base}/events/${DEMO_EVENT}/buy`,
+    'Her order (code 11 until she has one):',
+    `  curl -s -H 'authorization: Bearer ${token}' ${base}/events/${DEMO_EVENT}/order`,
     '',
-    'Watch the sale:',
+    'Watch the sale (the dashboard in a browser, or the stats):',
+    `  ${base}/admin/#token=${adminToken}`,
     `  curl -s -H 'authorization: Bearer ${adminToken}' ${base}/admin/events/${DEMO_EVENT}`,
+    '',
+    'Create another sale (the admin token is read from the data folder):',
+    `  npx seckill event put spring --stock 1000 --start +10m --end +1h${port === 8080 ? '' : ` --url ${base}`}`,
     '',
   ].join('\n');
 }

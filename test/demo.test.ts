@@ -22,6 +22,10 @@ t.test('npm start: demo sale, generated secrets, a curl line that works', async 
   const [, adminToken] = /authorization: Bearer ([^']+)' \S+\/admin\/events\/demo/.exec(banner)!;
   const stats = await fetch(`${server.base}/admin/events/demo`, { headers: { authorization: `Bearer ${adminToken}` } });
   t.match(await stats.json(), { stock: 100, sold: 1, state: 'open' });
+  const [, orderUrl] = /curl -s -H 'authorization: Bearer [^']+' (\S+\/events\/demo\/order)/.exec(banner)!;
+  // "pending" until the persister has written it, then "confirmed".
+  t.match(await (await fetch(orderUrl!, { headers: { authorization: `Bearer ${token}` } })).json(), { c: 0, o: 1, s: /^(pending|confirmed)$/ }, 'the printed order query finds it');
+  t.match(banner, new RegExp(`${server.base.replace(/\./g, '\\.')}/admin/#token=${adminToken}\n`), 'the dashboard link carries the admin token in its fragment');
   server.child.kill('SIGTERM');
   t.equal(await server.exited, 0);
 
