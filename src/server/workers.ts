@@ -167,8 +167,17 @@ export class WorkerSupervisor {
     });
   }
 
+  /**
+   * A worker may have died a moment ago with the primary not yet told
+   * (`connected` is still true): the write then fails with EPIPE, which
+   * without a callback is an 'error' event that would crash the primary.
+   * Its exit follows, and onExit restarts it.
+   */
   private send(slot: Slot, m: ToWorker): void {
-    if (slot.child.connected) slot.child.send(m);
+    if (!slot.child.connected) return;
+    slot.child.send(m, (err) => {
+      if (err !== null) log.debug({ worker: slot.index, message: m.t, err: err.message }, 'could not tell a worker: it is exiting');
+    });
   }
 
   /**
