@@ -183,7 +183,8 @@ t.test('server killed between the Redis expiry and MySQL: MySQL catches up after
   }, 'every order in MySQL', 10_000, 20);
   const rec = await cli(['reconcile', 'kill'], env);
   t.equal(rec.code, 0, `reconcile is clean:\n${rec.out}`);
-  t.match(rec.out, /kill: payments: due 1, paid 1, expired 1/);
+  // c's order is due for a second: on a busy machine it may have expired by now too.
+  t.match(rec.out, /kill: payments: (due 1, paid 1, expired 1|due 0, paid 1, expired 2 \(back in stock\))/);
   b.child.kill('SIGTERM');
   t.equal(await b.exited, 0);
 });
