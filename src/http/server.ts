@@ -44,6 +44,9 @@ export interface Probes {
 /** A probe's answer; HEAD gets the same status and headers, no body. */
 function answer(res: HttpResponse, status: number, body: Record<string, unknown>, head: boolean): void {
   if (!head) return writeJson(res, status, body);
+  // Should uWS leave a bodiless answer pending (a client that hung up mid-write), returning without an abort
+  // handler would abort the process: register one (nothing to clean up).
+  res.onAborted(() => undefined);
   if (status !== 200) res.writeStatus(`${status} `);
   // endWithoutBody(n) with n > 0 leaves the response open in this uWS build: give the length as a header.
   res
