@@ -4,8 +4,6 @@ import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
 import { spawnServer, type ServerProcess } from './helpers/process';
 import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
-import { defineScripts, putEvent as putEventScript } from '../src/redis/scripts';
-import { eventKeys } from '../src/redis/keys';
 
 /**
  * Issue "Every answer true": each answer is a promise. These faults, on real
@@ -101,27 +99,6 @@ for (const workers of [1, 2]) {
     const mine = await orderOf(s.base, 'rs', 'alice');
     t.not(mine.body.o, 1, `alice's order query does not say order 1 (${JSON.stringify(mine.body)})`);
     t.ok((await clicks(s.base, 'rs', 'bob', 4)).every((a) => a.c === 2 && a.o === 1), 'bob: already bought, order 1');
-  });
-}
-
-for (const workers of [1, 2]) {
-  t.test(`workers=${workers}: an event this process has not heard of yet is read from Redis before "no such event"`, async (t) => {
-    const redis = await testRedis(t);
-    // No refresh within the test, and the event is written straight into Redis (as by another instance whose news was missed).
-    const s = await server(t, workers, { SECKILL_DATA_DIR: tempDir(t), REDIS_URL: redis.socket, SECKILL_EVENT_REFRESH_MS: '3600000' });
-    const { Redis } = await import('ioredis');
-    const r = new Redis(redis.socket);
-    t.teardown(() => r.disconnect());
-    defineScripts(r);
-    await putEventScript(r, eventKeys('quiet'), { stock: 3, start: Date.now() - 1_000, end: Date.now() + 3_600_000, name: 'quiet', payWithin: 0 });
-    const buys = await clicks(s.base, 'quiet', 'first', 4);
-    t.ok(buys.every((a) => a.c === 0 || a.c === 2), `buys on every worker: won or already bought, never 7 (${JSON.stringify(buys.map((a) => a.c))})`);
-    const pub = await Promise.all(Array.from({ length: 4 }, () => fetch(`${s.base}/events/quiet`, { headers: { connection: 'close' } })));
-    t.ok(pub.every((res) => res.status === 200), 'the public route knows it on every worker');
-    const mine = await orderOf(s.base, 'quiet', 'first');
-    t.equal(mine.status, 200, 'and the order query');
-    const none = await clicks(s.base, 'nosuch', 'first', 4);
-    t.ok(none.every((a) => a.c === 7), 'an id Redis does not have is still "no such event"');
   });
 }
 

@@ -7,13 +7,10 @@ import { Stage, type AnswerCounts } from '../metrics/decisions';
 import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
 import type { Reply } from './reply';
-import { LateReply } from './late-reply';
 
 /** The events a front knows (its catalog). */
 export interface EventLookup {
   get(id: string): SaleEvent | undefined;
-  /** The event from Redis when this process has not heard of it yet (Catalog.find). */
-  find?(id: string): Promise<SaleEvent | undefined>;
   /** Reads every buyer of a sold-out event whose winners are not all known here (Catalog.completeWinners). */
   completeWinners?(event: SaleEvent): void;
 }
@@ -67,14 +64,14 @@ export class Admission implements ShutdownGate {
     }
   }
 
-  /** `user` is undefined when the token did not verify; `looked`: the event was already asked of Redis. */
-  buy(res: Reply, eventId: string, user: string | undefined, looked = false): void {
+  /** `user` is undefined when the token did not verify. */
+  buy(res: Reply, eventId: string, user: string | undefined): void {
     if (this.closing) this.lastSeenClosing = Date.now();
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized);
     const { throttle, blocklist } = this.guards;
     if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized);
     const event = this.catalog.get(eventId);
-    if (event === undefined) return looked || this.catalog.find === undefined ? this.refuse(res, Outcome.UnknownEvent) : this.lookUp(res, eventId, user);
+    if (event === undefined) return this.refuse(res, Outcome.UnknownEvent);
     const now = Date.now();
     if (throttle !== undefined && !throttle.allow(user, now)) {
       return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
@@ -91,17 +88,6 @@ export class Admission implements ShutdownGate {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
       this.answer(res, event, decision, order, Stage.Prefilter);
     }
-  }
-
-  /**
-   * An event this process has not heard of may exist (another process
-   * answered its put a moment ago): "no such event" only after Redis said so.
-   */
-  private lookUp(res: Reply, eventId: string, user: string): void {
-    const late = new LateReply(res);
-    void this.catalog.find?.(eventId).then(() => {
-      if (!late.left) this.buy(late, eventId, user, true);
-    });
   }
 
   /** A parked request goes on: queued as a leader, or following the same user's. */

@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import { EVENT_ID, eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
+import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { putEvent, PutEventResult, type EventDefinition, type ExpiredOrder, type RedisClient } from '../redis/scripts';
 import { SaleEvent } from './sale-event';
@@ -7,13 +7,6 @@ import type { EventStore, StoredEvent } from './event-store';
 import { restoreFromStore } from './restore';
 import { log } from '../log';
 import { logRepeated } from '../log-repeat';
-
-/** How long an id Redis lacked is answered "no such event" without asking again. */
-const ABSENT_MS = 1_000;
-/** Reads of unknown ids a second at most, per process. */
-const FINDS_PER_S = 200;
-/** Absent ids remembered at most (then forgotten at once). */
-const MAX_ABSENT = 10_000;
 
 /**
  * The events this process serves. MySQL's `events` table is the source of
@@ -25,12 +18,6 @@ const MAX_ABSENT = 10_000;
 export class Catalog {
   private readonly events = new Map<string, SaleEvent>();
   private timer: NodeJS.Timeout | undefined;
-  /** Ids Redis did not have when last asked (find), until when (epoch ms). */
-  private readonly absent = new Map<string, number>();
-  /** Reads of an event not heard of yet, under way (find), by id. */
-  private readonly finding = new Map<string, Promise<SaleEvent | undefined>>();
-  private findsThisSecond = 0;
-  private findSecond = 0;
   /** Reads of every buyer under way (completeWinners), by event id. */
   private readonly completing = new Set<string>();
   /** Restores under way in this process, by event id. */
@@ -53,40 +40,6 @@ export class Catalog {
 
   get(id: string): SaleEvent | undefined {
     return this.events.get(id);
-  }
-
-  /**
-   * The event, from memory, or from Redis when this process has not heard of
-   * it yet (a put another process answered a moment ago, before its news
-   * arrived): so "no such event" is said only after Redis said so. An id
-   * Redis lacks is remembered as absent for ABSENT_MS, one read per id at a
-   * time, and at most FINDS_PER_S reads a second, so made-up ids cost Redis
-   * little.
-   */
-  find(id: string): Promise<SaleEvent | undefined> {
-    const known = this.events.get(id);
-    if (known !== undefined || !EVENT_ID.test(id)) return Promise.resolve(known);
-    const now = Date.now();
-    if ((this.absent.get(id) ?? 0) > now) return Promise.resolve(undefined);
-    const running = this.finding.get(id);
-    if (running !== undefined) return running;
-    const second = Math.floor(now / 1000);
-    if (second !== this.findSecond) {
-      this.findSecond = second;
-      this.findsThisSecond = 0;
-    }
-    if (++this.findsThisSecond > FINDS_PER_S) return Promise.resolve(undefined);
-    const p = this.load(id)
-      .catch(() => undefined)
-      .then((event) => {
-        if (event !== undefined) return event;
-        if (this.absent.size >= MAX_ABSENT) this.absent.clear();
-        this.absent.set(id, Date.now() + ABSENT_MS);
-        return undefined;
-      })
-      .finally(() => this.finding.delete(id));
-    this.finding.set(id, p);
-    return p;
   }
 
   all(): IterableIterator<SaleEvent> {

@@ -158,9 +158,9 @@ export function registerAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
       aborted = true;
     });
     if (!deps.isAdmin(authorization)) return error(res, 401, Outcome.Unauthorized, 'admin token required');
-    // From memory, or from Redis for an event this process has not heard of yet (Catalog.find).
-    const found = deps.catalog.find(id);
-    respondLater(res, () => aborted, found.then((event) => (event === undefined ? [404, { c: Outcome.UnknownEvent, error: 'no such event' }] : stats(deps, event).then((s) => [200, s]))));
+    const event = deps.catalog.get(id);
+    if (event === undefined) return error(res, 404, Outcome.UnknownEvent, 'no such event');
+    respondLater(res, () => aborted, stats(deps, event).then((s) => [200, s]));
   });
 
   app.any('/admin/events/:event', (res) => writeMethodNotAllowed(res, 'GET, PUT', Format.Json));

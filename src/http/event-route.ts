@@ -1,5 +1,4 @@
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import type { SaleEvent } from '../events/sale-event';
+import type { TemplatedApp } from 'uWebSockets.js';
 import type { Catalog } from '../events/catalog';
 import { Outcome } from '../outcome';
 import { corsOrigin, writeCorsHeaders } from './cors';
@@ -17,37 +16,22 @@ export const EVENT_MAX_AGE_S = 1;
  */
 export function registerEventRoute(app: TemplatedApp, catalog: Catalog): void {
   app.get('/events/:event', (res, req) => {
-    const id = req.getParameter(0);
-    const event = catalog.get(id);
-    if (event !== undefined) return writeEvent(res, event);
-    // Not heard of here yet (a put another process answered a moment ago): ask Redis before "no such event".
-    const format = formatOf(req.getHeader('accept'));
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
+    const event = catalog.get(req.getParameter(0));
+    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, formatOf(req.getHeader('accept')));
+    const now = Date.now();
+    const body = JSON.stringify({
+      event: event.id,
+      name: event.name,
+      start: new Date(event.start).toISOString(),
+      end: new Date(event.end).toISOString(),
+      state: event.state(now),
+      soldOut: event.remaining <= 0,
     });
-    void catalog.find(id).then((found) => {
-      if (aborted) return;
-      res.cork(() => (found === undefined ? writeOutcome(res, Outcome.UnknownEvent, 0, format) : writeEvent(res, found)));
-    });
+    res.writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', `public, max-age=${EVENT_MAX_AGE_S}`);
+    // The answer differs by Origin only when CORS is on; say so to caches then.
+    if (corsOrigin(res) !== undefined) res.writeHeader('Vary', 'Origin');
+    writeCorsHeaders(res, false);
+    res.end(body);
   });
   app.any('/events/:event', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
-}
-
-/** The public view of an event, cacheable for a second. */
-function writeEvent(res: HttpResponse, event: SaleEvent): void {
-  const now = Date.now();
-  const body = JSON.stringify({
-    event: event.id,
-    name: event.name,
-    start: new Date(event.start).toISOString(),
-    end: new Date(event.end).toISOString(),
-    state: event.state(now),
-    soldOut: event.remaining <= 0,
-  });
-  res.writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', `public, max-age=${EVENT_MAX_AGE_S}`);
-  // The answer differs by Origin only when CORS is on; say so to caches then.
-  if (corsOrigin(res) !== undefined) res.writeHeader('Vary', 'Origin');
-  writeCorsHeaders(res, false);
-  res.end(body);
 }

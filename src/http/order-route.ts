@@ -45,15 +45,15 @@ export function registerOrderRoute(
     const user = deps.verifyUser(req.getHeader('authorization'));
     const eventId = req.getParameter(0);
     if (user === undefined) return writeOutcome(res, Outcome.Unauthorized, 0, format);
+    const event = deps.catalog.get(eventId);
+    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, format);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
+    const known = event.winners.get(user);
     void (async (): Promise<[Outcome, number, boolean, PayState | undefined]> => {
-      // From memory, or from Redis for an event this process has not heard of yet (Catalog.find).
-      const event = await deps.catalog.find(eventId);
-      if (event === undefined) return [Outcome.UnknownEvent, 0, false, undefined];
-      const order = event.winners.get(user) ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
+      const order = known ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
       if (order === 0) return [Outcome.NoOrder, 0, false, undefined];
       const [confirmed, pay] = await Promise.all([
         deps.store === undefined ? false : within(deps.store.hasOrder(event.id, order, user), CONFIRM_WAIT_MS, false),

@@ -1,6 +1,5 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Catalog } from '../events/catalog';
-import type { SaleEvent } from '../events/sale-event';
 import { Outcome } from '../outcome';
 import { payOrder, type RedisClient } from '../redis/scripts';
 import { contentLength, readBody } from './body';
@@ -42,19 +41,14 @@ export function registerPayRoute(
     if (!deps.isPayer(authorization)) return writePayAnswer(res, 401, Outcome.Unauthorized, 0, format);
     if (length > MAX_PAY_BODY) return writeTooLarge(res, format);
     if (!ORDER_NO.test(n)) return writePayAnswer(res, 400, Outcome.BadRequest, 0, format);
+    const event = deps.catalog.get(eventId);
+    if (event === undefined) return writePayAnswer(res, 404, Outcome.UnknownEvent, 0, format);
     const order = Number(n);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    // From memory, or from Redis for an event this process has not heard of yet (Catalog.find).
-    const pay = (): void =>
-      void deps.catalog.find(eventId).then((event) => {
-        if (aborted) return;
-        if (event === undefined) return res.cork(() => writePayAnswer(res, 404, Outcome.UnknownEvent, 0, format));
-        payEvent(event);
-      });
-    const payEvent = (event: SaleEvent): void => {
+    const pay = (): void => {
       payOrder(deps.redis, event.keys, order).then(
         ({ code, remaining, user }) => {
           // This call expired the order: the unit is back, as if a sweeper had found it.

@@ -7,7 +7,7 @@ import { log } from '../log';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { CLOSE_GOING_AWAY, Connection, WsReply } from './connection';
-import { isRequest, MAX_FRAME, readFrame, type Request } from './frames';
+import { isRequest, MAX_FRAME, readFrame } from './frames';
 import { SalePushes } from './pushes';
 
 export interface WsRouteOptions {
@@ -85,16 +85,6 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
       o.refused.count(Channel.Ws, Stage.Http, Outcome.BadRequest);
       return conn.send(frame.id, Outcome.BadRequest, 0);
     }
-    const find = o.events.find;
-    if (o.events.get(frame.event) !== undefined || find === undefined) return onRequest(conn, frame);
-    // Not heard of here yet (a put another process answered a moment ago): ask Redis, then go on, corked.
-    void find.call(o.events, frame.event).then(() => {
-      const ws = conn.ws;
-      if (ws !== undefined) ws.cork(() => onRequest(conn, frame));
-    });
-  };
-
-  const onRequest = (conn: Connection, frame: Request): void => {
     const { id, event, token } = frame;
     if (id === 0) {
       if (subscribe(conn, event)) return;
