@@ -35,6 +35,9 @@ export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> 
   const socket = mariadbSocket(dataDir);
   const pidFile = mariadbPidFile(dataDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Its own temporary folder: installs and servers sharing /tmp collide on temporary table names.
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
   const running = readPid(pidFile);
   const bin = findBinary(['mariadbd', 'mysqld'], 'mariadb-server', 'MYSQL_URL');
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
@@ -43,6 +46,7 @@ export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> 
     `--datadir=${data}`,
     `--socket=${socket}`,
     `--pid-file=${pidFile}`,
+    `--tmpdir=${tmp}`,
     '--skip-networking',
     '--skip-name-resolve',
     '--innodb-flush-log-at-trx-commit=1',
@@ -60,7 +64,7 @@ export async function startLocalMariadb(dataDir: string): Promise<LocalMariadb> 
     if (!fs.existsSync(path.join(data, 'mysql'))) {
       const install = findBinary(['mariadb-install-db', 'mysql_install_db'], 'mariadb-server', 'MYSQL_URL');
       fs.rmSync(data, { recursive: true, force: true });
-      await run(install, ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot]);
+      await run(install, ['--no-defaults', `--datadir=${data}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot]);
     }
     first = await launch();
   }
