@@ -40,7 +40,6 @@ export async function ensureDemoEvent(app: RunningApp): Promise<DemoSale> {
     if (restored !== undefined && restored.end > now) return kept(app, restored);
   }
   if (result !== ResetEventResult.Reset) throw new Error(`could not start the demo event anew (${ResetEventResult[result]})`);
-  existing?.forgetWinners();
   // Re-read: the catalog (and through it the workers and other instances) takes the new definition and count.
   const event = await app.catalog.load(DEMO_EVENT);
   if (event === undefined) throw new Error('the demo event is not in Redis after it was started anew');

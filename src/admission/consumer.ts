@@ -26,8 +26,7 @@ export interface ConsumerOptions {
  * The one consumer of a process: each tick takes what the token bucket
  * allows from the line, groups it by event and sends one buy script call
  * per event batch, then settles every ticket of the batch through the sink
- * (which answers it: corked HTTP writes in this process, or one message per
- * worker and batch). A ticket past its deadline is settled "timeout" (6)
+ * (the ledger, which answers it: corked writes). A ticket past its deadline is settled "timeout" (6)
  * while it waits, or answered early while Redis decides it. While Redis is
  * unreachable, everything is settled "unavailable" (10) at once.
  */

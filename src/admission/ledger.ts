@@ -118,9 +118,9 @@ export class Ledger implements TicketSink<Parked> {
     }
   }
 
-  /** Every request standing by, of every event (shutdown: answer them). */
-  *standing(): IterableIterator<SaleEvent> {
-    yield* [...this.standby.keys()];
+  /** The events with requests standing by (shutdown: answer them); a copy, as reviewing them changes the map. */
+  standing(): SaleEvent[] {
+    return [...this.standby.keys()];
   }
 
   private after(event: SaleEvent, soldOut: boolean): void {

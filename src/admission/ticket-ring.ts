@@ -1,6 +1,6 @@
 import type { Ticket, TicketLine } from './ticket';
 
-/** A bounded ring of tickets in arrival order: the primary's line of tickets sent by workers, and the base of this process's ParkQueue. */
+/** A bounded ring of tickets in arrival order: the base of the ParkQueue. */
 export class TicketRing<T extends Ticket> implements TicketLine<T> {
   protected readonly ring: (T | undefined)[];
   protected head = 0;

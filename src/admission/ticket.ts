@@ -2,10 +2,7 @@ import type { SaleEvent } from '../events/sale-event';
 import type { Stage } from '../metrics/decisions';
 import type { Outcome } from '../outcome';
 
-/**
- * One request the consumer is to decide: a parked leader of this process, or
- * one a worker process sent to the primary's consumer.
- */
+/** One request the consumer is to decide (a parked leader); the consumer is written against this seam, not Parked. */
 export interface Ticket {
   readonly event: SaleEvent;
   readonly user: string;

@@ -24,10 +24,8 @@ export class Catalog {
   private readonly restoring = new Map<string, Promise<void>>();
   /** Events lost from Redis with no MySQL to restore them from (logged once). */
   private readonly unrestorable = new Set<string>();
-  /** Told whenever an event is defined, re-read or sold out (worker processes copy it; the news follows it). */
+  /** Told whenever an event is defined, re-read or sold out (the front re-decides its standbys and pushes; the news follows it). */
   readonly watchers = new Set<(event: SaleEvent) => void>();
-  /** Told of users whose order expired (worker processes move them out of their winners too). */
-  onExpired: ((event: SaleEvent, expired: readonly { readonly user: string; readonly order: number }[]) => void) | undefined;
   /** Told when this process changed an event's definition or restored it: other instances re-read it. */
   announce: ((event: SaleEvent) => void) | undefined;
 
@@ -180,8 +178,8 @@ export class Catalog {
     if (!this.withWinners) return event;
     const generation = event.winnersGeneration;
     // New here, or a new incarnation in Redis (restored, or wiped and created again): read every winner.
-    if (existing === undefined || event.incarnation(incarnation ?? undefined)) {
-      event.incarnation(incarnation ?? undefined);
+    const reborn = event.incarnation(incarnation ?? undefined);
+    if (existing === undefined || reborn) {
       await this.loadWinners(event);
       if (event.payWithin > 0) await this.forgetExpiredWinners(event);
       event.winnersCompleted(generation);
@@ -228,8 +226,7 @@ export class Catalog {
     if (event === undefined) return;
     event.unitsReturned(remaining, expired);
     event.expiredSeen += expired.length;
-    if (expired.length > 0) this.onExpired?.(event, expired);
-    // Every worker sells again at once; other instances re-read the event.
+    // This process sells again at once; the other processes re-read the event.
     for (const w of this.watchers) w(event);
     if (expired.length > 0) this.announce?.(event);
   }
@@ -253,7 +250,6 @@ export class Catalog {
     } while (cursor !== '0');
     event.unitsReturned(-1, users);
     event.expiredSeen = count;
-    if (users.length > 0) this.onExpired?.(event, users);
   }
 
   /** After a restart, winners re-clicking get "already bought" without Redis. */
