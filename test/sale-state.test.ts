@@ -114,6 +114,16 @@ t.test('another process\'s sell-out waits for this one\'s undecided leaders (the
   f.ledger.settle(a, Outcome.Won, 5, 3);
   t.same(soldOut, ['e'], 'then applied, after a was answered');
   t.equal(e.remaining, 0);
+
+  // Held back, then units come back before this process's leaders are decided: the old news must not apply.
+  const g = event(5);
+  const h = front(g);
+  h.buy('b');
+  const [b] = h.decider.leaders as [Parked];
+  t.notOk(g.soldOut(), 'held');
+  g.unitsReturned(3, []);
+  h.ledger.settle(b, Outcome.Unavailable, 0, 3);
+  t.equal(g.remaining, 3, 'the count read after the news stands: no stale "sold out"');
 });
 
 t.test('a request standing by past its deadline is answered 6, and frees its place', async (t) => {

@@ -110,6 +110,8 @@ export class SaleEvent {
   private setRemaining(remaining: number): boolean {
     const was = this.redisRemaining;
     this.redisRemaining = remaining;
+    // A count above 0 read after a held-back sell-out (units came back, or a fresher read) makes that news stale.
+    if (remaining > 0) this.soldOutPending = false;
     if (remaining > 0 && was <= 0) this.invalidateWinners();
     return was > 0 && remaining <= 0;
   }
