@@ -1,8 +1,11 @@
 import { childPids } from '../bench/servers';
 import type { RowDataPacket } from 'mysql2/promise';
+import Redis from 'ioredis';
 import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
-import { OUTCOMES } from '../src/outcome';
+import { AnswerCounts } from '../src/metrics/decisions';
+import { Outcome, OUTCOMES } from '../src/outcome';
+import { eventKeys } from '../src/redis/keys';
 import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
 import { crowd } from './helpers/crowd';
 import { scrape } from './helpers/metrics';
@@ -41,8 +44,21 @@ async function twoWorkers(t: Test, env: Record<string, string> = {}): Promise<Se
   return spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, MYSQL_URL: 'none', SECKILL_WORKERS: '2', ...env });
 }
 
+/** The answer counts every process published for `event`, straight from Redis (the value's part after '|'). */
+async function published(redis: Redis, event: string): Promise<AnswerCounts[]> {
+  const all = await redis.hgetall(eventKeys(event).answers);
+  return Object.values(all).map((v) => {
+    const counts = new AnswerCounts();
+    counts.counts.set(v.slice(v.indexOf('|') + 1).split(',').map(Number));
+    return counts;
+  });
+}
+
 t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the workers', async (t) => {
-  const s = await twoWorkers(t);
+  const local = await testRedis(t);
+  const redis = new Redis({ path: local.socket });
+  t.teardown(() => redis.quit());
+  const s = await twoWorkers(t, { REDIS_URL: local.socket });
   t.equal(workerPids(s).length, 2, 'two worker processes');
   t.equal((await putEvent(s.base, 'w2', { stock: 300 })).status, 201);
   const first = await Promise.all(Array.from({ length: 800 }, (_, i) => buy(s.base, 'w2', `u${i}`)));
@@ -53,11 +69,13 @@ t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the 
   const winner = first.findIndex((a) => a.c === 0);
   const again = await Promise.all(Array.from({ length: 20 }, () => buy(s.base, 'w2', `u${winner}`)));
   t.ok(again.every((a) => a.c === 2 && a.o === first[winner]!.o), 'a winner clicking again, on either worker: already bought, same order');
-  // Each worker publishes its counts about once a second: the totals are the sum over both.
+  // Each worker publishes its counts about once a second. Once both copies in Redis hold every
+  // answer, whichever worker answers reads the same totals (its own live counts + the other's copy).
   await until(async () => {
-    const st = await stats(s.base, 'w2');
-    return st.outcomes.won === 300 && (st.outcomes.sold_out ?? 0) + (st.outcomes.already_bought ?? 0) === 520;
-  }, 'admin stats: the answers summed over the workers');
+    const rows = await published(redis, 'w2');
+    const sum = (code: Outcome): number => rows.reduce((n, r) => n + r.total(code), 0);
+    return rows.length === 2 && sum(Outcome.Won) === 300 && sum(Outcome.SoldOut) + sum(Outcome.AlreadyBought) === 520;
+  }, 'both workers published their final counts');
   const st = await stats(s.base, 'w2');
   t.equal(st.outcomes.won, 300, 'admin stats: wins summed over the workers');
   t.equal(st.processes.length, 2, 'and shown per process');
@@ -120,9 +138,17 @@ t.test('two instances x two workers on one Redis and MariaDB: exact stock, one u
     const name = OUTCOMES[x.code]?.name ?? String(x.code);
     byOutcome[name] = (byOutcome[name] ?? 0) + 1;
   }
-  const nonZero = (o: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(o).filter(([, n]) => n > 0));
+  // Non-zero counts, keys sorted (comparable as JSON).
+  const nonZero = (o: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(o).filter(([, n]) => n > 0).sort(([x], [y]) => x.localeCompare(y)));
+  // Once the four copies in Redis hold every answer, any worker of either instance reads the same totals.
+  const reader = new Redis({ path: redis.socket });
+  t.teardown(() => reader.quit());
+  await until(async () => {
+    const rows = await published(reader, 'duo');
+    const sums = Object.fromEntries(OUTCOMES.map((o) => [o.name, rows.reduce((n, r) => n + r.total(o.code), 0)]));
+    return rows.length === 4 && JSON.stringify(nonZero(sums)) === JSON.stringify(nonZero(byOutcome));
+  }, 'the four processes published their final counts');
   for (const s of [a, b]) {
-    await until(async () => JSON.stringify(nonZero((await stats(s.base, 'duo')).outcomes)) === JSON.stringify(nonZero(byOutcome)), 'the admin stats total what the clients were told');
     t.same(nonZero((await stats(s.base, 'duo')).outcomes), byOutcome, `admin stats on ${s === a ? 'a' : 'b'}: every answer of every process, by outcome`);
     t.equal((await stats(s.base, 'duo')).processes.length, 4, 'four processes, two per instance');
   }
