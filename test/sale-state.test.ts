@@ -1,6 +1,7 @@
 import t from 'tap';
 import { Admission, type Decider } from '../src/admission/admission';
 import { Ledger } from '../src/admission/ledger';
+import { prefilter, QUEUE } from '../src/admission/prefilter';
 import type { Parked } from '../src/admission/parked';
 import { ParkQueue } from '../src/admission/queue';
 import type { Reply } from '../src/admission/reply';
@@ -99,6 +100,25 @@ t.test('sold out from memory once every buyer is known; a restore forgets the ol
   t.equal(e.winners.size, 1);
   t.ok(e.incarnation('2'), 'a new incarnation is seen');
   t.equal(e.winners.size, 0, 'alice is forgotten: her order was lost with Redis');
+});
+
+t.test('with a payment deadline, "already bought" comes from memory only while the order cannot have expired', async (t) => {
+  const now = Date.now();
+  const e = new SaleEvent('e', { stock: 5, start: now - 1_000, end: now + HOUR, name: '', payWithin: 60 }, 5);
+  e.learnWinner('alice', 1, now + 30_000);
+  e.learnWinner('bob', 2, now - 1);
+  e.learnWinner('carol', 3);
+  t.equal(prefilter(e, 'alice', now), Outcome.AlreadyBought, 'before her deadline: from memory');
+  t.equal(prefilter(e, 'alice', now + 30_000), QUEUE, 'at it: to Redis (2 if paid or not yet swept, 12 if expired)');
+  t.equal(prefilter(e, 'bob', now), QUEUE, 'past his deadline: to Redis');
+  t.equal(prefilter(e, 'carol', now), QUEUE, 'deadline unknown (learned from "already bought" or the buyers hash): to Redis');
+  e.syncRemaining(0);
+  e.winnersCompleted(e.winnersGeneration);
+  t.equal(prefilter(e, 'bob', now), QUEUE, 'sold out: still to Redis, never "sold out" to a buyer');
+  t.equal(prefilter(e, 'dave', now), Outcome.SoldOut, 'a user who is no buyer: sold out from memory');
+  const final = new SaleEvent('f', { stock: 5, start: now - 1_000, end: now + HOUR, name: '' }, 5);
+  final.learnWinner('alice', 1);
+  t.equal(prefilter(final, 'alice', now + HOUR / 2), Outcome.AlreadyBought, 'no deadline: a win is final, from memory');
 });
 
 t.test('another process\'s sell-out waits for this one\'s undecided leaders (their wins are told first)', async (t) => {

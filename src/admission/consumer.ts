@@ -8,6 +8,9 @@ import { logRepeated } from '../log-repeat';
 import { Stage } from '../metrics/decisions';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
 
+/** How much earlier than Redis' clock says a won order's payment deadline is taken to be (at most half of payWithin). */
+const CLOCK_MARGIN_MS = 1_000;
+
 export interface ConsumerOptions {
   readonly rate: number;
   readonly burst: number;
@@ -130,6 +133,10 @@ export class Consumer<T extends Ticket> {
     const users = batch.map((t) => t.user);
     this.inFlight.add(batch);
     const started = performance.now();
+    // A win's payment deadline is Redis' clock when it ran the batch + payWithin: never earlier than now + payWithin,
+    // less a margin for the clocks of this host and Redis' (an expiry is swept by Redis' clock).
+    const payMs = event.payWithin * 1000;
+    const sureUntil = Date.now() + payMs - Math.min(CLOCK_MARGIN_MS, payMs / 2);
     try {
       const result = await buy(this.redis, event.keys, users);
       this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
@@ -144,7 +151,7 @@ export class Consumer<T extends Ticket> {
       event.syncRemaining(result.remaining);
       for (let i = 0; i < batch.length; i++) {
         const code = result.codes[i] as Outcome;
-        if (code === Outcome.Won || code === Outcome.AlreadyBought) event.learnWinner((batch[i] as T).user, result.orders[i] ?? 0);
+        if (code === Outcome.Won || code === Outcome.AlreadyBought) event.learnWinner((batch[i] as T).user, result.orders[i] ?? 0, code === Outcome.Won ? sureUntil : 0);
       }
       // Nothing left, and Redis holds as many buyers as this process knows: it knows them all, "sold out" may come from memory.
       if (result.remaining <= 0 && result.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);

@@ -12,9 +12,10 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
 
 /**
  * The in-process checks, O(1), no I/O, in this order: sale window, user
- * already won here (2 with the order number), user already queued (follow
- * that request), user whose order expired (queue: Redis answers 12 with
- * that order number), Redis' count 0 (1 when every buyer is known here,
+ * already won here (2 with the order number; with a payment deadline only
+ * until it may have passed), user already queued (follow that request), a
+ * winner past their deadline or a user whose order expired (queue: Redis
+ * answers 2, or 12 with that order number), Redis' count 0 (1 when every buyer is known here,
  * else queue: Redis answers 1 or 2), every unit left claimed by undecided
  * requests (wait behind them), else queue.
  *
@@ -27,8 +28,10 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
 export function prefilter(event: SaleEvent, user: string, now: number): Decision {
   if (now < event.start) return Outcome.NotStarted;
   if (now >= event.end) return Outcome.Ended;
-  if (event.winners.has(user)) return Outcome.AlreadyBought;
+  if (event.boughtFor(user, now)) return Outcome.AlreadyBought;
   if (event.queued.has(user)) return FOLLOW;
+  // A winner whose payment deadline may have passed: Redis says paid or not yet swept (2) or expired (12).
+  if (event.winners.has(user)) return QUEUE;
   // An expired order's user gets "expired" (12) with that order number from Redis, sold out or not.
   if (event.expired.has(user)) return QUEUE;
   // "Sold out" is final: only when Redis has nothing left and this user is known not to be a buyer.

@@ -35,6 +35,11 @@ export class SaleEvent {
   /** The incarnation of the Redis state the winners were learned from (lua/putEvent-4.lua, restoreBegin-4.lua). */
   private incarnationSeen: string | undefined;
   private readonly winnerOrders = new Map<string, number>();
+  /**
+   * payWithin > 0: until when (epoch ms, this process's clock) each known
+   * winner's order is surely neither expired nor expirable (absent: unknown).
+   */
+  private readonly sureUntil = new Map<string, number>();
   private readonly expiredOrders = new Map<string, number>();
   private readonly queuedLeaders = new Map<string, Parked>();
   /** Answers given by this process, by stage and outcome. */
@@ -160,16 +165,34 @@ export class SaleEvent {
     if (id !== undefined) this.incarnationSeen = id;
     if (!changed) return false;
     this.winnerOrders.clear();
+    this.sureUntil.clear();
     this.expiredOrders.clear();
     this.expiredSeen = 0;
     this.invalidateWinners();
     return true;
   }
 
-  /** Redis said `user` won here, or had already (its order number): their next click is answered from memory. */
-  learnWinner(user: string, order: number): void {
+  /**
+   * Redis said `user` won here, or had already (its order number). With a
+   * payment deadline, `sureUntil` is when their order may first expire (by
+   * this process's clock; unknown: 0), and their clicks after it go to
+   * Redis, which answers 2 (paid, or not yet swept) or 12 (expired).
+   */
+  learnWinner(user: string, order: number, sureUntil = 0): void {
     // An expired order's user stays a buyer in Redis, answered 12, never a winner again.
-    if (!this.expiredOrders.has(user)) this.winnerOrders.set(user, order);
+    if (this.expiredOrders.has(user)) return;
+    this.winnerOrders.set(user, order);
+    if (this.payWithin > 0) this.sureUntil.set(user, Math.max(sureUntil, this.sureUntil.get(user) ?? 0));
+  }
+
+  /**
+   * "Already bought" may come from memory: `user` is a known winner, and
+   * their win is final or its payment deadline cannot have passed yet (an
+   * order another process expired reaches this one a moment later).
+   */
+  boughtFor(user: string, now: number): boolean {
+    if (!this.winnerOrders.has(user)) return false;
+    return this.payWithin <= 0 || (this.sureUntil.get(user) ?? 0) > now;
   }
 
   /** Redis may hold buyers this process has not heard of (its count differs from the known ones): read them before answering "sold out" again. */
@@ -180,6 +203,7 @@ export class SaleEvent {
   /** Forgets the known winners (the event was wiped; or a test that wants Redis asked). */
   forgetWinners(): void {
     this.winnerOrders.clear();
+    this.sureUntil.clear();
     this.invalidateWinners();
   }
 
@@ -221,6 +245,7 @@ export class SaleEvent {
     if (remaining >= 0) this.setRemaining(remaining);
     for (const { user, order } of expired) {
       this.winnerOrders.delete(user);
+      this.sureUntil.delete(user);
       this.expiredOrders.set(user, order);
     }
   }
