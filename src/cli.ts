@@ -10,7 +10,7 @@ import { onStopSignals } from './cli/stop-signals';
 import { parseDuration } from './cli/time';
 import { ConfigError, loadConfig, type Config } from './config';
 import { demoBanner, ensureDemoEvent } from './demo';
-import { log, setLogFormat } from './log';
+import { exitOnUncaught, log, setLogFormat } from './log';
 import { flushRepeatedLogs } from './log-repeat';
 import { ensureDevSecrets, readDevSecrets } from './services/secrets';
 import { connectExisting } from './services/connect-existing';
@@ -268,5 +268,6 @@ async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   // Repeats of a failure counted and not yet told are logged on the way out.
   process.on('exit', flushRepeatedLogs);
+  exitOnUncaught();
   main(process.argv.slice(2)).catch(fatal);
 }

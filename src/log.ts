@@ -100,3 +100,18 @@ export const log = pino(
   },
   { write: (line: string) => destination.write(pretty ? prettyLine(line, log.levelVal <= DEBUG) : line) },
 );
+
+/**
+ * A failure nothing caught (an 'uncaughtException' or 'unhandledRejection')
+ * is a defect: one fatal line with its stack, which a log collector keeps
+ * (node's own report is plain text), then exit 1. Installed by each process
+ * kind's entry (src/cli.ts, src/server/worker.ts).
+ */
+export function exitOnUncaught(): void {
+  const die = (kind: string) => (err: unknown): void => {
+    log.fatal({ err }, `${kind}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', die('uncaught exception'));
+  process.on('unhandledRejection', die('unhandled rejection'));
+}

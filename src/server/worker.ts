@@ -1,7 +1,7 @@
 import { Blocklist } from '../admission/blocklist';
 import { EventStore } from '../events/event-store';
 import { assertNativeUws } from '../http/uws';
-import { log, setLogFormat } from '../log';
+import { exitOnUncaught, log, setLogFormat } from '../log';
 import { openMysqlPool } from '../orders/mysql';
 import { startFront } from './front';
 import { unexpected, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   send({ t: 'listening', port: front.port });
 }
 
+exitOnUncaught();
 main().catch((err: unknown) => {
   log.fatal({ err }, 'worker failed to start');
   process.exit(1);

@@ -104,8 +104,11 @@ export class FaultyServer {
     this.starts++;
     void server.exited.then((how) => {
       if (this.told.has(server)) return;
-      const errors = server.output().split('\n').filter((l) => /"level":"(error|fatal)"/.test(l));
-      this.unexpected.push(`server ${server.child.pid ?? 0} exited by itself (${how}): ${errors.slice(-3).join(' | ')}`);
+      // Its error lines, and what is not a log line (a crash's stack printed by node).
+      const lines = server.output().split('\n');
+      const errors = lines.filter((l) => /"level":"(error|fatal)"/.test(l));
+      const raw = lines.filter((l) => l.trim() !== '' && !l.startsWith('{'));
+      this.unexpected.push(`server ${server.child.pid ?? 0} exited by itself (${how}): ${[...errors.slice(-3), ...raw.slice(-10)].join(' | ')}`);
     });
     if (process.env.FC_DEBUG) this.t.teardown(() => fs.writeFileSync(path.join(os.tmpdir(), `faults-server-${server.child.pid ?? 0}.log`), server.output()));
     // A failing test may leave Redis or MariaDB stopped: let them go on before this server is stopped (teardowns run last first).
