@@ -14,7 +14,13 @@ import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
 
 /** The first snapshot the dashboard's stream sends. */
-async function dashboardFrame(base: string): Promise<{ events: { id: string; answers: Record<string, number> }[] }> {
+interface Frame {
+  events: { id: string; answers: Record<string, number> }[];
+  queue: { capacity: number };
+  workerRestarts?: number;
+}
+
+async function dashboardFrame(base: string): Promise<Frame> {
   const res = await fetch(`${base}/admin/stream`, { headers: { authorization: `Bearer ${ADMIN}` } });
   const reader = res.body!.getReader();
   let text = '';
@@ -25,7 +31,7 @@ async function dashboardFrame(base: string): Promise<{ events: { id: string; ans
     const m = /data: (.*)\n\n/.exec(text);
     if (m !== null) {
       await reader.cancel();
-      return JSON.parse(m[1]!) as { events: { id: string; answers: Record<string, number> }[] };
+      return JSON.parse(m[1]!) as Frame;
     }
   }
 }
@@ -35,9 +41,17 @@ function workerPids(server: ServerProcess): number[] {
   return childPids(server.child.pid ?? 0);
 }
 
-async function stats(base: string, event: string): Promise<{ remaining: number; outcomes: Record<string, number>; local: { remaining: number }; processes: unknown[] }> {
+interface Stats {
+  remaining: number;
+  outcomes: Record<string, number>;
+  local: { remaining: number };
+  processes: unknown[];
+  queue: { capacity: number };
+}
+
+async function stats(base: string, event: string): Promise<Stats> {
   const res = await fetch(`${base}/admin/events/${event}`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  return (await res.json()) as { remaining: number; outcomes: Record<string, number>; local: { remaining: number }; processes: unknown[] };
+  return (await res.json()) as Stats;
 }
 
 async function twoWorkers(t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
@@ -58,7 +72,7 @@ t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the 
   const local = await testRedis(t);
   const redis = new Redis({ path: local.socket });
   t.teardown(() => redis.quit());
-  const s = await twoWorkers(t, { REDIS_URL: local.socket });
+  const s = await twoWorkers(t, { REDIS_URL: local.socket, SECKILL_QUEUE_CAPACITY: '2000' });
   t.equal(workerPids(s).length, 2, 'two worker processes');
   t.equal((await putEvent(s.base, 'w2', { stock: 300 })).status, 201);
   const first = await Promise.all(Array.from({ length: 800 }, (_, i) => buy(s.base, 'w2', `u${i}`)));
@@ -79,6 +93,10 @@ t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the 
   const st = await stats(s.base, 'w2');
   t.equal(st.outcomes.won, 300, 'admin stats: wins summed over the workers');
   t.equal(st.processes.length, 2, 'and shown per process');
+  t.equal(st.queue.capacity, 2000, "the queue's bound: both workers' shares (SECKILL_QUEUE_CAPACITY 2000 = 2 x 1000)");
+  const frame = await dashboardFrame(s.base);
+  t.equal(frame.queue.capacity, 2000, 'the dashboard shows the same bound');
+  t.equal(frame.workerRestarts, 0, 'and no worker restart');
   // Whichever worker answers the scrape, once the other's counts are published.
   let m = await scrape(s.base, ADMIN);
   await until(async () => (m = await scrape(s.base, ADMIN))('seckill_decisions_total', { outcome: 'already_bought' }) === 20, '/metrics catches up');
@@ -102,6 +120,7 @@ t.test('a worker killed with SIGKILL is restarted; the sale goes on exactly', as
   t.match(s.output(), /"worker":\d,"code":null,"signal":"SIGKILL".*"msg":"worker exited: restarting it"/, 'the death is logged');
   await until(async () => ((await (await fetch(`${s.base}/healthz`, { headers: { connection: 'close' } })).json()) as { workers?: { restarts: number } }).workers?.restarts === 1, '/healthz counts the restart');
   t.equal((await scrape(s.base, ADMIN))('seckill_worker_restarts_total'), 1, '/metrics counts it');
+  await until(async () => (await dashboardFrame(s.base)).workerRestarts === 1, 'the dashboard shows it');
   const st = await stats(s.base, 'kw');
   t.equal(st.remaining, 0);
   s.child.kill('SIGTERM');

@@ -34,10 +34,12 @@ export interface Snapshot {
   readonly t: number;
   readonly process: { readonly pid: number; readonly host: string; readonly startedAt: number };
   readonly redis: string;
-  /** The queues of every live process, summed (capacity: this process's). */
+  /** The queues of every live process, summed. */
   readonly queue: { readonly waiting: number; readonly parked: number; readonly capacity: number };
   /** Live processes counted (every worker of every instance). */
   readonly processes: number;
+  /** This server's workers restarted since it started (absent: one process, no workers). */
+  readonly workerRestarts?: number;
   readonly script: ScriptTime;
   /** Outcome names in code order (the page's legend and stacking order). */
   readonly outcomes: readonly string[];
@@ -52,6 +54,8 @@ export interface SnapshotSources {
   readonly registry: Registry;
   /** Every process's answer counts for an event (FleetCounts.processes): the view shows their sum. */
   readonly processes: (event: SaleEvent) => Promise<ProcessCounts[]>;
+  /** This server's worker restarts (absent without workers). */
+  readonly workerRestarts?: () => number;
 }
 
 const NAMES = OUTCOMES.map((o) => o.name);
@@ -94,6 +98,7 @@ export class SnapshotBuilder {
     ]);
     let waiting = 0;
     let parked = 0;
+    let capacity = 0;
     const counted = new Set<string>();
     for (const rows of processes) {
       for (const r of rows ?? []) {
@@ -101,6 +106,7 @@ export class SnapshotBuilder {
         counted.add(r.id);
         waiting += r.waiting;
         parked += r.parked;
+        capacity += r.capacity || queue.capacity;
       }
     }
     const seen = new Set<string>();
@@ -122,8 +128,9 @@ export class SnapshotBuilder {
       t: now,
       process: { pid: process.pid, host: os.hostname(), startedAt: STARTED_AT },
       redis: redis.status,
-      queue: counted.size === 0 ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting, parked, capacity: queue.capacity },
+      queue: counted.size === 0 ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting, parked, capacity },
       processes: Math.max(1, counted.size),
+      ...(this.sources.workerRestarts === undefined ? {} : { workerRestarts: this.sources.workerRestarts() }),
       script,
       outcomes: NAMES,
       events: views,

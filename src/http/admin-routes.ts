@@ -82,7 +82,8 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     queue: {
       waiting: rows.reduce((n, r) => n + (r.live ? r.waiting : 0), 0),
       parked: rows.reduce((n, r) => n + (r.live ? r.parked : 0), 0),
-      capacity: deps.queue.capacity,
+      // Every live process's bound (this one's, from a process that did not publish it).
+      capacity: rows.reduce((n, r) => n + (r.live ? r.capacity || deps.queue.capacity : 0), 0),
     },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
     outcomes,

@@ -23,6 +23,8 @@ export interface ProcessCounts {
   readonly live: boolean;
   readonly waiting: number;
   readonly parked: number;
+  /** Its queue's bound (0 when published by a version that did not say). */
+  readonly capacity: number;
   readonly answers: AnswerCounts;
 }
 
@@ -30,23 +32,23 @@ export interface ProcessCounts {
 export interface LocalCounts {
   readonly events: () => Iterable<SaleEvent>;
   readonly refused: AnswerCounts;
-  readonly queue: { readonly size: number; readonly live: number };
+  readonly queue: { readonly size: number; readonly live: number; readonly capacity: number };
 }
 
-function encode(at: number, final: boolean, waiting: number, parked: number, counts: AnswerCounts): string {
-  return `${at},${final ? 1 : 0},${waiting},${parked}|${counts.counts.join(',')}`;
+function encode(at: number, final: boolean, waiting: number, parked: number, capacity: number, counts: AnswerCounts): string {
+  return `${at},${final ? 1 : 0},${waiting},${parked},${capacity}|${counts.counts.join(',')}`;
 }
 
 function decode(id: string, value: string, now: number): ProcessCounts | undefined {
   const bar = value.indexOf('|');
   const head = value.slice(0, bar).split(',').map(Number);
   const numbers = value.slice(bar + 1).split(',').map(Number);
-  const [at, final, waiting, parked] = head;
+  const [at, final, waiting, parked, capacity] = head;
   if (bar < 0 || at === undefined || final === undefined || waiting === undefined || parked === undefined) return undefined;
   const answers = new AnswerCounts();
   if (numbers.length !== answers.counts.length || numbers.some((n) => !Number.isFinite(n))) return undefined;
   answers.counts.set(numbers);
-  return { id, at, final: final === 1, live: final !== 1 && now - at < LIVE_WITHIN_MS, waiting, parked, answers };
+  return { id, at, final: final === 1, live: final !== 1 && now - at < LIVE_WITHIN_MS, waiting, parked, capacity: capacity ?? 0, answers };
 }
 
 /**
@@ -88,13 +90,13 @@ export class FleetCounts {
   publish(final: boolean): Promise<void> {
     if (this.publishing !== undefined) return final ? this.publishing.then(() => this.publish(true)) : this.publishing;
     const now = Date.now();
-    const { size, live } = this.local.queue;
+    const { size, live, capacity } = this.local.queue;
     const writes: [string, string][] = [];
     const add = (key: string, counts: AnswerCounts): void => {
       const previous = this.sent.get(key);
       // Nothing answered yet: nothing to say.
       if (previous === undefined && counts.counts.every((n) => n === 0)) return;
-      const value = encode(now, final, size, live, counts);
+      const value = encode(now, final, size, live, capacity, counts);
       // Unchanged and recent: nothing to say.
       if (!final && previous !== undefined && previous.slice(previous.indexOf('|')) === value.slice(value.indexOf('|')) && now - Number(previous.slice(0, previous.indexOf(','))) < LIVE_WITHIN_MS / 2) return;
       writes.push([key, value]);
@@ -131,7 +133,8 @@ export class FleetCounts {
       if (row !== undefined) rows.push(row);
     }
     const own = event?.answers ?? this.local.refused;
-    rows.push({ id: this.id, at: now, final: false, live: true, waiting: this.local.queue.size, parked: this.local.queue.live, answers: own });
+    const { size, live, capacity } = this.local.queue;
+    rows.push({ id: this.id, at: now, final: false, live: true, waiting: size, parked: live, capacity, answers: own });
     return rows.sort((a, b) => a.id.localeCompare(b.id));
   }
 

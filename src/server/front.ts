@@ -141,7 +141,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   registerEventRoute(app, catalog);
   registerAdminRoutes(app, { catalog, redis, queue, isAdmin, processes: processesOf });
   registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
-  const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, processes: processesOf });
+  const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, processes: processesOf, workerRestarts: o.workerRestarts });
   registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
   // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
   const dependencies = new Dependencies(redis, o.pool, config.redisTimeoutMs);

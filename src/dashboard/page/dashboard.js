@@ -178,7 +178,8 @@
     $('process').textContent =
       'Connected to process ' + s.process.pid + ' on ' + s.process.host + ' (up ' + up + '). ' +
       'Answers, rates and the queue are summed over every process of every server (' + s.processes + ' live, each publishing ' +
-      'about once a second); script time is this process\'s. Remaining stock and orders waiting for MySQL come from Redis.';
+      'about once a second); script time is this process\'s. Remaining stock and orders waiting for MySQL come from Redis.' +
+      (s.workerRestarts === undefined ? '' : ' Worker restarts on this server: ' + s.workerRestarts + '.');
 
     const q = s.queue;
     $('q-parked').textContent = fmt(q.parked);
