@@ -151,6 +151,8 @@ export class WorkerSupervisor {
       }
     });
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
+    // A ChildProcess 'error' (a failed kill, a channel error) with no listener would crash the primary; its exit, if any, follows.
+    child.on('error', (err) => log.warn({ worker: index, pid: child.pid, err: err.message }, 'worker process error'));
     return slot;
   }
 

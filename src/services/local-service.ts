@@ -88,7 +88,8 @@ export function spawnUntilReady(
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('error', (err) => fail(err.message));
+    // 'on', not 'once': a second 'error' (a failed kill later on) with no listener would crash the server.
+    child.on('error', (err) => fail(err.message));
     child.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
   });
 }
