@@ -26,8 +26,8 @@ export interface Decider {
  * Where a buy request is decided or parked, synchronously, inside the uWS
  * handler: auth (8), blocklist (8), event (7), per-user throttle (5),
  * prefilter, then queue full (5), Redis down (10), or park. Only a parked
- * request registers onAborted (still before anything asynchronous
- * happens); one answered here needs none.
+ * request asks to hear of its client leaving (Reply.parked, still before
+ * anything asynchronous happens); one answered here needs nothing.
  */
 export class Admission implements ShutdownGate {
   constructor(

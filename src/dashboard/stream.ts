@@ -1,21 +1,20 @@
-import type { HttpResponse } from 'uWebSockets.js';
+import type { Exchange } from '../http/exchange';
 import type { DashboardFeed } from './feed';
 
 /** Snapshots a slow client may miss in a row before its stream is closed (10 s at two a second). */
 const MAX_SKIPPED = 20;
 
 /**
- * Turns a uWS response into a Server-Sent Events stream fed by the
- * dashboard feed. Call from inside the request handler, with the caller's
- * onAborted already registered; `aborted` tells whether it fired. Returns
- * false, with nothing written, when the feed is full or closed.
+ * Turns an answer into a Server-Sent Events stream fed by the dashboard
+ * feed. Call from inside the request handler. Returns false, with nothing
+ * written, when the feed is full or closed.
  *
  * A client that does not read (its socket buffer full) is not queued for:
  * frames are dropped until uWS says it is writable again (each frame is a
  * whole snapshot, so nothing is lost but time), and after MAX_SKIPPED
  * dropped frames the connection is closed.
  */
-export function openStream(res: HttpResponse, feed: DashboardFeed, onAbort: (handler: () => void) => void): boolean {
+export function openStream(x: Exchange, feed: DashboardFeed): boolean {
   if (!feed.accepting) return false;
   let done = false;
   let choked = false;
@@ -25,22 +24,22 @@ export function openStream(res: HttpResponse, feed: DashboardFeed, onAbort: (han
     done = true;
     unsubscribe?.();
   };
-  onAbort(finish);
-  writeStreamHead(res);
+  x.onAbort(finish);
+  writeStreamHead(x);
   const subscribed = feed.subscribe({
     send(frame) {
       if (done) return;
       if (choked) {
         if (++skipped > MAX_SKIPPED) {
           finish();
-          res.close();
+          x.close();
         }
         return;
       }
-      res.cork(() => {
-        if (!res.write(frame)) {
+      x.later(() => {
+        if (!x.write(frame)) {
           choked = true;
-          res.onWritable(() => {
+          x.onWritable(() => {
             choked = false;
             skipped = 0;
             return true;
@@ -51,7 +50,7 @@ export function openStream(res: HttpResponse, feed: DashboardFeed, onAbort: (han
     end() {
       if (done) return;
       done = true;
-      res.cork(() => res.end());
+      x.later(() => x.end());
     },
   });
   // accepting was checked above, in the same synchronous step.
@@ -59,13 +58,12 @@ export function openStream(res: HttpResponse, feed: DashboardFeed, onAbort: (han
   return true;
 }
 
-function writeStreamHead(res: HttpResponse): void {
-  res
-    .writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
-    .writeHeader('Cache-Control', 'no-store')
-    .writeHeader('X-Content-Type-Options', 'nosniff')
+function writeStreamHead(x: Exchange): void {
+  x.head(200, 'text/event-stream; charset=utf-8')
+    .header('Cache-Control', 'no-store')
+    .header('X-Content-Type-Options', 'nosniff')
     // Proxies (nginx) buffer responses by default, which would hold the ticks back.
-    .writeHeader('X-Accel-Buffering', 'no')
-    // A first comment line sends the headers now, so the page knows it is connected.
-    .write(': seckill dashboard stream\n\n');
+    .header('X-Accel-Buffering', 'no');
+  // A first comment line sends the headers now, so the page knows it is connected.
+  x.write(': seckill dashboard stream\n\n');
 }

@@ -1,4 +1,3 @@
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { Outcome, OUTCOMES } from '../outcome';
 import type { Catalog } from '../events/catalog';
 import { parseDefinition } from '../events/definition';
@@ -9,8 +8,10 @@ import { EVENT_ID } from '../redis/keys';
 import { PutEventResult, type RedisClient } from '../redis/scripts';
 import type { QueueView } from '../metrics/metrics';
 import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
-import { contentLength, readBody } from './body';
+import { contentLength } from './body';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
+import type { Exchange } from './exchange';
+import type { Routes } from './routes';
 import { log } from '../log';
 import { logRepeated } from '../log-repeat';
 import { describeFailure, failedDependency } from '../services/failed-dependency';
@@ -26,24 +27,24 @@ export interface AdminDeps {
   readonly processes: (event: SaleEvent) => Promise<ProcessCounts[]>;
 }
 
-function error(res: HttpResponse, status: number, code: Outcome, message: string): void {
-  writeJson(res, status, { c: code, error: message });
+function error(x: Exchange, status: number, code: Outcome, message: string): void {
+  writeJson(x, status, { c: code, error: message });
 }
 
 /**
- * Runs an async admin step and answers corked, unless the client left. A
+ * Runs an async admin step and answers corked, unless the client left (the
+ * abort handler is registered here: call it before the handler returns). A
  * failure is 503, code 10, and its error names the service that failed: a
  * PUT writes MySQL and Redis, and "Redis unreachable" during a MySQL stall
  * sent the operator to the wrong one.
  */
-function respondLater(res: HttpResponse, aborted: () => boolean, work: Promise<[number, unknown]>): void {
+function respondLater(x: Exchange, work: Promise<[number, unknown]>): void {
+  x.onAbort();
   work.then(
-    ([status, body]) => {
-      if (!aborted()) res.cork(() => writeJson(res, status, body));
-    },
+    ([status, body]) => x.later(() => writeJson(x, status, body)),
     (err: unknown) => {
       logRepeated('warn', { dependency: failedDependency(err), err }, 'admin request failed');
-      if (!aborted()) res.cork(() => error(res, 503, Outcome.Unavailable, describeFailure(err)));
+      x.later(() => error(x, 503, Outcome.Unavailable, describeFailure(err)));
     },
   );
 }
@@ -115,33 +116,27 @@ const PUT_WORD: Record<PutEventResult, string> = {
 };
 
 /** PUT and GET /admin/events/{event}, behind SECKILL_ADMIN_TOKEN. */
-export function registerAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
-  app.put('/admin/events/:event', (res, req) => {
+export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
+  routes.put('/admin/events/:event', (x, req) => {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
     const length = contentLength(req.getHeader('content-length'));
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    if (!deps.isAdmin(authorization)) return error(res, 401, Outcome.Unauthorized, 'admin token required');
-    if (!EVENT_ID.test(id)) return error(res, 400, Outcome.BadRequest, 'event id must match [A-Za-z0-9_-]{1,64}');
-    if (length > MAX_ADMIN_BODY) return error(res, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
-    readBody(res, MAX_ADMIN_BODY, (body) => {
-      if (aborted) return;
-      res.cork(() => {
-        if (body === undefined) return error(res, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    if (!EVENT_ID.test(id)) return error(x, 400, Outcome.BadRequest, 'event id must match [A-Za-z0-9_-]{1,64}');
+    if (length > MAX_ADMIN_BODY) return error(x, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
+    x.readBody(MAX_ADMIN_BODY, (body) => {
+      x.later(() => {
+        if (body === undefined) return error(x, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
         let input: unknown;
         try {
           input = JSON.parse(body.toString('utf8'));
         } catch {
-          return error(res, 400, Outcome.BadRequest, 'body must be JSON');
+          return error(x, 400, Outcome.BadRequest, 'body must be JSON');
         }
         const def = parseDefinition(input);
-        if (typeof def === 'string') return error(res, 400, Outcome.BadRequest, def);
+        if (typeof def === 'string') return error(x, 400, Outcome.BadRequest, def);
         respondLater(
-          res,
-          () => aborted,
+          x,
           deps.catalog.put(id, def).then(({ result, event }) => {
             if (result !== PutEventResult.Unchanged) log.info({ event: id, result: PUT_WORD[result] }, 'event put');
             return [PUT_STATUS[result], { result: PUT_WORD[result], ...eventView(event), remaining: event.remaining }];
@@ -151,18 +146,14 @@ export function registerAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     });
   });
 
-  app.get('/admin/events/:event', (res, req) => {
+  routes.get('/admin/events/:event', (x, req) => {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    if (!deps.isAdmin(authorization)) return error(res, 401, Outcome.Unauthorized, 'admin token required');
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, 'admin token required');
     const event = deps.catalog.get(id);
-    if (event === undefined) return error(res, 404, Outcome.UnknownEvent, 'no such event');
-    respondLater(res, () => aborted, stats(deps, event).then((s) => [200, s]));
+    if (event === undefined) return error(x, 404, Outcome.UnknownEvent, 'no such event');
+    respondLater(x, stats(deps, event).then((s) => [200, s]));
   });
 
-  app.any('/admin/events/:event', (res) => writeMethodNotAllowed(res, 'GET, PUT', Format.Json));
+  routes.any('/admin/events/:event', (x) => writeMethodNotAllowed(x, 'GET, PUT', Format.Json));
 }

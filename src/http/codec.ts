@@ -1,7 +1,6 @@
 import { Packr } from 'msgpackr';
-import type { HttpResponse } from 'uWebSockets.js';
 import { OUTCOMES, Outcome } from '../outcome';
-import { writeCorsHeaders } from './cors';
+import type { Exchange } from './exchange';
 
 /**
  * Outcome → bytes. Everything constant is built once here. Bandwidth is the
@@ -22,16 +21,7 @@ export enum Format {
 
 export const MSGPACK_TYPE = 'application/msgpack';
 
-/** Status line text after "HTTP/1.1 "; undefined = uWS's default "200 OK". */
-function statusText(status: number): string | undefined {
-  return status === 200 ? undefined : `${status} `;
-}
-
-const STATUS = OUTCOMES.map((o) => statusText(o.status));
-
-/** Seconds a client should wait before retrying a 429 or 503 (RFC 9110 Retry-After). */
-export const RETRY_AFTER_S = '1';
-const RETRY = OUTCOMES.map((o) => o.status === 429 || o.status === 503);
+const STATUS = OUTCOMES.map((o) => o.status);
 const JSON_BODY = OUTCOMES.map((o) => `{"c":${o.code}}`);
 const MSGPACK_BODY = OUTCOMES.map((o) => packr.pack({ c: o.code }));
 
@@ -43,20 +33,14 @@ function body(code: Outcome, order: number, format: Format): string | Buffer {
 }
 
 /**
- * Writes a whole answer. Call inside the handler or inside res.cork().
+ * Writes a whole answer. Call inside the handler or inside `x.later()`.
  * `close` (while shutting down) adds `Connection: close` and closes the
  * connection after the answer, so a keep-alive client opens a new
  * connection for its next request instead of sending it into a socket that
  * is about to go away.
  */
-export function writeOutcome(res: HttpResponse, code: Outcome, order: number, format: Format, close = false): void {
-  const status = STATUS[code];
-  if (status !== undefined) res.writeStatus(status);
-  if (code === Outcome.Unauthorized) res.writeHeader('WWW-Authenticate', 'Bearer');
-  const retry = RETRY[code] === true;
-  if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
-  writeCorsHeaders(res, retry);
-  res.end(body(code, order, format), close);
+export function writeOutcome(x: Exchange, code: Outcome, order: number, format: Format, close = false): void {
+  x.head(STATUS[code] ?? 200).end(body(code, order, format), close);
 }
 
 /** An order's payment state: due with its deadline (ms), paid, or expired. */
@@ -66,58 +50,43 @@ export type PayState = { readonly p: 'due'; readonly d: number } | { readonly p:
  * The order query's answer: code 0, the order number, whether MySQL has it
  * yet, and (events with a payment deadline only) its payment state.
  */
-export function writeOrderState(res: HttpResponse, order: number, confirmed: boolean, format: Format, pay?: PayState): void {
+export function writeOrderState(x: Exchange, order: number, confirmed: boolean, format: Format, pay?: PayState): void {
   const s = confirmed ? 'confirmed' : 'pending';
-  writeCorsHeaders(res, false);
-  if (format === Format.Msgpack) return void res.end(packr.pack({ c: Outcome.Won, o: order, s, ...pay }));
+  x.head(200);
+  if (format === Format.Msgpack) return x.end(packr.pack({ c: Outcome.Won, o: order, s, ...pay }));
   const tail = pay === undefined ? '' : pay.p === 'due' ? `,"p":"due","d":${pay.d}` : `,"p":"${pay.p}"`;
-  res.end(`{"c":0,"o":${order},"s":"${s}"${tail}}`);
+  x.end(`{"c":0,"o":${order},"s":"${s}"${tail}}`);
 }
 
 /**
  * The payment route's answer: 200 `{"c":0,"o":n,"p":"paid"}`, 409
  * `{"c":12,"o":n,"p":"expired"}`, or another code with its own status.
  */
-export function writePayAnswer(res: HttpResponse, status: number, code: Outcome, order: number, format: Format): void {
-  if (status !== 200) res.writeStatus(`${status} `);
-  if (code === Outcome.Unauthorized) res.writeHeader('WWW-Authenticate', 'Bearer');
-  const retry = status === 503;
-  if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
-  writeCorsHeaders(res, retry);
+export function writePayAnswer(x: Exchange, status: number, code: Outcome, order: number, format: Format): void {
+  x.head(status);
   const p = code === Outcome.Won ? 'paid' : code === Outcome.Expired ? 'expired' : undefined;
-  if (p === undefined) return void res.end(body(code, 0, format));
-  res.end(format === Format.Msgpack ? packr.pack({ c: code, o: order, p }) : `{"c":${code},"o":${order},"p":"${p}"}`);
+  if (p === undefined) return x.end(body(code, 0, format));
+  x.end(format === Format.Msgpack ? packr.pack({ c: code, o: order, p }) : `{"c":${code},"o":${order},"p":"${p}"}`);
 }
 
 /** 405 for a known path with the wrong method: code 9 plus the Allow header HTTP requires. */
-export function writeMethodNotAllowed(res: HttpResponse, allow: string, format: Format): void {
-  res.writeStatus('405 ').writeHeader('Allow', allow);
-  writeCorsHeaders(res, false);
-  res.end(body(Outcome.BadRequest, 0, format));
+export function writeMethodNotAllowed(x: Exchange, allow: string, format: Format): void {
+  x.head(405).header('Allow', allow).end(body(Outcome.BadRequest, 0, format));
 }
 
 /** 413 for a body over the limit; the connection is closed so the rest is not read. */
-export function writeTooLarge(res: HttpResponse, format: Format): void {
-  res.writeStatus('413 ');
-  writeCorsHeaders(res, false);
-  res.end(body(Outcome.BadRequest, 0, format), true);
+export function writeTooLarge(x: Exchange, format: Format): void {
+  x.head(413).end(body(Outcome.BadRequest, 0, format), true);
 }
 
 /** 404 for a path no route knows: code 9 (bad request). */
-export function writeNoRoute(res: HttpResponse, format: Format): void {
-  res.writeStatus('404 ');
-  writeCorsHeaders(res, false);
-  res.end(body(Outcome.BadRequest, 0, format));
+export function writeNoRoute(x: Exchange, format: Format): void {
+  x.head(404).end(body(Outcome.BadRequest, 0, format));
 }
 
 /** Admin and health answers: JSON with its content type, not size-critical. */
-export function writeJson(res: HttpResponse, status: number, value: unknown): void {
-  if (status !== 200) res.writeStatus(`${status} `);
-  if (status === 401) res.writeHeader('WWW-Authenticate', 'Bearer');
-  const retry = status === 429 || status === 503;
-  if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
-  writeCorsHeaders(res, retry);
-  res.writeHeader('Content-Type', 'application/json').end(JSON.stringify(value));
+export function writeJson(x: Exchange, status: number, value: unknown): void {
+  x.head(status, 'application/json').end(JSON.stringify(value));
 }
 
 export function formatOf(accept: string): Format {

@@ -1,9 +1,10 @@
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Asset } from '../dashboard/assets';
 import type { DashboardFeed } from '../dashboard/feed';
 import { openStream } from '../dashboard/stream';
 import { Outcome } from '../outcome';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
+import type { Exchange } from './exchange';
+import type { Routes } from './routes';
 
 /**
  * The page may load its own script, style and stream and nothing else: no
@@ -14,13 +15,12 @@ const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-function writeAsset(res: HttpResponse, asset: Asset): void {
-  res
-    .writeHeader('Content-Type', asset.type)
-    .writeHeader('Cache-Control', 'no-cache')
-    .writeHeader('Content-Security-Policy', CSP)
-    .writeHeader('X-Content-Type-Options', 'nosniff')
-    .writeHeader('Referrer-Policy', 'no-referrer')
+function writeAsset(x: Exchange, asset: Asset): void {
+  x.head(200, asset.type)
+    .header('Cache-Control', 'no-cache')
+    .header('Content-Security-Policy', CSP)
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Referrer-Policy', 'no-referrer')
     .end(asset.body);
 }
 
@@ -35,32 +35,30 @@ export interface DashboardDeps {
  * snapshots as Server-Sent Events, behind the admin token like the admin
  * API: the page reads it with fetch(), which can send the header).
  */
-export function registerDashboardRoutes(app: TemplatedApp, deps: DashboardDeps): void {
+export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): void {
   const page = (name: string): Asset => {
     const a = deps.assets.get(name);
     if (a === undefined) throw new Error(`dashboard asset ${name} missing`);
     return a;
   };
-  const routes: [string, Asset][] = [
+  const files: [string, Asset][] = [
     ['/admin/', page('index.html')],
     ['/admin/dashboard.css', page('dashboard.css')],
     ['/admin/dashboard.js', page('dashboard.js')],
   ];
   // Only /admin/ itself: the page's relative URLs (dashboard.js, stream, events/…) need the slash, and a
   // bare /admin stays an unknown path (404, code 9) rather than a redirect, like every other 4xx probe.
-  for (const [route, asset] of routes) {
-    app.get(route, (res) => writeAsset(res, asset));
-    app.any(route, (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
+  for (const [route, asset] of files) {
+    routes.get(route, (x) => writeAsset(x, asset));
+    routes.any(route, (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
   }
 
-  app.get('/admin/stream', (res, req) => {
+  routes.get('/admin/stream', (x, req) => {
     const authorization = req.getHeader('authorization');
-    let abort: (() => void) | undefined;
-    res.onAborted(() => abort?.());
-    if (!deps.isAdmin(authorization)) return writeJson(res, 401, { c: Outcome.Unauthorized, error: 'admin token required' });
-    if (!openStream(res, deps.feed, (handler) => (abort = handler))) {
-      writeJson(res, 503, { c: Outcome.Unavailable, error: 'too many dashboard streams, or the server is stopping' });
+    if (!deps.isAdmin(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: 'admin token required' });
+    if (!openStream(x, deps.feed)) {
+      writeJson(x, 503, { c: Outcome.Unavailable, error: 'too many dashboard streams, or the server is stopping' });
     }
   });
-  app.any('/admin/stream', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
+  routes.any('/admin/stream', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
 }

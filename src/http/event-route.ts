@@ -1,8 +1,7 @@
-import type { TemplatedApp } from 'uWebSockets.js';
 import type { Catalog } from '../events/catalog';
 import { Outcome } from '../outcome';
-import { corsOrigin, writeCorsHeaders } from './cors';
 import { writeMethodNotAllowed, writeOutcome, formatOf, Format } from './codec';
+import type { Routes } from './routes';
 
 /** How long a browser or a CDN may reuse the answer. */
 export const EVENT_MAX_AGE_S = 1;
@@ -14,10 +13,10 @@ export const EVENT_MAX_AGE_S = 1;
  * "Sold out" is Redis' count as of this process's last answer from Redis or
  * event refresh (SECKILL_EVENT_REFRESH_MS). Cacheable for a second.
  */
-export function registerEventRoute(app: TemplatedApp, catalog: Catalog): void {
-  app.get('/events/:event', (res, req) => {
+export function registerEventRoute(routes: Routes, catalog: Catalog): void {
+  routes.get('/events/:event', (x, req) => {
     const event = catalog.get(req.getParameter(0));
-    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, formatOf(req.getHeader('accept')));
+    if (event === undefined) return writeOutcome(x, Outcome.UnknownEvent, 0, formatOf(req.getHeader('accept')));
     const now = Date.now();
     const body = JSON.stringify({
       event: event.id,
@@ -27,11 +26,10 @@ export function registerEventRoute(app: TemplatedApp, catalog: Catalog): void {
       state: event.state(now),
       soldOut: event.remaining <= 0,
     });
-    res.writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', `public, max-age=${EVENT_MAX_AGE_S}`);
+    x.head(200, 'application/json').header('Cache-Control', `public, max-age=${EVENT_MAX_AGE_S}`);
     // The answer differs by Origin only when CORS is on; say so to caches then.
-    if (corsOrigin(res) !== undefined) res.writeHeader('Vary', 'Origin');
-    writeCorsHeaders(res, false);
-    res.end(body);
+    if (x.origin !== undefined) x.header('Vary', 'Origin');
+    x.end(body);
   });
-  app.any('/events/:event', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
+  routes.any('/events/:event', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
 }

@@ -1,31 +1,28 @@
-import type { TemplatedApp } from 'uWebSockets.js';
 import type { Metrics } from '../metrics/metrics';
 import { Outcome } from '../outcome';
 import { logRepeated } from '../log-repeat';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
+import type { Routes } from './routes';
 
 /**
  * GET /metrics: Prometheus text, behind a bearer token (SECKILL_METRICS_TOKEN,
  * or the admin token), never public: the counts tell a bot how a sale goes.
  * A token rather than a second listener, so one port serves the container.
  */
-export function registerMetricsRoute(app: TemplatedApp, metrics: Metrics, mayRead: (authorization: string) => boolean): void {
-  app.get('/metrics', (res, req) => {
+export function registerMetricsRoute(routes: Routes, metrics: Metrics, mayRead: (authorization: string) => boolean): void {
+  routes.get('/metrics', (x, req) => {
     const authorization = req.getHeader('authorization');
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    if (!mayRead(authorization)) return writeJson(res, 401, { c: Outcome.Unauthorized, error: 'metrics or admin token required' });
+    if (!mayRead(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: 'metrics or admin token required' });
+    x.onAbort();
     metrics.text().then(
       (text) => {
-        if (!aborted) res.cork(() => res.writeHeader('Content-Type', metrics.contentType).end(text));
+        x.later(() => x.head(200, metrics.contentType).end(text));
       },
       (err: unknown) => {
         logRepeated('warn', { err }, 'metrics failed');
-        if (!aborted) res.cork(() => writeJson(res, 500, { error: 'metrics failed' }));
+        x.later(() => writeJson(x, 500, { error: 'metrics failed' }));
       },
     );
   });
-  app.any('/metrics', (res) => writeMethodNotAllowed(res, 'GET', Format.Json));
+  routes.any('/metrics', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
 }

@@ -1,4 +1,3 @@
-import type { TemplatedApp } from 'uWebSockets.js';
 import type { VerifyUser } from '../auth/jwt';
 import type { Catalog } from '../events/catalog';
 import type { EventStore } from '../events/event-store';
@@ -7,6 +6,7 @@ import type { RedisClient } from '../redis/scripts';
 import { formatOf, writeMethodNotAllowed, writeOrderState, writeOutcome, type PayState } from './codec';
 import type { SaleEvent } from '../events/sale-event';
 import { logRepeated } from '../log-repeat';
+import type { Routes } from './routes';
 
 /**
  * How long an order query waits for MySQL to say whether the order is stored.
@@ -37,20 +37,17 @@ async function within<T>(p: Promise<T>, ms: number, otherwise: T): Promise<T> {
  * Redis: due (with the deadline), paid or expired.
  */
 export function registerOrderRoute(
-  app: TemplatedApp,
+  routes: Routes,
   deps: { catalog: Catalog; redis: RedisClient; store: EventStore | undefined; verifyUser: VerifyUser },
 ): void {
-  app.get('/events/:event/order', (res, req) => {
+  routes.get('/events/:event/order', (x, req) => {
     const format = formatOf(req.getHeader('accept'));
     const user = deps.verifyUser(req.getHeader('authorization'));
     const eventId = req.getParameter(0);
-    if (user === undefined) return writeOutcome(res, Outcome.Unauthorized, 0, format);
+    if (user === undefined) return writeOutcome(x, Outcome.Unauthorized, 0, format);
     const event = deps.catalog.get(eventId);
-    if (event === undefined) return writeOutcome(res, Outcome.UnknownEvent, 0, format);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
+    if (event === undefined) return writeOutcome(x, Outcome.UnknownEvent, 0, format);
+    x.onAbort();
     const known = event.winners.get(user);
     void (async (): Promise<[Outcome, number, boolean, PayState | undefined]> => {
       const order = known ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
@@ -62,16 +59,15 @@ export function registerOrderRoute(
       return [Outcome.Won, order, confirmed, pay];
     })().then(
       ([code, order, confirmed, pay]) => {
-        if (aborted) return;
-        res.cork(() => (code === Outcome.Won ? writeOrderState(res, order, confirmed, format, pay) : writeOutcome(res, code, 0, format)));
+        x.later(() => (code === Outcome.Won ? writeOrderState(x, order, confirmed, format, pay) : writeOutcome(x, code, 0, format)));
       },
       (err: unknown) => {
         logRepeated('warn', { err: (err as Error).message }, 'order query failed');
-        if (!aborted) res.cork(() => writeOutcome(res, Outcome.Unavailable, 0, format));
+        x.later(() => writeOutcome(x, Outcome.Unavailable, 0, format));
       },
     );
   });
-  app.any('/events/:event/order', (res, req) => writeMethodNotAllowed(res, 'GET', formatOf(req.getHeader('accept'))));
+  routes.any('/events/:event/order', (x, req) => writeMethodNotAllowed(x, 'GET', formatOf(req.getHeader('accept'))));
 }
 
 /** An order's payment state, read in one MULTI; undefined for an event without a payment deadline. */

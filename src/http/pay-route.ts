@@ -1,10 +1,10 @@
-import type { TemplatedApp } from 'uWebSockets.js';
 import type { Catalog } from '../events/catalog';
 import { Outcome } from '../outcome';
 import { payOrder, type RedisClient } from '../redis/scripts';
-import { contentLength, readBody } from './body';
+import { contentLength } from './body';
 import { formatOf, writeMethodNotAllowed, writePayAnswer, writeTooLarge } from './codec';
 import { logRepeated } from '../log-repeat';
+import type { Routes } from './routes';
 
 /** The route needs no body; one larger than this is refused (413, nothing paid), as on a buy. */
 const MAX_PAY_BODY = 1024;
@@ -27,10 +27,10 @@ const PAY_STATUS: Partial<Record<Outcome, number>> = {
  * order awaiting payment (404 code 11).
  */
 export function registerPayRoute(
-  app: TemplatedApp,
+  routes: Routes,
   deps: { catalog: Catalog; redis: RedisClient; isPayer: (authorization: string) => boolean },
 ): void {
-  app.post('/events/:event/orders/:n/paid', (res, req) => {
+  routes.post('/events/:event/orders/:n/paid', (x, req) => {
     const format = formatOf(req.getHeader('accept'));
     const authorization = req.getHeader('authorization');
     const length = contentLength(req.getHeader('content-length'));
@@ -38,16 +38,13 @@ export function registerPayRoute(
     const sizeUnknown = Number.isNaN(length) && req.getHeader('transfer-encoding') !== '';
     const eventId = req.getParameter(0);
     const n = req.getParameter(1);
-    if (!deps.isPayer(authorization)) return writePayAnswer(res, 401, Outcome.Unauthorized, 0, format);
-    if (length > MAX_PAY_BODY) return writeTooLarge(res, format);
-    if (!ORDER_NO.test(n)) return writePayAnswer(res, 400, Outcome.BadRequest, 0, format);
+    if (!deps.isPayer(authorization)) return writePayAnswer(x, 401, Outcome.Unauthorized, 0, format);
+    if (length > MAX_PAY_BODY) return writeTooLarge(x, format);
+    if (!ORDER_NO.test(n)) return writePayAnswer(x, 400, Outcome.BadRequest, 0, format);
     const event = deps.catalog.get(eventId);
-    if (event === undefined) return writePayAnswer(res, 404, Outcome.UnknownEvent, 0, format);
+    if (event === undefined) return writePayAnswer(x, 404, Outcome.UnknownEvent, 0, format);
     const order = Number(n);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
+    x.onAbort();
     const pay = (): void => {
       payOrder(deps.redis, event.keys, order).then(
         ({ code, remaining, user }) => {
@@ -56,21 +53,20 @@ export function registerPayRoute(
           // Redis lost an event this process knows: restore it; the payment service retries (503).
           if (code === Outcome.UnknownEvent) void deps.catalog.restore(event.id);
           const status = PAY_STATUS[code as Outcome] ?? 503;
-          if (!aborted) res.cork(() => writePayAnswer(res, status, status === 503 ? Outcome.Unavailable : (code as Outcome), order, format));
+          x.later(() => writePayAnswer(x, status, status === 503 ? Outcome.Unavailable : (code as Outcome), order, format));
         },
         (err: unknown) => {
           logRepeated('warn', { event: event.id, order, err: (err as Error).message }, 'payment could not be recorded');
-          if (!aborted) res.cork(() => writePayAnswer(res, 503, Outcome.Unavailable, 0, format));
+          x.later(() => writePayAnswer(x, 503, Outcome.Unavailable, 0, format));
         },
       );
     };
     // Read a chunked body before paying, so one over the limit pays nothing (413, as with a Content-Length).
     if (!sizeUnknown) return pay();
-    readBody(res, MAX_PAY_BODY, (body) => {
-      if (aborted) return;
-      if (body === undefined) res.cork(() => writeTooLarge(res, format));
+    x.readBody(MAX_PAY_BODY, (body) => {
+      if (body === undefined) x.later(() => writeTooLarge(x, format));
       else pay();
     });
   });
-  app.any('/events/:event/orders/:n/paid', (res, req) => writeMethodNotAllowed(res, 'POST', formatOf(req.getHeader('accept'))));
+  routes.any('/events/:event/orders/:n/paid', (x, req) => writeMethodNotAllowed(x, 'POST', formatOf(req.getHeader('accept'))));
 }

@@ -1,5 +1,7 @@
-import type { HttpResponse, us_listen_socket, TemplatedApp } from 'uWebSockets.js';
+import type { us_listen_socket, TemplatedApp } from 'uWebSockets.js';
 import { formatOf, writeJson, writeMethodNotAllowed, writeNoRoute, Format } from './codec';
+import type { Exchange } from './exchange';
+import type { Routes } from './routes';
 import { uws } from './uws';
 
 /** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT: listen without SO_REUSEPORT (the typings lack the host + options overload). */
@@ -42,27 +44,22 @@ export interface Probes {
 }
 
 /** A probe's answer; HEAD gets the same status and headers, no body. */
-function answer(res: HttpResponse, status: number, body: Record<string, unknown>, head: boolean): void {
-  if (!head) return writeJson(res, status, body);
-  // Should uWS leave a bodiless answer pending (a client that hung up mid-write), returning without an abort
-  // handler would abort the process: register one (nothing to clean up).
-  res.onAborted(() => undefined);
-  if (status !== 200) res.writeStatus(`${status} `);
+function answer(x: Exchange, status: number, body: Record<string, unknown>, head: boolean): void {
+  if (!head) return writeJson(x, status, body);
   // endWithoutBody(n) with n > 0 leaves the response open in this uWS build: give the length as a header.
-  res
-    .writeHeader('Content-Type', 'application/json')
-    .writeHeader('Content-Length', String(Buffer.byteLength(JSON.stringify(body))))
+  x.head(status, 'application/json')
+    .header('Content-Length', String(Buffer.byteLength(JSON.stringify(body))))
     .endWithoutBody();
 }
 
-function readiness(res: HttpResponse, probes: Probes, head: boolean): void {
+function readiness(x: Exchange, probes: Probes, head: boolean): void {
   const checks = probes.ready();
   const ok = Object.values(checks).every(Boolean);
-  answer(res, ok ? 200 : 503, { ok, ...checks }, head);
+  answer(x, ok ? 200 : 503, { ok, ...checks }, head);
 }
 
-function liveness(res: HttpResponse, probes: Probes, head: boolean): void {
-  answer(res, 200, { ok: true, ...probes.health() }, head);
+function liveness(x: Exchange, probes: Probes, head: boolean): void {
+  answer(x, 200, { ok: true, ...probes.health() }, head);
 }
 
 /**
@@ -75,12 +72,13 @@ function liveness(res: HttpResponse, probes: Probes, head: boolean): void {
  * uWS prefers specific routes over wildcards whatever the order, but it
  * reads more plainly so.
  */
-export function registerFallbackRoutes(app: TemplatedApp, probes: Probes): void {
-  app.get('/healthz', (res) => liveness(res, probes, false));
-  app.head('/healthz', (res) => liveness(res, probes, true));
-  app.get('/readyz', (res) => readiness(res, probes, false));
-  app.head('/readyz', (res) => readiness(res, probes, true));
-  app.any('/healthz', (res) => writeMethodNotAllowed(res, 'GET, HEAD', Format.Json));
-  app.any('/readyz', (res) => writeMethodNotAllowed(res, 'GET, HEAD', Format.Json));
-  app.any('/*', (res, req) => writeNoRoute(res, formatOf(req.getHeader('accept'))));
+export function registerFallbackRoutes(routes: Routes, probes: Probes): void {
+  routes
+    .get('/healthz', (x) => liveness(x, probes, false))
+    .head('/healthz', (x) => liveness(x, probes, true))
+    .get('/readyz', (x) => readiness(x, probes, false))
+    .head('/readyz', (x) => readiness(x, probes, true))
+    .any('/healthz', (x) => writeMethodNotAllowed(x, 'GET, HEAD', Format.Json))
+    .any('/readyz', (x) => writeMethodNotAllowed(x, 'GET, HEAD', Format.Json))
+    .any('/*', (x, req) => writeNoRoute(x, formatOf(req.getHeader('accept'))));
 }

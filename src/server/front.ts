@@ -15,7 +15,7 @@ import { SOLD_OUT } from '../events/news';
 import type { SaleEvent } from '../events/sale-event';
 import { registerAdminRoutes } from '../http/admin-routes';
 import { registerBuyRoute } from '../http/buy-route';
-import { withCors } from '../http/cors';
+import { Routes } from '../http/routes';
 import { registerDashboardRoutes } from '../http/dashboard-routes';
 import { registerEventRoute } from '../http/event-route';
 import { registerMetricsRoute } from '../http/metrics-route';
@@ -124,9 +124,10 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   const isMetricsReader = createAdminCheck(config.metricsToken);
   const isPayer = createAdminCheck(config.paymentToken);
 
-  const app = withCors(uws.App(), corsOriginList(config.corsOrigins));
-  registerBuyRoute(app, admission, verifyUser, refused);
-  const ws = registerWsRoute(app, { admission, events: catalog, verifyUser, refused, inflight: config.wsInflight, roomForMore: () => !ledger.full });
+  const routes = new Routes(uws.App(), corsOriginList(config.corsOrigins));
+  const { app } = routes;
+  registerBuyRoute(routes, admission, verifyUser, refused);
+  const ws = registerWsRoute(routes, { admission, events: catalog, verifyUser, refused, inflight: config.wsInflight, roomForMore: () => !ledger.full });
   pushes = ws.pushes;
   // A unit came free or the event changed: the requests standing by are decided again; pushes follow the change.
   ledger.onFreed = (event) => admission.review(event);
@@ -136,18 +137,18 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     ws.pushes.check(event);
   };
   catalog.watchers.add(watch);
-  registerOrderRoute(app, { catalog, redis, store: o.store, verifyUser });
-  registerPayRoute(app, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
-  registerEventRoute(app, catalog);
-  registerAdminRoutes(app, { catalog, redis, queue, isAdmin, processes: processesOf });
-  registerMetricsRoute(app, metrics, (a) => isMetricsReader(a) || isAdmin(a));
+  registerOrderRoute(routes, { catalog, redis, store: o.store, verifyUser });
+  registerPayRoute(routes, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
+  registerEventRoute(routes, catalog);
+  registerAdminRoutes(routes, { catalog, redis, queue, isAdmin, processes: processesOf });
+  registerMetricsRoute(routes, metrics, (a) => isMetricsReader(a) || isAdmin(a));
   const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, processes: processesOf, workerRestarts: o.workerRestarts });
-  registerDashboardRoutes(app, { assets: loadAssets(), feed: dashboard, isAdmin });
+  registerDashboardRoutes(routes, { assets: loadAssets(), feed: dashboard, isAdmin });
   // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
   const dependencies = new Dependencies(redis, o.pool, config.redisTimeoutMs);
   await dependencies.start();
   shutdown.add('dependency checks', () => dependencies.close());
-  registerFallbackRoutes(app, {
+  registerFallbackRoutes(routes, {
     health: () => ({
       ...dependencies.health(),
       services: o.services(),

@@ -1,8 +1,8 @@
-import type { TemplatedApp } from 'uWebSockets.js';
 import type { Admission, EventLookup } from '../admission/admission';
 import { Channel } from '../admission/reply';
 import type { VerifyUser } from '../auth/jwt';
 import { Format, writeOutcome } from '../http/codec';
+import type { Routes } from '../http/routes';
 import { log } from '../log';
 import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
@@ -66,8 +66,8 @@ function credentials(authorization: string, accessToken: string | undefined): st
  * protocol is in the README and src/ws/frames.ts). A buy goes through the
  * same Admission as an HTTP buy; only its answer is a frame.
  */
-export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
-  const pushes = new SalePushes(app);
+export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
+  const pushes = new SalePushes(routes.app);
   const open = new Set<Connection>();
 
   const subscribe = (conn: Connection, eventId: string): boolean => {
@@ -100,7 +100,7 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
     o.admission.buy(new WsReply(conn, id), event, user);
   };
 
-  app.ws<Held>('/ws', {
+  routes.ws<Held>('/ws', {
     // uWS drops a frame over this without a close frame (the client sees 1006); up to it, a frame
     // over MAX_FRAME gets a proper 1009 close below.
     maxPayloadLength: HARD_MAX_FRAME,
@@ -109,21 +109,21 @@ export function registerWsRoute(app: TemplatedApp, o: WsRouteOptions): WsFront {
     closeOnBackpressureLimit: 1,
     idleTimeout: IDLE_TIMEOUT_S,
     sendPingsAutomatically: true,
-    upgrade: (res, req, context) => {
+    upgrade: (x, req, context) => {
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const cred = credentials(req.getHeader('authorization'), req.getQuery('access_token'));
       if (o.admission.closing || !o.roomForMore()) {
         o.refused.count(Channel.Ws, Stage.Http, Outcome.Unavailable);
-        return writeOutcome(res, Outcome.Unavailable, 0, Format.Json);
+        return writeOutcome(x, Outcome.Unavailable, 0, Format.Json);
       }
       const user = cred === '' ? undefined : o.verifyUser(cred);
       if (cred !== '' && user === undefined) {
         o.refused.count(Channel.Ws, Stage.Http, Outcome.Unauthorized);
-        return writeOutcome(res, Outcome.Unauthorized, 0, Format.Json);
+        return writeOutcome(x, Outcome.Unauthorized, 0, Format.Json);
       }
-      res.upgrade<Held>({ conn: new Connection(user) }, key, protocol, extensions, context);
+      x.upgrade<Held>({ conn: new Connection(user) }, key, protocol, extensions, context);
     },
     open: (ws) => {
       const { conn } = ws.getUserData();

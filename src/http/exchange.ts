@@ -1,0 +1,154 @@
+import type { HttpResponse, RecognizedString, us_socket_context_t } from 'uWebSockets.js';
+
+/** Seconds a client should wait before retrying a 429 or 503 (RFC 9110 Retry-After). */
+export const RETRY_AFTER_S = '1';
+
+/** Status line text after "HTTP/1.1 " for each status used (no reason phrase: RFC 9112 allows an empty one). */
+const STATUS_LINES = new Map<number, string>();
+function statusLine(status: number): string {
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) STATUS_LINES.set(status, (line = `${status} `));
+  return line;
+}
+
+/**
+ * One HTTP request's answer: the only module that touches a uWS response
+ * (in the manner of hyper-express's Response). A route gets an Exchange,
+ * never the raw response.
+ *
+ * - **Aborts.** uWS's `onAborted` is registered at most once, by `onAbort`,
+ *   which keeps a list of listeners: two parts of the server that both want
+ *   to know (a parked buy, a body being read) cannot overwrite each other.
+ *   `aborted` says whether the client left; nothing may be written after.
+ * - **Later writes.** An answer written after an asynchronous step goes
+ *   through `later`, which corks, and does nothing when the client left.
+ *   uWS requires an abort handler on a response that outlives its handler:
+ *   call `onAbort` before the handler returns.
+ * - **Headers.** `head` is the one header writer: the status line, the
+ *   headers a status requires (`WWW-Authenticate` on 401, `Retry-After` on
+ *   429 and 503), CORS (the origin was read from the request by the
+ *   router), and the content type.
+ */
+export class Exchange {
+  private gone = false;
+  private armed = false;
+  private listeners: (() => void)[] | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    /** The listed Origin this request came from (CORS on), else undefined. */
+    readonly origin: string | undefined,
+  ) {}
+
+  /** The client left: the response is gone, nothing may be written. */
+  get aborted(): boolean {
+    return this.gone;
+  }
+
+  /**
+   * Registers uWS's abort handler (once), and `listener` to run when the
+   * client leaves. Must be called before the route's handler returns when
+   * the answer comes later.
+   */
+  onAbort(listener?: () => void): void {
+    if (listener !== undefined) (this.listeners ??= []).push(listener);
+    if (this.armed) return;
+    this.armed = true;
+    this.res.onAborted(() => {
+      this.gone = true;
+      const listeners = this.listeners;
+      this.listeners = undefined;
+      if (listeners !== undefined) for (const l of listeners) l();
+    });
+  }
+
+  /** Runs `write` corked, unless the client left (every write after an asynchronous step). */
+  later(write: () => void): void {
+    if (this.gone) return;
+    this.res.cork(write);
+  }
+
+  /**
+   * The status line (none for 200: uWS writes "200 OK"), the headers that
+   * status needs, CORS, and `contentType` when given. Then `header`s, then
+   * `end`.
+   */
+  head(status: number, contentType?: string): this {
+    const res = this.res;
+    if (status !== 200) res.writeStatus(statusLine(status));
+    if (status === 401) res.writeHeader('WWW-Authenticate', 'Bearer');
+    const retry = status === 429 || status === 503;
+    if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
+    if (this.origin !== undefined) {
+      res.writeHeader('Access-Control-Allow-Origin', this.origin);
+      if (retry) res.writeHeader('Access-Control-Expose-Headers', 'Retry-After');
+    }
+    if (contentType !== undefined) res.writeHeader('Content-Type', contentType);
+    return this;
+  }
+
+  /** One more header, after `head`. */
+  header(name: string, value: RecognizedString): this {
+    this.res.writeHeader(name, value);
+    return this;
+  }
+
+  /** The body, and the end of the answer; `close` closes the connection after it. */
+  end(body?: RecognizedString, close = false): void {
+    this.res.end(body, close);
+  }
+
+  /**
+   * An answer without a body (HEAD, 204). uWS may leave it pending when the
+   * client hung up mid-write, and a pending response needs an abort handler:
+   * one is registered.
+   */
+  endWithoutBody(): void {
+    this.onAbort();
+    this.res.endWithoutBody();
+  }
+
+  /**
+   * Reads a request body of at most `limit` bytes. uWS hands out chunks that
+   * are neutered after the callback, so each is copied. Calls `done` once
+   * with the body, or with undefined as soon as it grows past the limit; not
+   * at all when the client leaves (the abort handler is registered here).
+   */
+  readBody(limit: number, done: (body: Buffer | undefined) => void): void {
+    this.onAbort();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    this.res.onData((chunk, isLast) => {
+      if (over || this.gone) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        over = true;
+        done(undefined);
+        return;
+      }
+      if (chunk.byteLength > 0) chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    });
+  }
+
+  /** Streaming (Server-Sent Events): one chunk of an answer whose head was written; false when the socket's buffer is full. */
+  write(chunk: RecognizedString): boolean {
+    return this.res.write(chunk);
+  }
+
+  /** Streaming: `fn` when the socket can take more (see write); it returns whether it wrote all it wanted. */
+  onWritable(fn: () => boolean): void {
+    this.res.onWritable(fn);
+  }
+
+  /** Closes the connection at once (a stream that fell behind). */
+  close(): void {
+    this.res.close();
+  }
+
+  /** Turns the request into a WebSocket (inside the app's `upgrade` handler). */
+  upgrade<T>(userData: T, key: string, protocol: string, extensions: string, context: us_socket_context_t): void {
+    this.res.upgrade(userData, key, protocol, extensions, context);
+  }
+}

@@ -1,0 +1,91 @@
+import type { HttpRequest, TemplatedApp, us_socket_context_t, WebSocketBehavior } from 'uWebSockets.js';
+import { Exchange } from './exchange';
+
+/** A route's handler: the request (valid only until it returns: copy what you need first) and its answer. */
+export type Handler = (x: Exchange, req: HttpRequest) => void;
+
+const PREFLIGHT_MAX_AGE_S = '600';
+const METHODS = 'GET, HEAD, POST, PUT';
+
+type Method = 'get' | 'post' | 'put' | 'head' | 'any';
+
+/**
+ * The app's routes, registered through here so that every handler gets an
+ * Exchange (src/http/exchange.ts) and never a raw uWS response.
+ *
+ * CORS for shop pages on other origins (SECKILL_CORS_ORIGINS: exact origins;
+ * empty: off, and then nothing of it runs): a request whose Origin is listed
+ * gets an Exchange that carries it, and every answer's head then has
+ * `Access-Control-Allow-Origin` (and exposes `Retry-After`, which a page
+ * reads on 429 and 503). A preflight (OPTIONS with a listed Origin and
+ * `Access-Control-Request-Method`) is answered here, on any path, with the
+ * methods the API has and the request headers a browser must be allowed to
+ * send: `authorization` (`accept` is always allowed). An Origin not listed
+ * gets no CORS header: the browser then keeps the answer from the page.
+ */
+export class Routes {
+  private readonly allowed: ReadonlySet<string> | undefined;
+
+  constructor(
+    readonly app: TemplatedApp,
+    corsOrigins: readonly string[],
+  ) {
+    this.allowed = corsOrigins.length === 0 ? undefined : new Set(corsOrigins);
+  }
+
+  get(pattern: string, handler: Handler): this {
+    return this.on('get', pattern, handler);
+  }
+
+  post(pattern: string, handler: Handler): this {
+    return this.on('post', pattern, handler);
+  }
+
+  put(pattern: string, handler: Handler): this {
+    return this.on('put', pattern, handler);
+  }
+
+  head(pattern: string, handler: Handler): this {
+    return this.on('head', pattern, handler);
+  }
+
+  /** Any method not registered on `pattern` otherwise (uWS prefers the specific ones). */
+  any(pattern: string, handler: Handler): this {
+    return this.on('any', pattern, handler);
+  }
+
+  /** A WebSocket route: `upgrade` gets an Exchange (its `upgrade` accepts the connection). */
+  ws<T>(
+    pattern: string,
+    behavior: Omit<WebSocketBehavior<T>, 'upgrade'> & { upgrade: (x: Exchange, req: HttpRequest, context: us_socket_context_t) => void },
+  ): this {
+    const { upgrade, ...rest } = behavior;
+    this.app.ws<T>(pattern, { ...rest, upgrade: (res, req, context) => upgrade(new Exchange(res, undefined), req, context) });
+    return this;
+  }
+
+  private on(method: Method, pattern: string, handler: Handler): this {
+    const allowed = this.allowed;
+    if (allowed === undefined) {
+      this.app[method](pattern, (res, req) => handler(new Exchange(res, undefined), req));
+      return this;
+    }
+    this.app[method](pattern, (res, req) => {
+      const origin = req.getHeader('origin');
+      const listed = origin !== '' && allowed.has(origin) ? origin : undefined;
+      const x = new Exchange(res, listed);
+      if (listed !== undefined && req.getMethod() === 'options' && req.getHeader('access-control-request-method') !== '') return preflight(x);
+      handler(x, req);
+    });
+    return this;
+  }
+}
+
+function preflight(x: Exchange): void {
+  x.head(204)
+    .header('Access-Control-Allow-Methods', METHODS)
+    .header('Access-Control-Allow-Headers', 'authorization')
+    .header('Access-Control-Max-Age', PREFLIGHT_MAX_AGE_S)
+    .header('Vary', 'Origin')
+    .endWithoutBody();
+}
