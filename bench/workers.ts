@@ -2,13 +2,15 @@
  * npm run bench:workers [-- --quick]
  *
  * What worker processes cost and give, now that each worker is a complete
- * front (no hop on the buy path). Three settings on one machine, in
- * alternating rounds, under wrk (one thread per wrk):
- *   1 worker   SECKILL_WORKERS=1, one wrk with 100 connections;
- *   2 workers  SECKILL_WORKERS=2 (the default on 2 cores), one wrk, 100 connections;
+ * front (no hop on the buy path). Four settings on one machine, in
+ * alternating rounds, each under the same generator: two wrk processes (one
+ * thread each) of 50 connections, so no setting has more generator than
+ * another:
+ *   1 worker   SECKILL_WORKERS=1;
+ *   2 workers  SECKILL_WORKERS=2;
  *   analog     two independent single-worker servers on one Redis and one
- *              MariaDB, each driven by its own wrk with 50 connections: what
- *              no hop at all costs here (the contention floor of 2 cores).
+ *              MariaDB, one wrk on each: what no hop at all costs here (the
+ *              contention floor of 2 cores).
  *   default    SECKILL_WORKERS unset: what `npm start` chooses here.
  * Three phases:
  *   sold-out   a crowd of 50,000 users cycling on a sold-out event (answered
@@ -36,6 +38,8 @@ import { runMain } from './run-main';
 const quick = process.argv.includes('--quick');
 const DURATION_S = quick ? 3 : 6;
 const ROUNDS = quick ? 1 : 3;
+/** wrk processes per cell, whatever the setting (one thread each). */
+const GENERATORS = 2;
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i < 0 ? undefined : process.argv[i + 1];
@@ -55,7 +59,7 @@ interface Run {
   rps: number;
   cpuUs: number;
   p99: number;
-  /** CPU µs per request by process kind: node (all), redis-server, mariadbd. */
+  /** CPU µs per request by process kind: node (all), redis-server, mariadbd; with workers, 'of which primary'. */
   by: Record<string, number>;
 }
 
@@ -79,25 +83,33 @@ async function round(setting: Setting, phase: Phase, tokens: readonly string[], 
       return out;
     };
     const urls = servers.map((s) => `http://127.0.0.1:${s.proc.port}`);
+    // The same generator for every setting: GENERATORS wrk processes of 100 / GENERATORS connections (for the analog,
+    // one per server). One wrk thread saturates before 2 workers do (seen: 90 % of a core in the sold-out phase), and
+    // a ratio against a setting with more generator would describe the generator.
+    const targets = Array.from({ length: GENERATORS }, (_, i) => urls[i % urls.length] as string);
     // Sell the stock first in the sold-out phase, so every timed answer is "sold out".
     for (const t of warm) await fetch(`${urls[0]}/events/bw/buy`, { method: 'POST', headers: { authorization: `Bearer ${t}` } });
+    // With workers, the primary (which serves no request) apart: its share of the node CPU.
+    const primaryPid = setting === '2 workers' ? (first.proc.child.pid ?? 0) : 0;
+    const primaryBefore = primaryPid === 0 ? 0 : procUsage(primaryPid).cpuS;
     const before = cpu();
     // Each wrk its own users: the analog's two servers never see the same one.
-    const share = Math.floor(tokens.length / urls.length);
+    const share = Math.floor(tokens.length / targets.length);
     const results = await Promise.all(
-      urls.map((url, i) =>
+      targets.map((url, i) =>
         loadWrk({
           url,
           event: 'bw',
           tokensFile: writeTokens(path.join(dirs[0] as string, `tokens-${i}.txt`), tokens.slice(i * share, (i + 1) * share)),
           order: 'cycle',
-          connections: 100 / urls.length,
+          connections: 100 / targets.length,
           durationS: DURATION_S,
-          label: `${phase} ${setting}${urls.length > 1 ? ` #${i}` : ''}`,
+          label: `${phase} ${setting} #${i}`,
         }),
       ),
     );
     const after = cpu();
+    const primaryS = primaryPid === 0 ? 0 : procUsage(primaryPid).cpuS - primaryBefore;
     const requests = results.reduce((n, r) => n + r.requests, 0);
     let cpuS = 0;
     const by: Record<string, number> = {};
@@ -105,6 +117,7 @@ async function round(setting: Setting, phase: Phase, tokens: readonly string[], 
       cpuS += v - (before[name] ?? 0);
       by[name] = +(((v - (before[name] ?? 0)) * 1e6) / Math.max(1, requests)).toFixed(1);
     }
+    if (primaryPid !== 0) by['of which primary'] = +((primaryS * 1e6) / Math.max(1, requests)).toFixed(1);
     return {
       setting,
       phase,
