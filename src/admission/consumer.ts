@@ -149,10 +149,7 @@ export class Consumer<T extends Ticket> {
       }
       const before = event.remaining;
       event.syncRemaining(result.remaining);
-      for (let i = 0; i < batch.length; i++) {
-        const code = result.codes[i] as Outcome;
-        if (code === Outcome.Won || code === Outcome.AlreadyBought) event.learnWinner((batch[i] as T).user, result.orders[i] ?? 0, code === Outcome.Won ? sureUntil : 0);
-      }
+      for (let i = 0; i < batch.length; i++) event.heard((batch[i] as T).user, result.codes[i] as Outcome, result.orders[i] ?? 0, sureUntil);
       // Nothing left, and Redis holds as many buyers as this process knows: it knows them all, "sold out" may come from memory.
       if (result.remaining <= 0 && result.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);
       for (let i = 0; i < batch.length; i++) {
@@ -190,8 +187,10 @@ export class Consumer<T extends Ticket> {
         if (stock !== null) event.syncRemaining(Number(stock));
         batch.forEach((t, i) => {
           const order = Number(orders[i] ?? 0);
-          if (order > 0) event.learnWinner(t.user, order);
-          this.sink.settle(t, order > 0 ? Outcome.Won : Outcome.Unavailable, order, Stage.Redis);
+          const code = order > 0 ? Outcome.Won : Outcome.Unavailable;
+          // Its deadline is unknown (Redis' clock when it ran the call): "already bought" comes from Redis then.
+          event.heard(t.user, code, order);
+          this.sink.settle(t, code, order, Stage.Redis);
         });
         if (before > 0 && event.remaining <= 0) this.options.onSoldOut?.(event);
         this.unknown.delete(batch);

@@ -1,3 +1,4 @@
+import { Outcome } from '../outcome';
 import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
@@ -225,7 +226,6 @@ export class Catalog {
     const event = this.events.get(id);
     if (event === undefined) return;
     event.unitsReturned(remaining, expired);
-    event.expiredSeen += expired.length;
     // This process sells again at once; the other processes re-read the event.
     for (const w of this.watchers) w(event);
     if (expired.length > 0) this.announce?.(event);
@@ -248,8 +248,7 @@ export class Catalog {
       for (let i = 0; i + 1 < flat.length; i += 2) users.push({ order: Number(flat[i]), user: flat[i + 1] as string });
       cursor = next;
     } while (cursor !== '0');
-    event.unitsReturned(-1, users);
-    event.expiredSeen = count;
+    event.unitsReturned(-1, users, count);
   }
 
   /** After a restart, winners re-clicking get "already bought" without Redis. */
@@ -257,7 +256,8 @@ export class Catalog {
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(event.keys.buyers, cursor, 'COUNT', 1000);
-      for (let i = 0; i + 1 < flat.length; i += 2) event.learnWinner(flat[i] as string, Number(flat[i + 1]));
+      // A buyer in the hash is what Redis would answer "already bought".
+      for (let i = 0; i + 1 < flat.length; i += 2) event.heard(flat[i] as string, Outcome.AlreadyBought, Number(flat[i + 1]));
       cursor = next;
     } while (cursor !== '0');
   }

@@ -2,6 +2,7 @@ import { AnswerCounts } from '../metrics/decisions';
 import { eventKeys, type EventKeys } from '../redis/keys';
 import type { EventDefinition } from '../redis/scripts';
 import type { Parked } from '../admission/parked';
+import { Outcome } from '../outcome';
 
 /**
  * One sale as this process sees it: its definition, and the prefilter's local
@@ -14,16 +15,11 @@ import type { Parked } from '../admission/parked';
  * The sale state is read by anyone and changed only through the named
  * methods below (the fields are read-only from outside): reserve/release
  * are called by the Ledger alone, one per request; what Redis said
- * (syncRemaining, learnWinner, soldOut, unitsReturned) by whoever heard it.
+ * (syncRemaining, heard, soldOut, unitsReturned) by whoever heard it.
  */
 export class SaleEvent {
   readonly keys: EventKeys;
-  stock: number;
-  start: number;
-  end: number;
-  name: string;
-  /** Seconds a winner has to pay; 0: a win is final. */
-  payWithin: number;
+  private def: Readonly<Required<EventDefinition>>;
   private redisRemaining: number;
   private reservedCount = 0;
   /** Another process said "sold out" while leaders of this one were undecided: applied once they are. */
@@ -44,8 +40,7 @@ export class SaleEvent {
   private readonly queuedLeaders = new Map<string, Parked>();
   /** Answers given by this process, by stage and outcome. */
   readonly answers = new AnswerCounts();
-  /** How many expired orders Redis had when `winners` was last brought in line with them (see Catalog.load). */
-  expiredSeen = 0;
+  private expiredCount = 0;
 
   constructor(
     readonly id: string,
@@ -53,12 +48,37 @@ export class SaleEvent {
     remaining: number,
   ) {
     this.keys = eventKeys(id);
-    this.stock = def.stock;
-    this.start = def.start;
-    this.end = def.end;
-    this.name = def.name;
-    this.payWithin = def.payWithin ?? 0;
+    this.def = { ...def, payWithin: def.payWithin ?? 0 };
     this.redisRemaining = remaining;
+  }
+
+  /** Units on sale in all (the definition's; `define` is the only writer of the definition). */
+  get stock(): number {
+    return this.def.stock;
+  }
+
+  /** Epoch ms the sale opens. */
+  get start(): number {
+    return this.def.start;
+  }
+
+  /** Epoch ms the sale ends. */
+  get end(): number {
+    return this.def.end;
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  /** Seconds a winner has to pay; 0: a win is final. */
+  get payWithin(): number {
+    return this.def.payWithin;
+  }
+
+  /** How many expired orders Redis had when `winners` was last brought in line with them (see unitsReturned). */
+  get expiredSeen(): number {
+    return this.expiredCount;
   }
 
   /** Redis' count of units left, as last heard. */
@@ -167,13 +187,23 @@ export class SaleEvent {
     this.winnerOrders.clear();
     this.sureUntil.clear();
     this.expiredOrders.clear();
-    this.expiredSeen = 0;
+    this.expiredCount = 0;
     this.invalidateWinners();
     return true;
   }
 
   /**
-   * Redis said `user` won here, or had already (its order number). With a
+   * What Redis answered `user`: a win (0) or "already bought" (2) makes them
+   * a known winner, whose next click is answered from memory. The one place
+   * that rule is written; `sureUntil` as for learnWinner (a win only).
+   */
+  heard(user: string, code: Outcome, order: number, sureUntil = 0): void {
+    if (code === Outcome.Won) this.learnWinner(user, order, sureUntil);
+    else if (code === Outcome.AlreadyBought) this.learnWinner(user, order);
+  }
+
+  /**
+   * Redis holds `user` as a buyer with this order number. With a
    * payment deadline, `sureUntil` is when their order may first expire (by
    * this process's clock; unknown: 0), and their clicks after it go to
    * Redis, which answers 2 (paid, or not yet swept) or 12 (expired).
@@ -223,11 +253,7 @@ export class SaleEvent {
 
   /** The definition and Redis' count as read from Redis (a count of 0 waits for this process's undecided leaders, as soldOut does). */
   define(def: EventDefinition, remaining: number): void {
-    this.stock = def.stock;
-    this.start = def.start;
-    this.end = def.end;
-    this.name = def.name;
-    this.payWithin = def.payWithin ?? 0;
+    this.def = { ...def, payWithin: def.payWithin ?? 0 };
     if (remaining <= 0 && this.redisRemaining > 0 && this.reservedCount > 0) this.soldOutPending = true;
     else this.setRemaining(remaining);
   }
@@ -239,10 +265,12 @@ export class SaleEvent {
    * sends their next buy to Redis, whatever the local estimate says, and
    * Redis answers "expired" (12) with their old order number. A count
    * from Redis that is already stale only makes the estimate high for a
-   * moment: Redis decides every sale.
+   * moment: Redis decides every sale. `expiredInRedis` (when they were read
+   * from Redis' expired hash) is its count; else these are new ones.
    */
-  unitsReturned(remaining: number, expired: Iterable<{ readonly user: string; readonly order: number }>): void {
+  unitsReturned(remaining: number, expired: readonly { readonly user: string; readonly order: number }[], expiredInRedis?: number): void {
     if (remaining >= 0) this.setRemaining(remaining);
+    this.expiredCount = expiredInRedis ?? this.expiredCount + expired.length;
     for (const { user, order } of expired) {
       this.winnerOrders.delete(user);
       this.sureUntil.delete(user);
