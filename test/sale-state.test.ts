@@ -6,7 +6,7 @@ import type { Parked } from '../src/admission/parked';
 import { ParkQueue } from '../src/admission/queue';
 import type { Reply } from '../src/admission/reply';
 import { SaleEvent } from '../src/events/sale-event';
-import { AnswerCounts } from '../src/metrics/decisions';
+import { AnswerCounts } from '../src/events/answer-counts';
 import { Outcome } from '../src/outcome';
 
 /** In process, pure logic: the rules that keep "sold out" true. */

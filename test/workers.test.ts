@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import Redis from 'ioredis';
 import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
-import { AnswerCounts } from '../src/metrics/decisions';
+import { AnswerCounts } from '../src/events/answer-counts';
 import { Outcome, OUTCOMES } from '../src/outcome';
 import { eventKeys } from '../src/redis/keys';
 import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';

@@ -3,7 +3,7 @@ import type { SaleEvent } from '../events/sale-event';
 import type { Ledger } from './ledger';
 import { Parked, type ShutdownGate } from './parked';
 import { FOLLOW, prefilter, QUEUE, WAIT, type Decision } from './prefilter';
-import { Stage, type AnswerCounts } from '../metrics/decisions';
+import { Stage, type AnswerCounts } from '../events/answer-counts';
 import type { Blocklist } from './blocklist';
 import type { UserThrottle } from './user-throttle';
 import type { Reply } from './reply';

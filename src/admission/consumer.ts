@@ -5,7 +5,7 @@ import { buy, type RedisClient } from '../redis/scripts';
 import type { SaleEvent } from '../events/sale-event';
 import { TokenBucket } from './token-bucket';
 import { logRepeated } from '../log-repeat';
-import { Stage } from '../metrics/decisions';
+import { Stage } from '../events/answer-counts';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
 
 /** How much earlier than Redis' clock says a won order's payment deadline is taken to be (at most half of payWithin). */

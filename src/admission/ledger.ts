@@ -1,5 +1,5 @@
 import { Outcome } from '../outcome';
-import { Stage } from '../metrics/decisions';
+import { Stage } from '../events/answer-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { followerOutcome, type Parked } from './parked';
 import type { ParkQueue } from './queue';

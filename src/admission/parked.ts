@@ -1,5 +1,5 @@
 import { Outcome } from '../outcome';
-import type { Stage } from '../metrics/decisions';
+import type { Stage } from '../events/answer-counts';
 import type { SaleEvent } from '../events/sale-event';
 import type { Ticket } from './ticket';
 import type { Reply } from './reply';

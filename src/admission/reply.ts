@@ -1,12 +1,5 @@
+import type { Channel } from '../events/answer-counts';
 import type { Outcome } from '../outcome';
-
-/** Which transport a buy came in on (the `channel` label of seckill_decisions_total). */
-export enum Channel {
-  Http = 0,
-  Ws = 1,
-}
-
-export const CHANNEL_NAMES: readonly string[] = Object.freeze(['http', 'ws']);
 
 /**
  * How admission answers one buy without knowing the transport: HTTP writes

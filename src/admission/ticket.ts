@@ -1,5 +1,5 @@
 import type { SaleEvent } from '../events/sale-event';
-import type { Stage } from '../metrics/decisions';
+import type { Stage } from '../events/answer-counts';
 import type { Outcome } from '../outcome';
 
 /** One request the consumer is to decide (a parked leader); the consumer is written against this seam, not Parked. */

@@ -8,7 +8,7 @@ import { OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
 import { ScriptTimeWindow, type ScriptTime } from './script-time';
 import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
-import type { AnswerCounts } from '../metrics/decisions';
+import type { AnswerCounts } from '../events/answer-counts';
 
 export interface EventSnapshot {
   readonly id: string;

@@ -1,8 +1,12 @@
-import { AnswerCounts } from '../metrics/decisions';
+import { AnswerCounts } from './answer-counts';
 import { eventKeys, type EventKeys } from '../redis/keys';
 import type { EventDefinition } from '../redis/scripts';
-import type { Parked } from '../admission/parked';
 import { Outcome } from '../outcome';
+
+/** A request admitted for a user and not yet decided (admission's Parked: this layer knows it by its user only). */
+export interface Leader {
+  readonly user: string;
+}
 
 /**
  * One sale as this process sees it: its definition, and the prefilter's local
@@ -37,7 +41,7 @@ export class SaleEvent {
    */
   private readonly sureUntil = new Map<string, number>();
   private readonly expiredOrders = new Map<string, number>();
-  private readonly queuedLeaders = new Map<string, Parked>();
+  private readonly queuedLeaders = new Map<string, Leader>();
   /** Answers given by this process, by stage and outcome. */
   readonly answers = new AnswerCounts();
   private expiredCount = 0;
@@ -102,12 +106,12 @@ export class SaleEvent {
   }
 
   /** Users with a request parked or in flight → that request (its leader). */
-  get queued(): ReadonlyMap<string, Parked> {
+  get queued(): ReadonlyMap<string, Leader> {
     return this.queuedLeaders;
   }
 
   /** A leader admitted (Ledger.reserve): it holds one unit until released. */
-  reserve(leader: Parked): void {
+  reserve(leader: Leader): void {
     this.reservedCount++;
     this.queuedLeaders.set(leader.user, leader);
   }
@@ -117,7 +121,7 @@ export class SaleEvent {
    * True when that was the last undecided leader and a sell-out another
    * process announced meanwhile now applies (tell the watchers).
    */
-  release(leader: Parked): boolean {
+  release(leader: Leader): boolean {
     this.reservedCount--;
     if (this.queuedLeaders.get(leader.user) === leader) this.queuedLeaders.delete(leader.user);
     if (this.reservedCount > 0 || !this.soldOutPending) return false;

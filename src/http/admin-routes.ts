@@ -3,7 +3,7 @@ import type { Catalog } from '../events/catalog';
 import { parseDefinition } from '../events/definition';
 import { readCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
-import { CHANNEL_NAMES } from '../admission/reply';
+import { CHANNEL_NAMES } from '../events/answer-counts';
 import { EVENT_ID } from '../redis/keys';
 import { PutEventResult, type RedisClient } from '../redis/scripts';
 import type { QueueView } from '../metrics/metrics';

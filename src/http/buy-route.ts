@@ -1,10 +1,9 @@
 import type { Admission } from '../admission/admission';
-import { Channel } from '../admission/reply';
+import { Channel, Stage, type AnswerCounts } from '../events/answer-counts';
 import type { VerifyUser } from '../auth/jwt';
 import { contentLength } from './body';
 import { formatOf, type Format, writeMethodNotAllowed, writeTooLarge } from './codec';
 import type { Exchange } from './exchange';
-import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { HttpReply } from './reply';
 import type { Routes } from './routes';

@@ -1,6 +1,6 @@
 import type { Asset } from '../dashboard/assets';
 import type { DashboardFeed } from '../dashboard/feed';
-import { openStream } from '../dashboard/stream';
+import { openStream } from './dashboard-stream';
 import { Outcome } from '../outcome';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import type { Exchange } from './exchange';

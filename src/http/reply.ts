@@ -1,4 +1,5 @@
-import { Channel, type Reply } from '../admission/reply';
+import type { Reply } from '../admission/reply';
+import { Channel } from '../events/answer-counts';
 import type { Outcome } from '../outcome';
 import { writeOutcome, type Format } from './codec';
 import type { Exchange } from './exchange';

@@ -3,7 +3,7 @@ import type { SaleEvent } from '../events/sale-event';
 import { log } from '../log';
 import { REFUSED_KEY } from '../redis/keys';
 import type { RedisClient } from '../redis/scripts';
-import { AnswerCounts } from './decisions';
+import { AnswerCounts } from '../events/answer-counts';
 
 /** How often each process publishes its counts. */
 export const PUBLISH_EVERY_MS = 1_000;

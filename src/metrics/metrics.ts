@@ -5,8 +5,7 @@ import type { SaleEvent } from '../events/sale-event';
 import type { Persister } from '../orders/persister';
 import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
-import { CHANNEL_NAMES } from '../admission/reply';
-import { STAGE_NAMES, type AnswerCounts } from './decisions';
+import { CHANNEL_NAMES, STAGE_NAMES, type AnswerCounts } from '../events/answer-counts';
 
 export interface MetricsSources {
   /** Answers refused before an event was found; the rest are counted per event. */

@@ -23,7 +23,7 @@ import { registerOrderRoute } from '../http/order-route';
 import { registerPayRoute } from '../http/pay-route';
 import { closeListenSocket, listen, registerFallbackRoutes } from '../http/server';
 import { uws } from '../http/uws';
-import { AnswerCounts } from '../metrics/decisions';
+import { AnswerCounts } from '../events/answer-counts';
 import { FleetCounts } from '../metrics/fleet-counts';
 import { Metrics } from '../metrics/metrics';
 import type { Persister } from '../orders/persister';

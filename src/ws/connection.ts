@@ -1,5 +1,6 @@
 import type { WebSocket } from 'uWebSockets.js';
-import { Channel, type Reply } from '../admission/reply';
+import type { Reply } from '../admission/reply';
+import { Channel } from '../events/answer-counts';
 import { Outcome } from '../outcome';
 import { answerFrame } from './frames';
 

@@ -1,10 +1,9 @@
 import type { Admission, EventLookup } from '../admission/admission';
-import { Channel } from '../admission/reply';
+import { Channel, Stage, type AnswerCounts } from '../events/answer-counts';
 import type { VerifyUser } from '../auth/jwt';
 import { Format, writeOutcome } from '../http/codec';
 import type { Routes } from '../http/routes';
 import { log } from '../log';
-import { Stage, type AnswerCounts } from '../metrics/decisions';
 import { Outcome } from '../outcome';
 import { CLOSE_GOING_AWAY, Connection, WsReply } from './connection';
 import { isRequest, MAX_FRAME, readFrame } from './frames';

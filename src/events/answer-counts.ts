@@ -1,5 +1,12 @@
 import { OUTCOME_COUNT, type Outcome } from '../outcome';
-import { CHANNEL_NAMES, type Channel } from '../admission/reply';
+
+/** Which transport a buy came in on (the `channel` label of seckill_decisions_total). */
+export enum Channel {
+  Http = 0,
+  Ws = 1,
+}
+
+export const CHANNEL_NAMES: readonly string[] = Object.freeze(['http', 'ws']);
 
 /** Where a buy request got its answer (the `stage` label of seckill_decisions_total). */
 export enum Stage {

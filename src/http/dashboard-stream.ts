@@ -1,5 +1,5 @@
-import type { Exchange } from '../http/exchange';
-import type { DashboardFeed } from './feed';
+import type { Exchange } from './exchange';
+import type { DashboardFeed } from '../dashboard/feed';
 
 /** Snapshots a slow client may miss in a row before its stream is closed (10 s at two a second). */
 const MAX_SKIPPED = 20;
