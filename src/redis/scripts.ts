@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Cluster, Redis, Result } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { EventKeys } from './keys';
 
 /**
@@ -8,99 +8,37 @@ import type { EventKeys } from './keys';
  * (the loader reads the key count from the name, as bullmq does). Each is
  * registered once per connection with ioredis `defineCommand`, which sends
  * EVALSHA and falls back to EVAL on NOSCRIPT; nothing calls SCRIPT LOAD per
- * request. One typed wrapper per script below.
+ * request. One typed wrapper per script below; each passes its keys through
+ * `run`, from SCRIPT_KEYS.
+ *
+ * SCRIPT_KEYS is the one place a script's keys are written in TypeScript:
+ * each script's KEYS, in order, as the EventKeys field that names them.
+ * test/lua-headers.test.ts checks it against every Lua file's name (the key
+ * count) and its header (the `KEYS[i] <field>` lines).
  */
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    buy(
-      meta: string,
-      stock: string,
-      buyers: string,
-      orders: string,
-      seq: string,
-      due: string,
-      owners: string,
-      expired: string,
-      ...users: string[]
-    ): Result<number[], Context>;
-    putEvent(
-      meta: string,
-      stock: string,
-      buyers: string,
-      seq: string,
-      stockUnits: string,
-      start: string,
-      end: string,
-      name: string,
-      payWithin: string,
-    ): Result<[number, number], Context>;
-    resetEvent(
-      meta: string,
-      stock: string,
-      buyers: string,
-      orders: string,
-      seq: string,
-      due: string,
-      owners: string,
-      paid: string,
-      expired: string,
-      stockUnits: string,
-      start: string,
-      end: string,
-      name: string,
-      payWithin: string,
-    ): Result<[number, number], Context>;
-    restoreBegin(
-      meta: string,
-      stock: string,
-      buyers: string,
-      seq: string,
-      stockUnits: string,
-      start: string,
-      end: string,
-      name: string,
-      token: string,
-      leaseMs: string,
-      payWithin: string,
-    ): Result<number, Context>;
-    restoreChunk(
-      meta: string,
-      buyers: string,
-      seq: string,
-      due: string,
-      owners: string,
-      paid: string,
-      expired: string,
-      token: string,
-      leaseMs: string,
-      ...quads: (string | number)[]
-    ): Result<number, Context>;
-    restoreEnd(
-      meta: string,
-      stock: string,
-      buyers: string,
-      seq: string,
-      orders: string,
-      expired: string,
-      due: string,
-      owners: string,
-      paid: string,
-      token: string,
-    ): Result<number, Context>;
-    payOrder(
-      meta: string,
-      stock: string,
-      due: string,
-      owners: string,
-      paid: string,
-      expired: string,
-      orders: string,
-      order: string,
-    ): Result<[number, number, string], Context>;
-    expireDue(meta: string, stock: string, due: string, owners: string, expired: string, orders: string, limit: string): Result<(number | string)[], Context>;
-    ackOrders(orders: string, meta: string, group: string, ...idsAndCounts: string[]): Result<number, Context>;
-    dropIdleConsumers(orders: string, group: string, idleMs: string, self: string): Result<number, Context>;
-  }
+export const SCRIPT_KEYS = {
+  buy: ['meta', 'stock', 'buyers', 'orders', 'seq', 'due', 'owners', 'expired'],
+  putEvent: ['meta', 'stock', 'buyers', 'seq'],
+  resetEvent: ['meta', 'stock', 'buyers', 'orders', 'seq', 'due', 'owners', 'paid', 'expired'],
+  restoreBegin: ['meta', 'stock', 'buyers', 'seq'],
+  restoreChunk: ['meta', 'buyers', 'seq', 'due', 'owners', 'paid', 'expired'],
+  restoreEnd: ['meta', 'stock', 'buyers', 'seq', 'orders', 'expired', 'due', 'owners', 'paid'],
+  payOrder: ['meta', 'stock', 'due', 'owners', 'paid', 'expired', 'orders'],
+  expireDue: ['meta', 'stock', 'due', 'owners', 'expired', 'orders'],
+  ackOrders: ['orders', 'meta'],
+  dropIdleConsumers: ['orders'],
+} as const satisfies Record<string, readonly (keyof EventKeys)[]>;
+
+export type ScriptName = keyof typeof SCRIPT_KEYS;
+
+/** A command defineScripts added: keys, then arguments. */
+type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/** Runs script `name` on `keys` (its KEYS, from SCRIPT_KEYS) with `args`; the wrapper decodes what it returns. */
+function run(redis: RedisClient, name: ScriptName, keys: EventKeys, args: readonly (string | number)[]): Promise<unknown> {
+  // defineCommand adds the method at run time; ioredis' types cannot know it.
+  const command = (redis as unknown as Record<ScriptName, ScriptCommand>)[name];
+  return command.call(redis, ...SCRIPT_KEYS[name].map((k) => keys[k]), ...args);
 }
 
 /** lua/ at the project root, found from here whether running from src/ or dist/src/. */
@@ -153,7 +91,7 @@ export interface BuyResult {
 }
 
 export async function buy(redis: RedisClient, keys: EventKeys, users: string[]): Promise<BuyResult> {
-  const raw = await redis.buy(keys.meta, keys.stock, keys.buyers, keys.orders, keys.seq, keys.due, keys.owners, keys.expired, ...users);
+  const raw = (await run(redis, 'buy', keys, users)) as number[];
   const n = users.length;
   const codes = new Int32Array(n);
   const orders = new Float64Array(n);
@@ -187,17 +125,13 @@ export async function putEvent(
   keys: EventKeys,
   def: EventDefinition,
 ): Promise<{ result: PutEventResult; remaining: number }> {
-  const [result, remaining] = await redis.putEvent(
-    keys.meta,
-    keys.stock,
-    keys.buyers,
-    keys.seq,
+  const [result, remaining] = (await run(redis, 'putEvent', keys, [
     String(def.stock),
     String(def.start),
     String(def.end),
     def.name,
     String(def.payWithin ?? 0),
-  );
+  ])) as [number, number];
   return { result: result as PutEventResult, remaining };
 }
 
@@ -216,11 +150,9 @@ export async function resetEvent(
   keys: EventKeys,
   def: EventDefinition,
 ): Promise<{ result: ResetEventResult; remaining: number }> {
-  const k = keys;
-  const [result, remaining] = await redis.resetEvent(
-    k.meta, k.stock, k.buyers, k.orders, k.seq, k.due, k.owners, k.paid, k.expired,
+  const [result, remaining] = (await run(redis, 'resetEvent', keys, [
     String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0),
-  );
+  ])) as [number, number];
   return { result: result as ResetEventResult, remaining };
 }
 
@@ -233,10 +165,9 @@ export enum RestoreBegin {
 }
 
 export function restoreBegin(redis: RedisClient, keys: EventKeys, def: EventDefinition, token: string, leaseMs: number): Promise<RestoreBegin> {
-  return redis.restoreBegin(
-    keys.meta, keys.stock, keys.buyers, keys.seq,
+  return run(redis, 'restoreBegin', keys, [
     String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs), String(def.payWithin ?? 0),
-  ) as Promise<RestoreBegin>;
+  ]) as Promise<RestoreBegin>;
 }
 
 /**
@@ -245,13 +176,12 @@ export function restoreBegin(redis: RedisClient, keys: EventKeys, def: EventDefi
  * False when the token lost the restore.
  */
 export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: string, leaseMs: number, quads: (string | number)[]): Promise<boolean> {
-  const k = keys;
-  return (await redis.restoreChunk(k.meta, k.buyers, k.seq, k.due, k.owners, k.paid, k.expired, token, String(leaseMs), ...quads)) === 1;
+  return (await run(redis, 'restoreChunk', keys, [token, String(leaseMs), ...quads])) === 1;
 }
 
 /** Opens the restored sale; the units remaining, or -1 when the token lost the restore. */
 export function restoreEnd(redis: RedisClient, keys: EventKeys, token: string): Promise<number> {
-  return redis.restoreEnd(keys.meta, keys.stock, keys.buyers, keys.seq, keys.orders, keys.expired, keys.due, keys.owners, keys.paid, token);
+  return run(redis, 'restoreEnd', keys, [token]) as Promise<number>;
 }
 
 /** What payOrder-7.lua decided; codes are Outcome values (0 paid, 12 expired, 11, 7, 10). */
@@ -264,8 +194,7 @@ export interface PayResult {
 }
 
 export async function payOrder(redis: RedisClient, keys: EventKeys, order: number): Promise<PayResult> {
-  const k = keys;
-  const [code, remaining, user] = await redis.payOrder(k.meta, k.stock, k.due, k.owners, k.paid, k.expired, k.orders, String(order));
+  const [code, remaining, user] = (await run(redis, 'payOrder', keys, [String(order)])) as [number, number, string];
   return { code, remaining, user };
 }
 
@@ -282,8 +211,7 @@ export interface ExpiryResult {
 }
 
 export async function expireDue(redis: RedisClient, keys: EventKeys, limit: number): Promise<ExpiryResult> {
-  const k = keys;
-  const raw = await redis.expireDue(k.meta, k.stock, k.due, k.owners, k.expired, k.orders, String(limit));
+  const raw = (await run(redis, 'expireDue', keys, [String(limit)])) as (number | string)[];
   const expired: ExpiredOrder[] = [];
   for (let i = 1; i + 1 < raw.length; i += 2) expired.push({ order: Number(raw[i]), user: String(raw[i + 1]) });
   return { remaining: Number(raw[0] ?? -1), expired };
@@ -297,10 +225,10 @@ export interface AckedEntry {
 
 /** XACK + XDEL of entries committed to MySQL, their orders taken off `unpersisted`; returns how many were acknowledged. */
 export function ackOrders(redis: RedisClient, keys: EventKeys, group: string, entries: readonly AckedEntry[]): Promise<number> {
-  return redis.ackOrders(keys.orders, keys.meta, group, ...entries.flatMap((e) => [e.id, String(e.orders)]));
+  return run(redis, 'ackOrders', keys, [group, ...entries.flatMap((e) => [e.id, String(e.orders)])]) as Promise<number>;
 }
 
 /** Deletes the group's consumers that hold nothing and were idle for `idleMs`; returns how many. */
 export function dropIdleConsumers(redis: RedisClient, keys: EventKeys, group: string, idleMs: number, self: string): Promise<number> {
-  return redis.dropIdleConsumers(keys.orders, group, String(idleMs), self);
+  return run(redis, 'dropIdleConsumers', keys, [group, String(idleMs), self]) as Promise<number>;
 }
