@@ -1,8 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
-import { eventKeys } from '../src/redis/keys';
+import { eventKeys, REFUSED_KEY } from '../src/redis/keys';
 import { readScripts, SCRIPT_KEYS, type ScriptName } from '../src/redis/scripts';
 
-/** In process: each Lua script's key order, written in its file name, its header and SCRIPT_KEYS, agrees. */
+/** In process: each Lua script's key order (file name, header, SCRIPT_KEYS) agrees, and the design doc's tables with the code. */
 
 t.test('every script in lua/ has its keys in SCRIPT_KEYS, in the order its header lists them', async (t) => {
   const scripts = readScripts();
@@ -31,4 +33,17 @@ t.test('every script in lua/ has its keys in SCRIPT_KEYS, in the order its heade
       `${s.name}: each key's pattern in the header is the one src/redis/keys.ts builds`,
     );
   }
+});
+
+t.test("docs/ARCHITECTURE.md's key table and script list are the code's", async (t) => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'ARCHITECTURE.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Redis keys'), doc.indexOf('## Outcome codes'));
+  t.ok(section.length > 100, 'the Redis keys section was found');
+  const rows = [...section.matchAll(/^\| `(sk:[^`]+)` \|/gm)].map((m) => m[1]);
+  const built = [...Object.values(eventKeys('E')), REFUSED_KEY];
+  t.same([...rows].sort(), [...built].sort(), 'one row per key src/redis/keys.ts builds, and no other');
+  const listed = new Set([...section.matchAll(/`([a-z][A-Za-z]*-\d+\.lua)`/g)].map((m) => m[1]));
+  const files = readScripts().map((s) => `${s.name}-${s.numberOfKeys}.lua`);
+  t.same(files.filter((f) => !listed.has(f)), [], 'every script in lua/ is described');
+  t.same([...listed].filter((f) => f === undefined || !files.includes(f)), [], 'and only scripts that exist');
 });
