@@ -127,7 +127,10 @@ for (const workers of WORKER_COUNTS) {
     t.equal(pids.main.length, workers, `${workers} serving process(es)`);
 
     await t.test(`${HANGUPS} hang-ups in waves of ${WAVE} over ${hangups().length} kinds of request`, async (t) => {
-      t.equal(await waves(s.port, hangups()), 0, 'every connection accepted');
+      const refused = await waves(s.port, hangups());
+      t.equal(refused, 0, 'every connection accepted');
+      // What the server said, when it stopped accepting (a crash is caught by the checks at the end).
+      if (refused > 0) t.comment(`the server's last lines:\n${s.output().split('\n').slice(-30).join('\n')}`);
     });
 
     await t.test('dashboard streams: the client leaves after the first snapshot, or at curl --max-time', async (t) => {

@@ -30,7 +30,8 @@ function registered(): Set<string> {
   const dir = path.join(ROOT, 'src', 'http');
   for (const file of fs.readdirSync(dir)) {
     const src = fs.readFileSync(path.join(dir, file), 'utf8');
-    for (const m of src.matchAll(/app\.(get|post|put|head|del|patch)\('([^']+)'/g)) {
+    // routes.get('/path', …), and the chained .head('/path', …) of src/http/server.ts.
+    for (const m of src.matchAll(/\.(get|post|put|head|del|patch)\('(\/[^']*)'/g)) {
       out.add(`${m[1] === 'del' ? 'DELETE' : m[1]!.toUpperCase()} ${m[2]!.replace(/:(\w+)/g, '{$1}')}`);
     }
   }
