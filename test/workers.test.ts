@@ -61,11 +61,7 @@ async function twoWorkers(t: Test, env: Record<string, string> = {}): Promise<Se
 /** The answer counts every process published for `event`, straight from Redis (the value's part after '|'). */
 async function published(redis: Redis, event: string): Promise<AnswerCounts[]> {
   const all = await redis.hgetall(eventKeys(event).answers);
-  return Object.values(all).map((v) => {
-    const counts = new AnswerCounts();
-    counts.counts.set(v.slice(v.indexOf('|') + 1).split(',').map(Number));
-    return counts;
-  });
+  return Object.values(all).map((v) => AnswerCounts.parse(v.slice(v.indexOf('|') + 1)) ?? new AnswerCounts());
 }
 
 t.test('SECKILL_WORKERS=2: exact winners, repeat clicks, counts summed over the workers', async (t) => {

@@ -31,7 +31,31 @@ const PER_CHANNEL = STAGE_NAMES.length * OUTCOME_COUNT;
  * before an event was found (stage http) go to the server's own.
  */
 export class AnswerCounts {
-  readonly counts = new Float64Array(CHANNEL_NAMES.length * PER_CHANNEL);
+  private readonly counts = new Float64Array(CHANNEL_NAMES.length * PER_CHANNEL);
+
+  /** The counts as published (src/metrics/fleet-counts.ts): comma-separated, in the array's order. */
+  serialize(): string {
+    return this.counts.join(',');
+  }
+
+  /** Counts read back from serialize(); undefined when `text` is not such a list. */
+  static parse(text: string): AnswerCounts | undefined {
+    const numbers = text.split(',').map(Number);
+    const out = new AnswerCounts();
+    if (numbers.length !== out.counts.length || numbers.some((n) => !Number.isFinite(n) || n < 0)) return undefined;
+    out.counts.set(numbers);
+    return out;
+  }
+
+  /** Adds `other`'s counts to these. */
+  add(other: AnswerCounts): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] = (this.counts[i] ?? 0) + (other.counts[i] ?? 0);
+  }
+
+  /** No answer counted yet. */
+  get empty(): boolean {
+    return this.counts.every((n) => n === 0);
+  }
 
   count(channel: Channel, stage: Stage, code: Outcome): void {
     this.counts[channel * PER_CHANNEL + stage * OUTCOME_COUNT + code]!++;

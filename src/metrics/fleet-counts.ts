@@ -36,18 +36,16 @@ export interface LocalCounts {
 }
 
 function encode(at: number, final: boolean, waiting: number, parked: number, capacity: number, counts: AnswerCounts): string {
-  return `${at},${final ? 1 : 0},${waiting},${parked},${capacity}|${counts.counts.join(',')}`;
+  return `${at},${final ? 1 : 0},${waiting},${parked},${capacity}|${counts.serialize()}`;
 }
 
 function decode(id: string, value: string, now: number): ProcessCounts | undefined {
   const bar = value.indexOf('|');
   const head = value.slice(0, bar).split(',').map(Number);
-  const numbers = value.slice(bar + 1).split(',').map(Number);
   const [at, final, waiting, parked, capacity] = head;
   if (bar < 0 || at === undefined || final === undefined || waiting === undefined || parked === undefined) return undefined;
-  const answers = new AnswerCounts();
-  if (numbers.length !== answers.counts.length || numbers.some((n) => !Number.isFinite(n))) return undefined;
-  answers.counts.set(numbers);
+  const answers = AnswerCounts.parse(value.slice(bar + 1));
+  if (answers === undefined) return undefined;
   return { id, at, final: final === 1, live: final !== 1 && now - at < LIVE_WITHIN_MS, waiting, parked, capacity: capacity ?? 0, answers };
 }
 
@@ -95,7 +93,7 @@ export class FleetCounts {
     const add = (key: string, counts: AnswerCounts): void => {
       const previous = this.sent.get(key);
       // Nothing answered yet: nothing to say.
-      if (previous === undefined && counts.counts.every((n) => n === 0)) return;
+      if (previous === undefined && counts.empty) return;
       const value = encode(now, final, size, live, capacity, counts);
       // Unchanged and recent: nothing to say.
       if (!final && previous !== undefined && previous.slice(previous.indexOf('|')) === value.slice(value.indexOf('|')) && now - Number(previous.slice(0, previous.indexOf(','))) < LIVE_WITHIN_MS / 2) return;
@@ -141,7 +139,7 @@ export class FleetCounts {
   /** The sum over `rows` (every process, or those of one instance). */
   static sum(rows: readonly ProcessCounts[]): AnswerCounts {
     const total = new AnswerCounts();
-    for (const r of rows) r.answers.counts.forEach((n, i) => (total.counts[i] = (total.counts[i] ?? 0) + n));
+    for (const r of rows) total.add(r.answers);
     return total;
   }
 
