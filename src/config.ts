@@ -2,152 +2,80 @@ import os from 'node:os';
 import path from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS } from './log';
 
-/**
- * Every setting, its default, and the environment variable that sets it.
- * Read once at start (env, then `--flag value` on the command line, where the
- * flag is the variable's name without SECKILL_, lower-cased, `_` → `-`), then
- * validated; a bad value stops the start with a message naming the variable.
- */
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  /** Worker processes sharing the port; 1: one process does everything; 0: chosen at start (defaultWorkers). */
-  readonly workers: number;
-  /** `redis://…` / `rediss://…` / a unix socket path; empty: start a local redis-server. */
-  readonly redisUrl: string;
-  /** `host:port,host:port,…` of Redis Cluster nodes (any few; the rest are discovered); empty: no Cluster. */
-  readonly redisClusterNodes: string;
-  /** `mysql://user:pass@host:port/db`; empty: start a local mariadbd; `none`: no MySQL (orders stay in Redis). */
-  readonly mysqlUrl: string;
-  readonly dataDir: string;
-  /** appendfsync of the local redis-server: always (nothing acknowledged is lost on power loss) or everysec. */
-  readonly redisAppendfsync: string;
-  readonly jwtSecret: string;
-  /** PEM text, or a path to a PEM file. */
-  readonly jwtPublicKey: string;
-  /** The verified-token cache's memory budget in MiB (SECKILL_JWT_CACHE_MB; 0: no cache). */
-  readonly jwtCacheSize: number;
-  readonly adminToken: string;
-  /** Bearer token that may read /metrics only (the admin token may too). */
-  readonly metricsToken: string;
-  /** Bearer token of the payment service: may mark orders paid (the admin token may too). */
-  readonly paymentToken: string;
-  readonly queueCapacity: number;
-  /** Requests per second the consumer may send to Redis. */
-  readonly queueRate: number;
-  readonly queueBurst: number;
-  readonly queueTimeoutMs: number;
-  readonly batchSize: number;
-  readonly redisTimeoutMs: number;
-  /** A MySQL connect, or a request's first byte of answer, takes this long at most; past it: an error. */
-  readonly mysqlTimeoutMs: number;
-  /** How often events are re-read from the store (other servers may add them). */
-  readonly eventRefreshMs: number;
-  readonly persistBatch: number;
-  readonly persistWaitMs: number;
-  readonly persistGatherMs: number;
-  /** Stream entries pending this long on a persister are taken over by another. */
-  readonly persistClaimMs: number;
-  readonly persister: boolean;
-  /** A graceful stop gets this long; past it the stop is forced (local services stopped, exit 1). */
-  readonly stopTimeoutMs: number;
-  /** Buy requests per user per second at most (0: no limit); past it, code 5. */
-  readonly userRate: number;
-  /** Undecided buys one WebSocket connection may have at once; past it: code 5. */
-  readonly wsInflight: number;
-  /** A file of blocked user ids (one per line), reloaded on change; their buys get code 8. */
-  readonly blocklist: string;
-  /** pino level: fatal, error, warn, info, debug, trace or silent. */
-  readonly logLevel: string;
-  /** auto (readable on a terminal, JSON otherwise), json or pretty. */
-  readonly logFormat: string;
-  /** Origins (exact, comma-separated) whose pages may call the API from a browser; empty: no CORS. */
-  readonly corsOrigins: string;
-}
-
-export const DEFAULT_CONFIG: Config = Object.freeze({
-  port: 8080,
-  workers: 0,
-  host: '0.0.0.0',
-  redisUrl: '',
-  redisClusterNodes: '',
-  mysqlUrl: '',
-  dataDir: path.resolve('.data'),
-  redisAppendfsync: 'always',
-  jwtSecret: '',
-  jwtPublicKey: '',
-  jwtCacheSize: 448,
-  adminToken: '',
-  metricsToken: '',
-  paymentToken: '',
-  queueCapacity: 50_000,
-  queueRate: 200_000,
-  queueBurst: 2_000,
-  queueTimeoutMs: 2_000,
-  batchSize: 500,
-  redisTimeoutMs: 500,
-  mysqlTimeoutMs: 5_000,
-  eventRefreshMs: 2_000,
-  persistBatch: 1_000,
-  persistWaitMs: 50,
-  persistGatherMs: 20,
-  persistClaimMs: 30_000,
-  persister: true,
-  stopTimeoutMs: 30_000,
-  userRate: 0,
-  wsInflight: 64,
-  blocklist: '',
-  logLevel: 'info',
-  logFormat: 'auto',
-  corsOrigins: '',
-});
-
 type Kind = 'int' | 'string' | 'bool';
-interface Setting {
+
+const int = (env: string, value: number, min: number, max: number, help: string) => ({ env, kind: 'int', value, min, max, help }) as const;
+const str = (env: string, value: string, help: string) => ({ env, kind: 'string', value, help }) as const;
+const bool = (env: string, value: boolean, help: string) => ({ env, kind: 'bool', value, help }) as const;
+
+/**
+ * Every setting, once: the environment variable that sets it, its kind,
+ * default (`value`) and bounds, and its one line of help. `Config`,
+ * `DEFAULT_CONFIG`, `SETTINGS`, the flags and `seckill serve --help` derive
+ * from it; test/config.test.ts keeps the README's table in step (a row per
+ * variable, with this default). Read once at start (env, then `--flag value`
+ * on the command line, where the flag is the variable's name without
+ * SECKILL_, lower-cased, `_` → `-`), then validated; a bad value stops the
+ * start with a message naming the variable.
+ */
+const SETTING_TABLE = {
+  port: int('PORT', 8080, 0, 65535, 'HTTP port (0: any free one)'),
+  host: str('HOST', '0.0.0.0', 'address to listen on (--demo: 127.0.0.1 unless HOST is set)'),
+  workers: int('SECKILL_WORKERS', 0, 0, 256, 'worker processes sharing the port (0: one per core, less one when Redis or MariaDB run locally; 1: one process)'),
+  redisUrl: str('REDIS_URL', '', 'redis://… or a unix socket path; empty: start a local redis-server'),
+  redisClusterNodes: str('REDIS_CLUSTER_NODES', '', 'host:port,… of a Redis Cluster (instead of REDIS_URL; any few nodes, the rest are discovered)'),
+  mysqlUrl: str('MYSQL_URL', '', 'mysql://user:pass@host:3306/db; empty: start a local mariadbd; none: no MySQL (orders stay in Redis)'),
+  dataDir: str('SECKILL_DATA_DIR', path.resolve('.data'), 'where local services keep their data'),
+  redisAppendfsync: str('SECKILL_REDIS_APPENDFSYNC', 'always', 'appendfsync of the local redis-server: always (one fsync per buy batch) or everysec'),
+  jwtSecret: str('SECKILL_JWT_SECRET', '', 'HS256 secret for buyer tokens'),
+  jwtPublicKey: str('SECKILL_JWT_PUBLIC_KEY', '', 'PEM (or a path) for RS256/ES256/EdDSA buyer tokens'),
+  jwtCacheSize: int('SECKILL_JWT_CACHE_MB', 448, 0, 65_536, 'MiB of memory for verified tokens (0: no cache)'),
+  adminToken: str('SECKILL_ADMIN_TOKEN', '', 'bearer token for /admin/*'),
+  metricsToken: str('SECKILL_METRICS_TOKEN', '', 'bearer token that may read /metrics only (the admin token may too)'),
+  paymentToken: str('SECKILL_PAYMENT_TOKEN', '', 'bearer token of the payment service (POST …/orders/{n}/paid; the admin token may too)'),
+  queueCapacity: int('SECKILL_QUEUE_CAPACITY', 50_000, 1, 10_000_000, 'parked requests at most, for the whole server; past it: code 5'),
+  queueRate: int('SECKILL_QUEUE_RATE', 200_000, 1, 100_000_000, 'requests per second sent to Redis, for the whole server'),
+  queueBurst: int('SECKILL_QUEUE_BURST', 2_000, 1, 10_000_000, 'token-bucket burst, for the whole server'),
+  queueTimeoutMs: int('SECKILL_QUEUE_TIMEOUT_MS', 2_000, 10, 600_000, "a parked request's deadline; past it: code 6"),
+  batchSize: int('SECKILL_BATCH_SIZE', 500, 1, 10_000, 'requests per Redis script call at most'),
+  redisTimeoutMs: int('SECKILL_REDIS_TIMEOUT_MS', 500, 10, 600_000, "a Redis command's timeout (below the queue timeout)"),
+  mysqlTimeoutMs: int('SECKILL_MYSQL_TIMEOUT_MS', 5_000, 100, 600_000, 'a MySQL connect, or the wait for an answer to a request, at most; past it: an error'),
+  eventRefreshMs: int('SECKILL_EVENT_REFRESH_MS', 2_000, 100, 3_600_000, 'how often events are re-read (other servers may add them)'),
+  persistBatch: int('SECKILL_PERSIST_BATCH', 1_000, 1, 100_000, 'stream entries per read (each one buy batch of orders) and rows per MySQL INSERT'),
+  persistWaitMs: int('SECKILL_PERSIST_WAIT_MS', 50, 1, 60_000, 'how long the persister waits when the streams are empty'),
+  persistGatherMs: int('SECKILL_PERSIST_GATHER_MS', 20, 0, 10_000, 'how long the persister lets orders gather after a round that was not a full batch (0: none)'),
+  persistClaimMs: int('SECKILL_PERSIST_CLAIM_MS', 30_000, 100, 3_600_000, 'orders pending this long on a persister are taken over by another'),
+  persister: bool('SECKILL_PERSISTER', true, 'run the persister inside the server (true/false)'),
+  stopTimeoutMs: int('SECKILL_STOP_TIMEOUT_MS', 30_000, 1_000, 3_600_000, 'how long a graceful stop may take; past it: local services stopped, exit 1'),
+  userRate: int('SECKILL_USER_RATE', 0, 0, 1_000_000, 'buy requests per user per second at most (0: no limit); past it: code 5'),
+  wsInflight: int('SECKILL_WS_INFLIGHT', 64, 1, 100_000, 'undecided buys per WebSocket connection at most; past it: code 5'),
+  blocklist: str('SECKILL_BLOCKLIST', '', 'a file of blocked user ids, one per line, reloaded on change; their buys get code 8'),
+  logLevel: str('SECKILL_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'),
+  logFormat: str('SECKILL_LOG_FORMAT', 'auto', 'auto (readable on a terminal, JSON otherwise), json or pretty'),
+  corsOrigins: str('SECKILL_CORS_ORIGINS', '', 'origins allowed to call from a browser, exact, comma-separated (empty: no CORS)'),
+} as const;
+
+type ValueOf<S> = S extends { readonly kind: 'int' } ? number : S extends { readonly kind: 'bool' } ? boolean : string;
+
+/** The settings, as read (SETTING_TABLE's keys, each of its kind). */
+export type Config = { readonly [K in keyof typeof SETTING_TABLE]: ValueOf<(typeof SETTING_TABLE)[K]> };
+
+/** One setting as the loader, the flags and the help read it. */
+export interface Setting {
   readonly key: keyof Config;
   readonly env: string;
   readonly kind: Kind;
+  readonly value: Config[keyof Config];
   readonly min?: number;
   readonly max?: number;
+  readonly help: string;
 }
 
-/** The table the README's configuration section documents. */
-export const SETTINGS: readonly Setting[] = Object.freeze([
-  { key: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535 },
-  { key: 'host', env: 'HOST', kind: 'string' },
-  { key: 'workers', env: 'SECKILL_WORKERS', kind: 'int', min: 0, max: 256 },
-  { key: 'redisUrl', env: 'REDIS_URL', kind: 'string' },
-  { key: 'redisClusterNodes', env: 'REDIS_CLUSTER_NODES', kind: 'string' },
-  { key: 'mysqlUrl', env: 'MYSQL_URL', kind: 'string' },
-  { key: 'dataDir', env: 'SECKILL_DATA_DIR', kind: 'string' },
-  { key: 'redisAppendfsync', env: 'SECKILL_REDIS_APPENDFSYNC', kind: 'string' },
-  { key: 'jwtSecret', env: 'SECKILL_JWT_SECRET', kind: 'string' },
-  { key: 'jwtPublicKey', env: 'SECKILL_JWT_PUBLIC_KEY', kind: 'string' },
-  { key: 'jwtCacheSize', env: 'SECKILL_JWT_CACHE_MB', kind: 'int', min: 0, max: 65_536 },
-  { key: 'adminToken', env: 'SECKILL_ADMIN_TOKEN', kind: 'string' },
-  { key: 'metricsToken', env: 'SECKILL_METRICS_TOKEN', kind: 'string' },
-  { key: 'paymentToken', env: 'SECKILL_PAYMENT_TOKEN', kind: 'string' },
-  { key: 'queueCapacity', env: 'SECKILL_QUEUE_CAPACITY', kind: 'int', min: 1, max: 10_000_000 },
-  { key: 'queueRate', env: 'SECKILL_QUEUE_RATE', kind: 'int', min: 1, max: 100_000_000 },
-  { key: 'queueBurst', env: 'SECKILL_QUEUE_BURST', kind: 'int', min: 1, max: 10_000_000 },
-  { key: 'queueTimeoutMs', env: 'SECKILL_QUEUE_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
-  { key: 'batchSize', env: 'SECKILL_BATCH_SIZE', kind: 'int', min: 1, max: 10_000 },
-  { key: 'redisTimeoutMs', env: 'SECKILL_REDIS_TIMEOUT_MS', kind: 'int', min: 10, max: 600_000 },
-  { key: 'mysqlTimeoutMs', env: 'SECKILL_MYSQL_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000 },
-  { key: 'eventRefreshMs', env: 'SECKILL_EVENT_REFRESH_MS', kind: 'int', min: 100, max: 3_600_000 },
-  { key: 'persistBatch', env: 'SECKILL_PERSIST_BATCH', kind: 'int', min: 1, max: 100_000 },
-  { key: 'persistWaitMs', env: 'SECKILL_PERSIST_WAIT_MS', kind: 'int', min: 1, max: 60_000 },
-  { key: 'persistGatherMs', env: 'SECKILL_PERSIST_GATHER_MS', kind: 'int', min: 0, max: 10_000 },
-  { key: 'persistClaimMs', env: 'SECKILL_PERSIST_CLAIM_MS', kind: 'int', min: 100, max: 3_600_000 },
-  { key: 'persister', env: 'SECKILL_PERSISTER', kind: 'bool' },
-  { key: 'stopTimeoutMs', env: 'SECKILL_STOP_TIMEOUT_MS', kind: 'int', min: 1_000, max: 3_600_000 },
-  { key: 'userRate', env: 'SECKILL_USER_RATE', kind: 'int', min: 0, max: 1_000_000 },
-  { key: 'wsInflight', env: 'SECKILL_WS_INFLIGHT', kind: 'int', min: 1, max: 100_000 },
-  { key: 'blocklist', env: 'SECKILL_BLOCKLIST', kind: 'string' },
-  { key: 'logLevel', env: 'SECKILL_LOG_LEVEL', kind: 'string' },
-  { key: 'logFormat', env: 'SECKILL_LOG_FORMAT', kind: 'string' },
-  { key: 'corsOrigins', env: 'SECKILL_CORS_ORIGINS', kind: 'string' },
-] satisfies Setting[]);
+export const SETTINGS: readonly Setting[] = Object.freeze(
+  (Object.keys(SETTING_TABLE) as (keyof Config)[]).map((key): Setting => ({ key, ...SETTING_TABLE[key] })),
+);
+
+export const DEFAULT_CONFIG: Config = Object.freeze(Object.fromEntries(SETTINGS.map((s) => [s.key, s.value])) as unknown as Config);
 
 /**
  * SECKILL_WORKERS unset (0): one worker per core the process may run on,

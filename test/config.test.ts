@@ -38,9 +38,20 @@ t.test('bad values name the variable', async (t) => {
   t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
 });
 
-t.test('every setting is in the README configuration table', async (t) => {
+t.test('the README configuration table is the settings table: a row per variable, with its default, and no other', async (t) => {
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  for (const s of SETTINGS) t.match(readme, new RegExp('\\| `' + s.env + '` \\|'), s.env);
+  const table = readme.slice(readme.indexOf('| variable | default | meaning |'));
+  const rows = new Map<string, string>();
+  for (const line of table.split('\n').slice(2)) {
+    const m = /^\| `([A-Z_]+)` \| ([^|]*) \|/.exec(line);
+    if (m === null) break;
+    rows.set(m[1]!, m[2]!.trim());
+  }
+  t.same([...rows.keys()].sort(), SETTINGS.map((s) => s.env).sort(), 'the same variables');
+  for (const s of SETTINGS) {
+    const shown = s.value === '' ? '(empty)' : s.key === 'dataDir' ? '`./.data`' : String(s.value);
+    t.ok(rows.get(s.env)?.startsWith(shown), `${s.env}: the README's default is ${shown} (${rows.get(s.env)})`);
+  }
 });
 
 t.test('the local redis-server syncs its AOF as configured (always by default)', async (t) => {

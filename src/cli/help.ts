@@ -1,49 +1,10 @@
-import { DEFAULT_CONFIG, flagName, SETTINGS, type Config } from '../config';
-
-/** One line per setting for `seckill serve --help`; test/cli.test.ts checks every setting has one. */
-export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
-  port: 'HTTP port (0: any free one)',
-  workers: 'worker processes sharing the port (default 0: one per core, less one when Redis or MariaDB run locally; 1: one process)',
-  host: 'address to listen on (--demo: 127.0.0.1 unless HOST is set)',
-  redisUrl: 'redis://… or a unix socket path; empty: start a local redis-server',
-  redisClusterNodes: 'host:port,… of a Redis Cluster (instead of REDIS_URL)',
-  mysqlUrl: 'mysql://user:pass@host:3306/db; empty: start a local mariadbd; none: no MySQL',
-  dataDir: 'where local services keep their data',
-  redisAppendfsync: 'appendfsync of the local redis-server: always (one fsync per buy batch) or everysec',
-  jwtSecret: 'HS256 secret for buyer tokens',
-  jwtPublicKey: 'PEM (or a path) for RS256/ES256/EdDSA buyer tokens',
-  jwtCacheSize: 'MiB of memory for verified tokens (0: no cache)',
-  adminToken: 'bearer token for /admin/*',
-  metricsToken: 'bearer token that may read /metrics only',
-  paymentToken: 'bearer token of the payment service (POST …/orders/{n}/paid)',
-  queueCapacity: 'parked requests at most; past it: code 5',
-  queueRate: 'requests per second sent to Redis',
-  queueBurst: 'token-bucket burst',
-  queueTimeoutMs: "a parked request's deadline; past it: code 6",
-  batchSize: 'requests per Redis script call at most',
-  redisTimeoutMs: "a Redis command's timeout (below the queue timeout)",
-  mysqlTimeoutMs: 'a MySQL connect, or the wait for an answer to a request, at most; past it: an error',
-  eventRefreshMs: 'how often events are re-read',
-  persistBatch: 'stream entries per read (each one buy batch of orders) and rows per MySQL INSERT',
-  persistWaitMs: 'how long the persister waits when the streams are empty',
-  persistGatherMs: 'how long the persister lets orders gather after a round that was not a full batch (0: none)',
-  persistClaimMs: 'orders pending this long on a persister are taken over by another',
-  persister: 'run the persister inside the server (true/false)',
-  stopTimeoutMs: 'how long a graceful stop may take; past it: local services stopped, exit 1',
-  userRate: 'buy requests per user per second at most (0: no limit)',
-  wsInflight: 'undecided buys per WebSocket connection at most; past it: code 5',
-  blocklist: 'a file of blocked user ids, one per line',
-  logLevel: 'fatal, error, warn, info, debug, trace or silent',
-  logFormat: 'auto (readable on a terminal, JSON otherwise), json or pretty',
-  corsOrigins: 'origins allowed to call from a browser, comma-separated (empty: no CORS)',
-};
+import { flagName, SETTINGS } from '../config';
 
 function serveFlags(): string {
   const rows = SETTINGS.map((s) => {
     const value = s.kind === 'int' ? 'N' : s.kind === 'bool' ? 'BOOL' : 'S';
-    const def = DEFAULT_CONFIG[s.key];
-    const shown = def === '' ? '' : ` (default ${s.key === 'dataDir' ? './.data' : String(def)})`;
-    return [`  ${flagName(s.env)} ${value}`, `${SETTING_HELP[s.key] ?? s.env}${shown} [${s.env}]`];
+    const shown = s.value === '' ? '' : ` (default ${s.key === 'dataDir' ? './.data' : String(s.value)})`;
+    return [`  ${flagName(s.env)} ${value}`, `${s.help}${shown} [${s.env}]`];
   });
   const width = Math.max(...rows.map(([f]) => (f ?? '').length)) + 2;
   return rows.map(([f, h]) => (f ?? '').padEnd(width) + h).join('\n');
