@@ -80,8 +80,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze(Object.fromEntries(SETTINGS.
 /**
  * SECKILL_WORKERS unset (0): one worker per core the process may run on,
  * less one when this server starts its own redis-server or mariadbd, which
- * need a core of their own (on 2 cores that is one process: two workers
- * there sell more slowly, bench/README.md "workers"); at least 1.
+ * need a core of their own (on 2 cores that is one process, which two
+ * workers do not beat there: bench/README.md "workers"); at least 1.
  */
 export function defaultWorkers(config: Config, cores = os.availableParallelism()): number {
   if (config.workers > 0) return config.workers;
