@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import t from 'tap';
 import { eventKeys } from '../src/redis/keys';
 import { entriesOf, parseEntries } from '../src/orders/stream';
-import { ackOrders, buy, defineScripts, putEvent, PutEventResult } from '../src/redis/scripts';
+import { ackOrders, buy, defineScripts, putEvent } from '../src/redis/scripts';
+import { PutEventResult } from '../src/sale';
 import { testRedis } from './helpers/services';
 
 /** The scripts called directly through ioredis, branch by branch. */

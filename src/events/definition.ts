@@ -1,4 +1,4 @@
-import type { EventDefinition } from '../redis/scripts';
+import type { EventDefinition } from '../sale';
 
 export const MAX_STOCK = 10_000_000;
 export const MAX_NAME = 200;

@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { EventDefinition } from '../redis/scripts';
+import type { EventDefinition } from '../sale';
 
 export interface StoredEvent extends EventDefinition {
   readonly id: string;

@@ -1,6 +1,7 @@
 import type { Pool } from 'mysql2/promise';
 import { eventKeys } from '../redis/keys';
-import { resetEvent, ResetEventResult, type EventDefinition, type RedisClient } from '../redis/scripts';
+import { resetEvent, ResetEventResult, type RedisClient } from '../redis/scripts';
+import { type EventDefinition } from '../sale';
 import { EventStore } from './event-store';
 
 /**

@@ -1,6 +1,6 @@
 import { AnswerCounts } from './answer-counts';
 import { eventKeys, type EventKeys } from '../redis/keys';
-import type { EventDefinition } from '../redis/scripts';
+import type { EventDefinition } from '../sale';
 import { Outcome } from '../outcome';
 
 /** A request admitted for a user and not yet decided (admission's Parked: this layer knows it by its user only). */

@@ -1,5 +1,6 @@
 import type { SaleEvent } from '../events/sale-event';
-import { expireDue, type ExpiredOrder, type RedisClient } from '../redis/scripts';
+import { expireDue, type RedisClient } from '../redis/scripts';
+import { type ExpiredOrder } from '../sale';
 import { logRepeated } from '../log-repeat';
 
 /** How often each process sweeps: an order expires at most this long after its deadline (plus a Redis round trip). */

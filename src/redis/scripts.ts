@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import type { EventDefinition, ExpiredOrder, PutEventResult } from '../sale';
 import type { EventKeys } from './keys';
 
 /**
@@ -102,23 +103,7 @@ export async function buy(redis: RedisClient, keys: EventKeys, users: string[]):
   return { remaining: raw[0] ?? -1, codes, orders, buyers: raw[2 * n + 1] ?? -1 };
 }
 
-export enum PutEventResult {
-  Created = 1,
-  Updated = 2,
-  Unchanged = 3,
-  Started = 4,
-  /** A restore from MySQL is under way: retry. */
-  Restoring = 5,
-}
 
-export interface EventDefinition {
-  readonly stock: number;
-  readonly start: number;
-  readonly end: number;
-  readonly name: string;
-  /** Seconds a winner has to pay (POST …/orders/{n}/paid) before the order expires; 0 or absent: a win is final. */
-  readonly payWithin?: number;
-}
 
 export async function putEvent(
   redis: RedisClient,
@@ -198,11 +183,6 @@ export async function payOrder(redis: RedisClient, keys: EventKeys, order: numbe
   return { code, remaining, user };
 }
 
-/** One order expireDue took out of `due`. */
-export interface ExpiredOrder {
-  readonly order: number;
-  readonly user: string;
-}
 
 /** What one expireDue-6.lua call did: -1 remaining when the event is absent or restoring. */
 export interface ExpiryResult {

@@ -1,0 +1,31 @@
+/**
+ * The sale's domain types, below every layer (docs/ARCHITECTURE.md): what an
+ * event is, what putting one can come to, and an expired order. The Redis
+ * scripts, the catalog, MySQL's store and the admin route all speak them.
+ */
+
+/** What putEvent-4.lua did with a definition (its return code). */
+export enum PutEventResult {
+  Created = 1,
+  Updated = 2,
+  Unchanged = 3,
+  Started = 4,
+  /** A restore from MySQL is under way: retry. */
+  Restoring = 5,
+}
+
+/** An event as defined by its operator. */
+export interface EventDefinition {
+  readonly stock: number;
+  readonly start: number;
+  readonly end: number;
+  readonly name: string;
+  /** Seconds a winner has to pay (POST …/orders/{n}/paid) before the order expires; 0 or absent: a win is final. */
+  readonly payWithin?: number;
+}
+
+/** One order expireDue took out of `due`. */
+export interface ExpiredOrder {
+  readonly order: number;
+  readonly user: string;
+}
