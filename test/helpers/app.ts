@@ -29,6 +29,8 @@ export async function testApp(t: Test, overrides: Partial<Config> = {}): Promise
     mysqlUrl: 'none',
     // In-process tests look at this process's queue and catalog; worker processes are tested through spawnServer.
     workers: 1,
+    // The test's own output stays free of the server's log lines (SECKILL_TEST_LOG_LEVEL=info shows them).
+    logLevel: process.env.SECKILL_TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
   const app = await startSingle(config);
