@@ -12,6 +12,22 @@ export const LIVE_WITHIN_MS = 5_000;
 /** The count hashes outlive the last process that wrote them this long. */
 const KEEP_MS = 7 * 24 * 3600 * 1000;
 
+/**
+ * A worker's process id: `<instance>/w<index>`, and `r<restarts>` after it
+ * when it was started after a restart (the primary's restart count, which
+ * only grows): each incarnation of a worker publishes under its own id, so a
+ * replacement never overwrites the counts its dead predecessor published.
+ */
+export function workerProcessId(instance: string, index: number, restarts: number): string {
+  return `${instance}/w${index}${restarts > 0 ? `r${restarts}` : ''}`;
+}
+
+/** A worker id's slot (`<instance>/w<index>`) and incarnation (its `r<n>`, else 0); undefined for another id. */
+function incarnationOf(id: string): { slot: string; n: number } | undefined {
+  const m = /^(.*\/w\d+)(?:r(\d+))?$/.exec(id);
+  return m === null ? undefined : { slot: m[1] as string, n: Number(m[2] ?? 0) };
+}
+
 /** What one process published: when, its queue, its answers. */
 export interface ProcessCounts {
   /** `<instance>/<process>`: the instance is a host and its primary's pid. */
@@ -47,6 +63,19 @@ function decode(id: string, value: string, now: number): ProcessCounts | undefin
   const answers = AnswerCounts.parse(value.slice(bar + 1));
   if (answers === undefined) return undefined;
   return { id, at, final: final === 1, live: final !== 1 && now - at < LIVE_WITHIN_MS, waiting, parked, capacity: capacity ?? 0, answers };
+}
+
+/** A worker with a later incarnation in `rows` is dead (it was replaced): not live, whatever the age of its last copy. */
+function replaced(rows: ProcessCounts[]): ProcessCounts[] {
+  const latest = new Map<string, number>();
+  for (const r of rows) {
+    const inc = incarnationOf(r.id);
+    if (inc !== undefined) latest.set(inc.slot, Math.max(latest.get(inc.slot) ?? 0, inc.n));
+  }
+  return rows.map((r) => {
+    const inc = incarnationOf(r.id);
+    return r.live && inc !== undefined && inc.n < (latest.get(inc.slot) ?? 0) ? { ...r, live: false } : r;
+  });
 }
 
 /**
@@ -133,7 +162,7 @@ export class FleetCounts {
     const own = event?.answers ?? this.local.refused;
     const { size, live, capacity } = this.local.queue;
     rows.push({ id: this.id, at: now, final: false, live: true, waiting: size, parked: live, capacity, answers: own });
-    return rows.sort((a, b) => a.id.localeCompare(b.id));
+    return replaced(rows).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** The sum over `rows` (every process, or those of one instance). */

@@ -2,6 +2,7 @@ import { Blocklist } from '../admission/blocklist';
 import { EventStore } from '../events/event-store';
 import { assertNativeUws } from '../http/uws';
 import { exitOnUncaught, log, setLogFormat } from '../log';
+import { workerProcessId } from '../metrics/fleet-counts';
 import { openMysqlPool } from '../orders/mysql';
 import { startFront } from './front';
 import { unexpected, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
@@ -74,7 +75,8 @@ async function main(): Promise<void> {
       config,
       port: start.port,
       exclusive: false,
-      processId: `${start.instance}/w${start.index}`,
+      // A restarted worker gets an id of its own (`w0r3`): taking its predecessor's would overwrite the dead one's counts.
+      processId: workerProcessId(start.instance, start.index, start.restarts),
       pool,
       store,
       blocklist,
