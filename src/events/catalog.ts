@@ -268,6 +268,9 @@ export class Catalog {
    * process knows that Redis no longer has is restored from MySQL.
    */
   async refresh(): Promise<void> {
+    // Only an event known before the scan began can be missed by it for being gone: one put (here, or announced by
+    // another process) while the scan runs may be behind its cursor, and restoring that was a false "lost".
+    const known = [...this.events.keys()];
     const seen = new Set<string>();
     const failed = await this.scanEveryMaster(async (node) => {
       let cursor = '0';
@@ -282,7 +285,7 @@ export class Catalog {
     });
     // A shard that could not be read may hold any event: nothing is "lost" until every shard answered.
     if (failed !== undefined) throw failed;
-    for (const id of this.events.keys()) if (!seen.has(id)) void this.restore(id);
+    for (const id of known) if (!seen.has(id) && this.events.has(id)) void this.restore(id);
   }
 
   /**
