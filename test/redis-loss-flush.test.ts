@@ -43,7 +43,7 @@ async function stack(t: Test): Promise<Stack> {
   const persister = (): { child: ChildProcess; exited: Promise<unknown> } => {
     const child = spawn(process.execPath, [CLI, 'persister'], {
       env: { ...process.env, ...env, SECKILL_DATA_DIR: pdir },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'ignore'],
     });
     const exited = once(child, 'exit');
     t.teardown(async () => {
