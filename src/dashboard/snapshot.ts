@@ -96,19 +96,7 @@ export class SnapshotBuilder {
       this.scriptTime.read(now),
       Promise.all(events.map((e) => this.sources.processes(e).catch(() => undefined))),
     ]);
-    let waiting = 0;
-    let parked = 0;
-    let capacity = 0;
-    const counted = new Set<string>();
-    for (const rows of processes) {
-      for (const r of rows ?? []) {
-        if (!r.live || counted.has(r.id)) continue;
-        counted.add(r.id);
-        waiting += r.waiting;
-        parked += r.parked;
-        capacity += r.capacity || queue.capacity;
-      }
-    }
+    const live = FleetCounts.queues(processes.flatMap((rows) => rows ?? []), queue.capacity);
     const seen = new Set<string>();
     const views = events.map((e, i) => {
       seen.add(e.id);
@@ -128,8 +116,8 @@ export class SnapshotBuilder {
       t: now,
       process: { pid: process.pid, host: os.hostname(), startedAt: STARTED_AT },
       redis: redis.status,
-      queue: counted.size === 0 ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting, parked, capacity },
-      processes: Math.max(1, counted.size),
+      queue: live === undefined ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting: live.waiting, parked: live.parked, capacity: live.capacity },
+      processes: live?.processes ?? 1,
       ...(this.sources.workerRestarts === undefined ? {} : { workerRestarts: this.sources.workerRestarts() }),
       script,
       outcomes: NAMES,

@@ -66,6 +66,8 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
   const [counts, rows] = await Promise.all([readCounts(deps.redis, event.keys), deps.processes(event)]);
   const answers = FleetCounts.sum(rows);
   const left = counts.remaining ?? 0;
+  // Every live process's queue (this process's own row is always among them).
+  const live = FleetCounts.queues(rows, deps.queue.capacity) ?? { waiting: 0, parked: 0, capacity: deps.queue.capacity };
   const outcomes: Record<string, number> = {};
   const byChannel: Record<string, Record<string, number>> = {};
   for (const o of OUTCOMES) outcomes[o.name] = answers.total(o.code);
@@ -81,12 +83,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     payments: { due: counts.due, paid: counts.paid, expired: counts.expired },
     streamLength: counts.streamLength,
     unpersisted: counts.unpersisted,
-    queue: {
-      waiting: rows.reduce((n, r) => n + (r.live ? r.waiting : 0), 0),
-      parked: rows.reduce((n, r) => n + (r.live ? r.parked : 0), 0),
-      // Every live process's bound (this one's, from a process that did not publish it).
-      capacity: rows.reduce((n, r) => n + (r.live ? r.capacity || deps.queue.capacity : 0), 0),
-    },
+    queue: { waiting: live.waiting, parked: live.parked, capacity: live.capacity },
     local: { remaining: event.remaining, reserved: event.reserved, knownWinners: event.winners.size, queuedUsers: event.queued.size },
     outcomes,
     outcomesByChannel: byChannel,

@@ -165,6 +165,25 @@ export class FleetCounts {
     return replaced(rows).sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /**
+   * The queues of the live processes in `rows`, summed, each process once
+   * (rows of several events name the same processes): `ownCapacity` stands
+   * for a bound a process did not publish. Undefined when none is live.
+   */
+  static queues(rows: Iterable<ProcessCounts>, ownCapacity: number): { waiting: number; parked: number; capacity: number; processes: number } | undefined {
+    const counted = new Set<string>();
+    const q = { waiting: 0, parked: 0, capacity: 0, processes: 0 };
+    for (const r of rows) {
+      if (!r.live || counted.has(r.id)) continue;
+      counted.add(r.id);
+      q.waiting += r.waiting;
+      q.parked += r.parked;
+      q.capacity += r.capacity || ownCapacity;
+    }
+    q.processes = counted.size;
+    return q.processes === 0 ? undefined : q;
+  }
+
   /** The sum over `rows` (every process, or those of one instance). */
   static sum(rows: readonly ProcessCounts[]): AnswerCounts {
     const total = new AnswerCounts();
