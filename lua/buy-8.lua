@@ -65,6 +65,7 @@
   settlement entries) reads as a batch of one.
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dueKey, ownersKey, expiredKey = KEYS[6], KEYS[7], KEYS[8]
 
@@ -87,10 +88,9 @@ if not initial then
   return all(7, -1)
 end
 
-local t = rcall('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisClock()
 if meta[4] then
-  if now < tonumber(meta[4]) then
+  if leaseLive(meta[4], now) then
     return all(10, -1)
   end
   return all(7, -1)

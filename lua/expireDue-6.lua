@@ -22,14 +22,14 @@
     then each order expired by this call with its user (none: nothing due)
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, stockKey, dueKey, ownersKey, expiredKey, ordersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 local meta = rcall('HMGET', metaKey, 'stock', 'lease')
 if not meta[1] or meta[2] then
   return {-1}
 end
-local t = rcall('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisClock()
 local due = rcall('ZRANGEBYSCORE', dueKey, '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 if #due == 0 then
   return {tonumber(rcall('GET', stockKey) or '0')}

@@ -29,6 +29,7 @@
     user: the order's user when this call changed the order, else ''
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, stockKey, dueKey, ownersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local paidKey, expiredKey, ordersKey = KEYS[5], KEYS[6], KEYS[7]
 local order = ARGV[1]
@@ -43,8 +44,7 @@ end
 
 local deadline = tonumber(rcall('ZSCORE', dueKey, order))
 if deadline then
-  local t = rcall('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = redisClock()
   local user = rcall('HGET', ownersKey, order) or ''
   rcall('ZREM', dueKey, order)
   rcall('HDEL', ownersKey, order)

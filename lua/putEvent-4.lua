@@ -28,6 +28,7 @@
     remaining: units remaining after the call (-1 with result 5)
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local stock, startMs, endMs, name, payWithin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
@@ -36,9 +37,9 @@ if current[5] then
   return {5, -1}
 end
 if not current[1] then
-  local t = rcall('TIME')
+  local _, micros = redisClock()
   rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin,
-    'incarnation', t[1] .. string.format('%06d', tonumber(t[2])))
+    'incarnation', micros)
   rcall('SET', stockKey, stock, 'NX')
   rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}
@@ -51,8 +52,7 @@ if current[1] == stock and current[2] == startMs and current[3] == endMs and cur
   return {3, remaining}
 end
 
-local t = rcall('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisClock()
 if now >= tonumber(current[2]) or rcall('HLEN', buyersKey) > 0 then
   return {4, remaining}
 end

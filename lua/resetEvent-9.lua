@@ -34,15 +34,15 @@
     remaining: the units remaining after the call (-1 when absent)
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, stockKey, seqKey = KEYS[1], KEYS[2], KEYS[5]
 
-local t = rcall('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now, micros = redisClock()
 local cur = rcall('HMGET', metaKey, 'end', 'lease')
 local function left()
   return tonumber(rcall('GET', stockKey) or '-1')
 end
-if cur[2] and now < tonumber(cur[2]) then
+if leaseLive(cur[2], now) then
   return {3, left()}
 end
 if cur[1] and now < tonumber(cur[1]) then
@@ -51,7 +51,7 @@ end
 
 rcall('DEL', unpack(KEYS))
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4], 'payWithin', ARGV[5],
-  'incarnation', t[1] .. string.format('%06d', tonumber(t[2])))
+  'incarnation', micros)
 rcall('SET', stockKey, ARGV[1])
 rcall('SET', seqKey, 0)
 return {1, tonumber(ARGV[1])}

@@ -31,6 +31,7 @@
     2 busy: another restore holds a lease that has not run out
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 local cur = rcall('HMGET', metaKey, 'stock', 'lease')
@@ -42,14 +43,13 @@ if cur[1] and not cur[2] then
     return 0
   end
 end
-local t = rcall('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if cur[2] and now < tonumber(cur[2]) then
+local now, micros = redisClock()
+if leaseLive(cur[2], now) then
   return 2
 end
 -- The remaining count is recomputed at the end; until then nothing may sell.
 rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
   'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
-  'incarnation', t[1] .. string.format('%06d', tonumber(t[2])))
+  'incarnation', micros)
 return 1

@@ -26,14 +26,14 @@
       again, or another restorer took over after the lease ran out)
 ]]
 local rcall = redis.call
+-- #include clock.lua
 local metaKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3]
 local dueKey, ownersKey, paidKey, expiredKey = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
 if rcall('HGET', metaKey, 'restoring') ~= ARGV[1] then
   return 0
 end
-local t = rcall('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisClock()
 rcall('HSET', metaKey, 'lease', now + tonumber(ARGV[2]))
 
 local high = tonumber(rcall('GET', seqKey) or '0')

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { eventKeys, REFUSED_KEY } from '../src/redis/keys';
-import { readScripts, SCRIPT_KEYS, type ScriptName } from '../src/redis/scripts';
+import { readScripts, SCRIPT_KEYS, type ScriptName, withIncludes } from '../src/redis/scripts';
 
 /** In process: each Lua script's key order (file name, header, SCRIPT_KEYS) agrees, and the design doc's tables with the code. */
 
@@ -46,4 +46,21 @@ t.test("docs/ARCHITECTURE.md's key table and script list are the code's", async 
   const files = readScripts().map((s) => `${s.name}-${s.numberOfKeys}.lua`);
   t.same(files.filter((f) => !listed.has(f)), [], 'every script in lua/ is described');
   t.same([...listed].filter((f) => f === undefined || !files.includes(f)), [], 'and only scripts that exist');
+});
+
+t.test("Redis' clock and the restore lease are read through lua/include/clock.lua alone", async (t) => {
+  const dir = path.join(__dirname, '..', 'lua');
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.lua'))) {
+    const raw = fs.readFileSync(path.join(dir, file), 'utf8');
+    t.notMatch(raw, /'TIME'/, `${file}: no TIME of its own`);
+  }
+  const scripts = readScripts();
+  const users = scripts.filter((s) => s.lua.includes('local function redisClock()'));
+  t.same(
+    users.map((s) => s.name).sort(),
+    ['buy', 'expireDue', 'payOrder', 'putEvent', 'resetEvent', 'restoreBegin', 'restoreChunk'],
+    'the seven scripts that read the clock include it, expanded when loaded',
+  );
+  for (const s of scripts) t.notMatch(s.lua, /#include/, `${s.name}: no include line left unexpanded`);
+  t.throws(() => withIncludes('-- #include nosuch.lua\n', dir, 'x-0.lua'), /lua\/include\/nosuch\.lua, which does not exist/);
 });

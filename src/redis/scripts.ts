@@ -66,8 +66,21 @@ export function readScripts(dir: string = LUA_DIR): ScriptFile[] {
     .map((file) => {
       const m = /^([a-z][A-Za-z0-9]*)-(\d+)\.lua$/.exec(file);
       if (!m?.[1] || !m[2]) throw new Error(`lua/${file}: name must be <camelName>-<numKeys>.lua`);
-      return { name: m[1], numberOfKeys: Number(m[2]), lua: fs.readFileSync(path.join(dir, file), 'utf8') };
+      return { name: m[1], numberOfKeys: Number(m[2]), lua: withIncludes(fs.readFileSync(path.join(dir, file), 'utf8'), dir, file) };
     });
+}
+
+/**
+ * A line `-- #include <file>.lua` is replaced by lua/include/<file>.lua, so that the
+ * snippets several scripts need (Redis' clock, the restore lease) are written once
+ * and every script Redis runs is still whole. An include includes nothing.
+ */
+export function withIncludes(lua: string, dir: string, file: string): string {
+  return lua.replace(/^-- #include ([a-z][a-z0-9-]*\.lua)$/gm, (_, name: string) => {
+    const included = path.join(dir, 'include', name);
+    if (!fs.existsSync(included)) throw new Error(`lua/${file}: includes lua/include/${name}, which does not exist`);
+    return fs.readFileSync(included, 'utf8').trimEnd();
+  });
 }
 
 const scripts = readScripts();
