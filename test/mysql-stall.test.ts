@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
 import { isAlive } from '../src/services/local-service';
 import { ADMIN, buy, putEvent, SECRET, token } from './helpers/app';
-import { spawnServer, type ServerProcess } from './helpers/process';
+import { freeze, spawnServer, type ServerProcess } from './helpers/process';
 import { tempDir, testMysql } from './helpers/services';
 import { until } from './helpers/wait';
 
@@ -19,7 +19,7 @@ t.test('MySQL stalled: every pool call fails in bounded time, more calls than co
   const pool = await connectMysql({ socket: db.socket }, timeoutMs);
   // Every connection of the pool made, idle, before the stall.
   await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT SLEEP(0.05)')));
-  process.kill(db.pid, 'SIGSTOP');
+  await freeze(db.pid);
   t.teardown(() => {
     if (isAlive(db.pid)) process.kill(db.pid, 'SIGCONT');
   });
@@ -63,7 +63,7 @@ async function stalled(t: Test, env: Record<string, string> = {}): Promise<{ s: 
   t.equal((await putEvent(s.base, 'st', { stock: 100 })).status, 201);
   t.equal((await buy(s.base, 'st', 'before')).c, 0, 'a win before the stall');
   await until(async () => (await order(s, 'before')).body.s === 'confirmed', 'the win stored in MySQL', 10_000, 50);
-  process.kill(pids.mariadbd, 'SIGSTOP');
+  await freeze(pids.mariadbd);
   return { s, pids };
 }
 

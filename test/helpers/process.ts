@@ -74,3 +74,20 @@ export async function cli(args: string[], env: Record<string, string>): Promise<
   const [code] = (await once(child, 'exit')) as [number];
   return { code, out };
 }
+
+/**
+ * SIGSTOPs a process and resolves once the kernel shows it stopped (state T
+ * in /proc): the signal is delivered asynchronously, and on a loaded machine
+ * a thread already running can still answer a request meanwhile.
+ */
+export async function freeze(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": the state follows the last ')'.
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T') return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} not stopped 5 s after SIGSTOP`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
