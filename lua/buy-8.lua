@@ -6,7 +6,8 @@
                                    payWithin (s, absent = 0); restoring +
                                    lease while a restore runs; unpersisted
                                    (won orders in the stream, += the wins;
-                                   from 0 when the stream is empty)
+                                   from 0 when the stream is empty); paused
+                                   (Redis ms, while the operator pauses it)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
     KEYS[4] orders  sk:{E}:orders  stream of won orders: one entry per batch
@@ -45,6 +46,8 @@
                       no buyers while the counter says some won. The
                       caller restores it from MySQL when it knows the event)
     10 unavailable   (a restore from MySQL is under way: retry)
+    16 paused        (the meta has `paused`: pauseEvent-2.lua; no unit is
+                      decided until it is resumed)
 
   A win is the buyer marker, the decrement, the counter and the XADD
   together: a user is never told "won" without a durable order record.
@@ -82,7 +85,7 @@ local function all(code, remaining)
   return out
 end
 
-local meta = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'lease', 'payWithin', 'unpersisted')
+local meta = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'lease', 'payWithin', 'unpersisted', 'paused')
 local initial = tonumber(meta[1])
 if not initial then
   return all(7, -1)
@@ -108,6 +111,9 @@ if now < tonumber(meta[2]) then
 end
 if now >= tonumber(meta[3]) then
   return all(4, remaining)
+end
+if meta[7] then
+  return all(16, remaining)
 end
 
 local before = remaining

@@ -9,7 +9,7 @@
   writing them again is harmless).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease,
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease, paused,
                                    incarnation (set anew here: Redis time in µs; every
                                    process forgets the winners it knew of the lost state)
     KEYS[2] stock   sk:{E}:stock   units remaining
@@ -23,6 +23,8 @@
     ARGV[5] restore token (random, one per restore attempt)
     ARGV[6] lease (ms): how long the restore may go without a chunk
     ARGV[7] payWithin (s, 0: none)
+    ARGV[8] paused since (ms, 0: not paused), ARGV[9] pausedMs, ARGV[10] pauses:
+            the pause switch as MySQL kept it (pauseEvent-2.lua)
 
   Output: integer
     0 present: Redis has the event whole and no restore is under way;
@@ -52,4 +54,11 @@ rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
   'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
   'incarnation', micros)
+-- The pause switch as MySQL kept it; a pause Redis still holds stays (a restore never reopens a paused sale).
+local p = rcall('HMGET', metaKey, 'paused', 'pausedMs', 'pauses')
+if tonumber(ARGV[8]) > 0 and not p[1] then
+  rcall('HSET', metaKey, 'paused', ARGV[8])
+end
+rcall('HSET', metaKey, 'pausedMs', math.max(tonumber(p[2] or '0'), tonumber(ARGV[9])),
+  'pauses', math.max(tonumber(p[3] or '0'), tonumber(ARGV[10])))
 return 1

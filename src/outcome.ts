@@ -18,6 +18,8 @@ export enum Outcome {
   Unavailable = 10,
   NoOrder = 11,
   Expired = 12,
+  // 13-15 are reserved for over_limit, short and challenge_required (quantities, proof of work).
+  Paused = 16,
 }
 
 export interface OutcomeInfo {
@@ -42,7 +44,13 @@ export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
   { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis or MySQL unavailable (the admin routes name which): retry', status: 503 },
   { code: Outcome.NoOrder, name: 'no_order', message: 'this user has no order for the event', status: 404 },
   { code: Outcome.Expired, name: 'expired', message: 'the order was not paid in time: its unit went back on sale; the body carries that order number', status: 200 },
+  { code: Outcome.Paused, name: 'paused', message: 'the sale is paused by its operator: retry later', status: 503 },
 ].map((o) => Object.freeze(o)));
 
-/** Number of outcome codes; sized for per-outcome counters. */
-export const OUTCOME_COUNT = OUTCOMES.length;
+/** One past the highest code: per-outcome counters and tables indexed by code are this long (codes may have gaps). */
+export const OUTCOME_COUNT = Math.max(...OUTCOMES.map((o) => o.code)) + 1;
+
+/** The outcome of each code, indexed by code (undefined in a gap). */
+export const OUTCOME_BY_CODE: readonly (OutcomeInfo | undefined)[] = Array.from({ length: OUTCOME_COUNT }, (_, code) =>
+  OUTCOMES.find((o) => o.code === code),
+);

@@ -24,6 +24,18 @@ export interface EventDefinition {
   readonly payWithin?: number;
 }
 
+/** An event's pause switch (lua/pauseEvent-2.lua), as Redis and MySQL keep it. */
+export interface PauseState {
+  /** Epoch ms (Redis' clock) the current pause began; 0: the sale is not paused. */
+  readonly since: number;
+  /** Ms paused in all, over the pauses that ended. */
+  readonly pausedMs: number;
+  /** How many times the sale was paused. */
+  readonly pauses: number;
+}
+
+export const NOT_PAUSED: PauseState = Object.freeze({ since: 0, pausedMs: 0, pauses: 0 });
+
 /** One order expireDue took out of `due`. */
 export interface ExpiredOrder {
   readonly order: number;

@@ -58,8 +58,8 @@ t.test("Redis' clock and the restore lease are read through lua/include/clock.lu
   const users = scripts.filter((s) => s.lua.includes('local function redisClock()'));
   t.same(
     users.map((s) => s.name).sort(),
-    ['buy', 'expireDue', 'payOrder', 'putEvent', 'resetEvent', 'restoreBegin', 'restoreChunk'],
-    'the seven scripts that read the clock include it, expanded when loaded',
+    ['buy', 'expireDue', 'pauseEvent', 'payOrder', 'putEvent', 'resetEvent', 'restoreBegin', 'restoreChunk'],
+    'the scripts that read the clock include it, expanded when loaded',
   );
   for (const s of scripts) t.notMatch(s.lua, /#include/, `${s.name}: no include line left unexpanded`);
   t.throws(() => withIncludes('-- #include nosuch.lua\n', dir, 'x-0.lua'), /lua\/include\/nosuch\.lua, which does not exist/);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { OUTCOMES, Outcome } from '../src/outcome';
+import { OUTCOME_BY_CODE, OUTCOME_COUNT, OUTCOMES, Outcome } from '../src/outcome';
 import { readScripts } from '../src/redis/scripts';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
@@ -32,9 +32,13 @@ t.test('every outcome is documented in the README with its name, meaning and sta
   }
 });
 
-t.test('the codes are 0..n-1 in order and the enum matches the table', async (t) => {
-  OUTCOMES.forEach((o, i) => t.equal(o.code, i));
-  t.equal(Outcome.Expired, OUTCOMES.length - 1);
+t.test('the codes ascend, unique, and the enum matches the table', async (t) => {
+  OUTCOMES.forEach((o, i) => i > 0 && t.ok(o.code > (OUTCOMES[i - 1]?.code ?? -1), `${o.code} after ${OUTCOMES[i - 1]?.code}`));
+  const enumCodes = Object.values(Outcome).filter((v): v is number => typeof v === 'number');
+  t.same(enumCodes, OUTCOMES.map((o) => o.code), 'every enum member has a row, in order');
+  t.equal(OUTCOME_COUNT, Outcome.Paused + 1, 'counters are sized past the highest code');
+  for (const o of OUTCOMES) t.equal(OUTCOME_BY_CODE[o.code], o, `OUTCOME_BY_CODE[${o.code}]`);
+  t.equal(OUTCOME_BY_CODE[13], undefined, 'a reserved code is a gap');
 });
 
 t.test('the buy script returns only codes the enum knows, as its header says', async (t) => {

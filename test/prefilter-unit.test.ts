@@ -136,3 +136,19 @@ t.test('every unit left claimed by undecided requests: WAIT; one unclaimed: QUEU
   t.equal(name(prefilter(e, 'u', NOW)), 'QUEUE', 'one given back');
   t.same([e.reserved, e.remaining], [2, 3], 'the prefilter itself changed nothing');
 });
+
+t.test('paused: 16 for every buy inside the window, before any other check; outside the window the window speaks', async (t) => {
+  const e = event(5);
+  e.heard('winner', Outcome.Won, 1);
+  queue(e, 'queued');
+  e.pause(NOW - 10);
+  t.equal(prefilter(e, 'new', NOW), Outcome.Paused, 'a new user');
+  t.equal(prefilter(e, 'winner', NOW), Outcome.Paused, 'a known winner');
+  t.equal(prefilter(e, 'queued', NOW), Outcome.Paused, 'a queued user (not a follower)');
+  soldOutKnown(e);
+  t.equal(prefilter(e, 'new', NOW), Outcome.Paused, 'even with nothing left');
+  t.equal(prefilter(e, 'new', START - 1), Outcome.NotStarted, 'before the start');
+  t.equal(prefilter(e, 'new', END), Outcome.Ended, 'after the end');
+  e.pause(0);
+  t.equal(prefilter(e, 'winner', NOW), Outcome.AlreadyBought, 'resumed: the checks as before');
+});

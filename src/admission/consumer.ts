@@ -120,6 +120,11 @@ export class Consumer<T extends Ticket> {
         this.sink.drop(t);
         continue;
       }
+      if (t.event.paused) {
+        // Queued before this process heard of the pause: Redis would answer 16 too.
+        this.sink.settle(t, Outcome.Paused, 0, Stage.Queue);
+        continue;
+      }
       let batch = batches.get(t.event);
       if (batch === undefined) batches.set(t.event, (batch = []));
       batch.push(t);
@@ -146,6 +151,11 @@ export class Consumer<T extends Ticket> {
         if (result.codes[0] === Outcome.UnknownEvent) this.options.onLost?.(event);
         this.fail(batch, Outcome.Unavailable, Stage.Redis);
         return;
+      }
+      // Paused by another process and not yet heard of here (the news follows): the rest of the line waits no more.
+      if (result.codes[0] === Outcome.Paused && !event.paused) {
+        event.pause(Date.now());
+        this.answerWaiting(event, Outcome.Paused);
       }
       const before = event.remaining;
       event.syncRemaining(result.remaining);
@@ -203,6 +213,12 @@ export class Consumer<T extends Ticket> {
     // Stopping: what Redis did stays in Redis (the user's next click there is answered from it).
     this.unknown.delete(batch);
     this.fail(batch, Outcome.Unavailable, Stage.Queue);
+  }
+
+  /** Settles every ticket of `event` still waiting in the line with `code` at once (the event was paused). */
+  answerWaiting(event: SaleEvent, code: Outcome): void {
+    for (const t of this.line.extract((t) => t.event === event)) this.sink.settle(t, code, 0, Stage.Queue);
+    this.notifyIfIdle();
   }
 
   private fail(batch: T[], code: Outcome, stage: Stage): void {

@@ -11,7 +11,7 @@ export const WAIT = -3;
 export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
 
 /**
- * The in-process checks, O(1), no I/O, in this order: sale window, user
+ * The in-process checks, O(1), no I/O, in this order: sale window, paused, user
  * already won here (2 with the order number; with a payment deadline only
  * until it may have passed), user already queued (follow that request), a
  * winner past their deadline or a user whose order expired (queue: Redis
@@ -28,6 +28,8 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
 export function prefilter(event: SaleEvent, user: string, now: number): Decision {
   if (now < event.start) return Outcome.NotStarted;
   if (now >= event.end) return Outcome.Ended;
+  // Paused by its operator: no unit is decided, whoever asks (Redis answers 16 too).
+  if (event.paused) return Outcome.Paused;
   if (event.boughtFor(user, now)) return Outcome.AlreadyBought;
   if (event.queued.has(user)) return FOLLOW;
   // A winner whose payment deadline may have passed: Redis says paid or not yet swept (2) or expired (12).

@@ -27,6 +27,20 @@ export class TicketRing<T extends Ticket> implements TicketLine<T> {
     return this.count === 0 ? undefined : this.ring[this.head];
   }
 
+  /** Takes out every ticket `pred` picks, keeping the others in their order (O(size): a pause, not a buy). */
+  extract(pred: (t: T) => boolean): T[] {
+    const taken: T[] = [];
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const t = this.ring[(this.head + i) % this.capacity] as T;
+      if (pred(t)) taken.push(t);
+      else this.ring[(this.head + kept++) % this.capacity] = t;
+    }
+    for (let i = kept; i < this.count; i++) this.ring[(this.head + i) % this.capacity] = undefined;
+    this.count = kept;
+    return taken;
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const t = this.ring[this.head];

@@ -30,4 +30,6 @@ export interface TicketLine<T extends Ticket> {
   push(t: T): void;
   peek(): T | undefined;
   shift(): T | undefined;
+  /** Takes out every waiting ticket `pred` picks, the others keep their order. */
+  extract(pred: (t: T) => boolean): T[];
 }

@@ -2,7 +2,7 @@ import { Outcome } from '../outcome';
 import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
-import { putEvent, type RedisClient } from '../redis/scripts';
+import { pauseEvent, PauseResult, putEvent, type PauseOutcome, type RedisClient } from '../redis/scripts';
 import { PutEventResult, type EventDefinition, type ExpiredOrder } from '../sale';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
@@ -139,12 +139,45 @@ export class Catalog {
     return { result, event: this.upsert(id, def, remaining) };
   }
 
-  private upsert(id: string, def: EventDefinition, remaining: number): SaleEvent {
+  /** `pausedSince` as read from Redis (0: not paused); undefined leaves the switch as it was. */
+  private upsert(id: string, def: EventDefinition, remaining: number, pausedSince?: number): SaleEvent {
     let event = this.events.get(id);
     if (event !== undefined) event.define(def, remaining);
     else this.events.set(id, (event = new SaleEvent(id, def, remaining)));
+    if (pausedSince !== undefined) event.pause(pausedSince);
     for (const w of this.watchers) w(event);
     return event;
+  }
+
+  /**
+   * Pauses (`on`) or resumes an event's sale. Redis first (lua/pauseEvent-2.lua:
+   * from that call on no unit is decided), then MySQL's row, under its lock
+   * (a restore later puts the switch back); an event Redis lost is restored
+   * first, as for a put. Every process hears it through the event news and
+   * re-reads the event (this one at once): their buys, parked ones included,
+   * answer 16 until it resumes.
+   */
+  async pause(id: string, on: boolean): Promise<PauseOutcome> {
+    const keys = eventKeys(id);
+    const store = this.store;
+    const outcome =
+      store === undefined
+        ? await pauseEvent(this.redis, keys, on)
+        : await store.inLockedTransaction(async (conn) => {
+            const stored = await store.lock(conn, id);
+            if (stored !== undefined) await this.restoreLocked(conn, stored);
+            const o = await pauseEvent(this.redis, keys, on);
+            if (o.result !== PauseResult.Unknown && stored !== undefined) await store.savePause(conn, id, o);
+            return [o, true];
+          });
+    if (outcome.result === PauseResult.Unknown) return outcome;
+    const event = await this.load(id);
+    if (outcome.result === PauseResult.Done && event !== undefined) {
+      this.announce?.(event);
+      if (on) log.warn({ event: id, orders: outcome.orders, pauses: outcome.pauses }, 'sale paused: no unit is decided until it is resumed');
+      else log.warn({ event: id, pausedForMs: outcome.lastMs, pausedMs: outcome.pausedMs }, 'sale resumed');
+    }
+    return outcome;
   }
 
   /** Another instance sold the event out: answer "sold out" from memory from now on. */
@@ -162,10 +195,10 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease, payWithin, incarnation] = meta;
+    const [units, start, end, name, lease, payWithin, incarnation, paused] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
@@ -176,7 +209,7 @@ export class Catalog {
     }
     const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0) };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
-    const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock));
+    const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock), Number(paused ?? 0));
     if (!this.withWinners) return event;
     const generation = event.winnersGeneration;
     // New here, or a new incarnation in Redis (restored, or wiped and created again): read every winner.

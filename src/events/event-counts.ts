@@ -1,5 +1,6 @@
 import type { EventKeys } from '../redis/keys';
 import type { RedisClient } from '../redis/scripts';
+import type { PauseState } from '../sale';
 
 /** An event's counts in Redis, all as of one moment. */
 export interface EventCounts {
@@ -12,6 +13,8 @@ export interface EventCounts {
   readonly due: number;
   readonly paid: number;
   readonly expired: number;
+  /** The pause switch (lua/pauseEvent-2.lua). */
+  readonly pause: PauseState;
 }
 
 /**
@@ -32,13 +35,15 @@ export async function readCounts(redis: RedisClient, keys: EventKeys): Promise<E
     .zcard(keys.due)
     .scard(keys.paid)
     .hlen(keys.expired)
+    .hmget(keys.meta, 'paused', 'pausedMs', 'pauses')
     .exec();
   if (replies === null) throw new Error('the counts transaction was aborted');
   const values = replies.map(([err, value]) => {
     if (err) throw err;
     return value;
   });
-  const [remaining, buyers, streamLength, unpersisted, due, paid, expired] = values;
+  const [remaining, buyers, streamLength, unpersisted, due, paid, expired, pause] = values;
+  const [since, pausedMs, pauses] = (pause ?? []) as (string | null)[];
   return {
     remaining: remaining == null ? null : Number(remaining),
     buyers: Number(buyers),
@@ -47,5 +52,6 @@ export async function readCounts(redis: RedisClient, keys: EventKeys): Promise<E
     due: Number(due),
     paid: Number(paid),
     expired: Number(expired),
+    pause: { since: Number(since ?? 0), pausedMs: Number(pausedMs ?? 0), pauses: Number(pauses ?? 0) },
   };
 }

@@ -1,8 +1,9 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { EventDefinition } from '../sale';
+import type { EventDefinition, PauseState } from '../sale';
 
 export interface StoredEvent extends EventDefinition {
   readonly id: string;
+  readonly pause: PauseState;
 }
 
 function toEvent(r: RowDataPacket): StoredEvent {
@@ -13,6 +14,7 @@ function toEvent(r: RowDataPacket): StoredEvent {
     start: Number(r.start_ms),
     end: Number(r.end_ms),
     payWithin: Number(r.pay_within_s ?? 0),
+    pause: { since: Number(r.paused_since_ms ?? 0), pausedMs: Number(r.paused_total_ms ?? 0), pauses: Number(r.pauses ?? 0) },
   };
 }
 
@@ -24,7 +26,7 @@ export interface StoredOrder {
   readonly state: '' | 'p' | 'x';
 }
 
-const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s';
+const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s, paused_since_ms, paused_total_ms, pauses';
 
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
@@ -59,6 +61,16 @@ export class EventStore {
          pay_within_s = VALUES(pay_within_s)`,
       [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0],
     );
+  }
+
+  /** Writes the pause switch inside the caller's transaction (after pauseEvent-2.lua set it in Redis). */
+  async savePause(conn: PoolConnection, id: string, pause: PauseState): Promise<void> {
+    await conn.query('UPDATE events SET paused_since_ms = ?, paused_total_ms = ?, pauses = ? WHERE id = ?', [
+      pause.since > 0 ? pause.since : null,
+      pause.pausedMs,
+      pause.pauses,
+      id,
+    ]);
   }
 
   /**

@@ -45,6 +45,8 @@ export class SaleEvent {
   /** Answers given by this process, by stage and outcome. */
   readonly answers = new AnswerCounts();
   private expiredCount = 0;
+  /** Epoch ms the current pause began; 0: not paused. */
+  private pausedSince = 0;
 
   constructor(
     readonly id: string,
@@ -78,6 +80,16 @@ export class SaleEvent {
   /** Seconds a winner has to pay; 0: a win is final. */
   get payWithin(): number {
     return this.def.payWithin;
+  }
+
+  /** The operator paused the sale (lua/pauseEvent-2.lua): every buy answers 16, parked ones too. */
+  get paused(): boolean {
+    return this.pausedSince > 0;
+  }
+
+  /** The pause switch as last read from Redis (Catalog.load) or learned from a buy answered 16 (since: 0 resumes). */
+  pause(since: number): void {
+    this.pausedSince = since;
   }
 
   /** How many expired orders Redis had when `winners` was last brought in line with them (see unitsReturned). */

@@ -5,14 +5,14 @@ import { readCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { CHANNEL_NAMES } from '../events/answer-counts';
 import { EVENT_ID } from '../redis/keys';
-import { type RedisClient } from '../redis/scripts';
-import { PutEventResult } from '../sale';
+import { PauseResult, type RedisClient } from '../redis/scripts';
+import { PutEventResult, type PauseState } from '../sale';
 import type { QueueView } from '../metrics/metrics';
 import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
 import { contentLength } from './body';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import type { Exchange } from './exchange';
-import type { Routes } from './routes';
+import type { Handler, Routes } from './routes';
 import { log } from '../log';
 import { logRepeated } from '../log-repeat';
 import { describeFailure, failedDependency } from '../services/failed-dependency';
@@ -59,6 +59,7 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
     end: new Date(event.end).toISOString(),
     payWithin: event.payWithin,
     state: event.state(Date.now()),
+    paused: event.paused,
   };
 }
 
@@ -81,6 +82,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     sold: event.stock - left,
     buyers: counts.buyers,
     payments: { due: counts.due, paid: counts.paid, expired: counts.expired },
+    pause: pauseView(counts.pause, Date.now()),
     streamLength: counts.streamLength,
     unpersisted: counts.unpersisted,
     queue: { waiting: live.waiting, parked: live.parked, capacity: live.capacity },
@@ -97,6 +99,22 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     })),
   };
 }
+
+/** The pause switch as the admin answers show it: paused since when, and the time paused in all (this pause included). */
+function pauseView(p: PauseState, now: number): Record<string, unknown> {
+  return {
+    paused: p.since > 0,
+    ...(p.since > 0 ? { since: new Date(p.since).toISOString() } : {}),
+    pauses: p.pauses,
+    pausedMs: p.pausedMs + (p.since > 0 ? Math.max(0, now - p.since) : 0),
+  };
+}
+
+const PAUSE_WORD: Record<PauseResult, string> = {
+  [PauseResult.Done]: 'done',
+  [PauseResult.AlreadySo]: 'unchanged',
+  [PauseResult.Unknown]: 'no such event',
+};
 
 const PUT_STATUS: Record<PutEventResult, number> = {
   [PutEventResult.Created]: 201,
@@ -154,4 +172,36 @@ export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
   });
 
   routes.any('/admin/events/:event', (x) => writeMethodNotAllowed(x, 'GET, PUT', Format.Json));
+
+  // POST /admin/events/{event}/pause and /resume: the switch, on every process of every instance.
+  routes.post('/admin/events/:event/pause', pauseHandler(deps, true));
+  routes.any('/admin/events/:event/pause', (x) => writeMethodNotAllowed(x, 'POST', Format.Json));
+  routes.post('/admin/events/:event/resume', pauseHandler(deps, false));
+  routes.any('/admin/events/:event/resume', (x) => writeMethodNotAllowed(x, 'POST', Format.Json));
+}
+
+function pauseHandler(deps: AdminDeps, on: boolean): Handler {
+  return (x, req) => {
+    const authorization = req.getHeader('authorization');
+    const id = req.getParameter(0);
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    if (!EVENT_ID.test(id)) return error(x, 400, Outcome.BadRequest, 'event id must match [A-Za-z0-9_-]{1,64}');
+    respondLater(
+      x,
+      deps.catalog.pause(id, on).then((o): [number, unknown] => {
+        if (o.result === PauseResult.Unknown) return [404, { c: Outcome.UnknownEvent, error: 'no such event' }];
+        return [
+          200,
+          {
+            event: id,
+            result: PAUSE_WORD[o.result],
+            ...pauseView(o, Date.now()),
+            // Orders numbered when the switch took effect: while paused, none above it is decided.
+            orders: o.orders,
+            ...(o.lastMs > 0 ? { lastPausedMs: o.lastMs } : {}),
+          },
+        ];
+      }),
+    );
+  };
 }

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { OUTCOMES, Outcome } from '../outcome';
+import { OUTCOME_BY_CODE, Outcome } from '../outcome';
 import type { Exchange } from './exchange';
 
 /**
@@ -21,9 +21,10 @@ export enum Format {
 
 export const MSGPACK_TYPE = 'application/msgpack';
 
-const STATUS = OUTCOMES.map((o) => o.status);
-const JSON_BODY = OUTCOMES.map((o) => `{"c":${o.code}}`);
-const MSGPACK_BODY = OUTCOMES.map((o) => packr.pack({ c: o.code }));
+// Indexed by code.
+const STATUS = OUTCOME_BY_CODE.map((o) => o?.status ?? 500);
+const JSON_BODY = OUTCOME_BY_CODE.map((_, code) => `{"c":${code}}`);
+const MSGPACK_BODY = OUTCOME_BY_CODE.map((_, code) => packr.pack({ c: code }));
 
 function body(code: Outcome, order: number, format: Format): string | Buffer {
   if (order > 0) {

@@ -8,7 +8,7 @@ export const EVENT_MAX_AGE_S = 1;
 
 /**
  * GET /events/{event}: public, for a countdown page. Name, window, state and
- * whether it is sold out, from what this process knows (no Redis call):
+ * whether it is sold out or paused, from what this process knows (no Redis call):
  * never the exact stock left, which would tell a bot when to stop trying.
  * "Sold out" is Redis' count as of this process's last answer from Redis or
  * event refresh (SECKILL_EVENT_REFRESH_MS). Cacheable for a second.
@@ -25,6 +25,7 @@ export function registerEventRoute(routes: Routes, catalog: Catalog): void {
       end: new Date(event.end).toISOString(),
       state: event.state(now),
       soldOut: event.remaining <= 0,
+      paused: event.paused,
     });
     x.head(200, 'application/json').header('Cache-Control', `public, max-age=${EVENT_MAX_AGE_S}`);
     // The answer differs by Origin only when CORS is on; say so to caches then.

@@ -3,7 +3,7 @@ import { Cluster } from 'ioredis';
 import type { Catalog } from '../events/catalog';
 import type { SaleEvent } from '../events/sale-event';
 import type { Persister } from '../orders/persister';
-import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
+import { OUTCOME_BY_CODE, OUTCOME_COUNT } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
 import { CHANNEL_NAMES, STAGE_NAMES, type AnswerCounts } from '../events/answer-counts';
 
@@ -57,7 +57,7 @@ export class Metrics {
           for (let stage = 0; stage < STAGE_NAMES.length; stage++) {
             for (let code = 0; code < OUTCOME_COUNT; code++) {
               const n = all.reduce((sum, a) => sum + a.at(channel, stage, code), 0);
-              if (n > 0) this.inc({ channel: CHANNEL_NAMES[channel], stage: STAGE_NAMES[stage], outcome: OUTCOMES[code]?.name }, n);
+              if (n > 0) this.inc({ channel: CHANNEL_NAMES[channel], stage: STAGE_NAMES[stage], outcome: OUTCOME_BY_CODE[code]?.name }, n);
             }
           }
         }

@@ -61,6 +61,14 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (event_id, order_no)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // The pause switch (POST /admin/events/{e}/pause): since when (NULL: not
+  // paused), the time paused over the pauses that ended, and how many. A
+  // restore from MySQL puts it back into Redis.
+  [
+    `ALTER TABLE events ADD COLUMN paused_since_ms BIGINT NULL,
+      ADD COLUMN paused_total_ms BIGINT UNSIGNED NOT NULL DEFAULT 0,
+      ADD COLUMN pauses INT UNSIGNED NOT NULL DEFAULT 0`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
-import type { EventDefinition, ExpiredOrder, PutEventResult } from '../sale';
+import { NOT_PAUSED, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
 import type { EventKeys } from './keys';
 
 /**
@@ -28,6 +28,7 @@ export const SCRIPT_KEYS = {
   expireDue: ['meta', 'stock', 'due', 'owners', 'expired', 'orders'],
   ackOrders: ['orders', 'meta'],
   dropIdleConsumers: ['orders'],
+  pauseEvent: ['meta', 'seq'],
 } as const satisfies Record<string, readonly (keyof EventKeys)[]>;
 
 export type ScriptName = keyof typeof SCRIPT_KEYS;
@@ -162,9 +163,17 @@ export enum RestoreBegin {
   Busy = 2,
 }
 
-export function restoreBegin(redis: RedisClient, keys: EventKeys, def: EventDefinition, token: string, leaseMs: number): Promise<RestoreBegin> {
+export function restoreBegin(
+  redis: RedisClient,
+  keys: EventKeys,
+  def: EventDefinition,
+  token: string,
+  leaseMs: number,
+  pause: PauseState = NOT_PAUSED,
+): Promise<RestoreBegin> {
   return run(redis, 'restoreBegin', keys, [
     String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs), String(def.payWithin ?? 0),
+    String(pause.since), String(pause.pausedMs), String(pause.pauses),
   ]) as Promise<RestoreBegin>;
 }
 
@@ -208,6 +217,29 @@ export async function expireDue(redis: RedisClient, keys: EventKeys, limit: numb
   const expired: ExpiredOrder[] = [];
   for (let i = 1; i + 1 < raw.length; i += 2) expired.push({ order: Number(raw[i]), user: String(raw[i + 1]) });
   return { remaining: Number(raw[0] ?? -1), expired };
+}
+
+export enum PauseResult {
+  Done = 0,
+  /** Already paused, or not paused: nothing changed. */
+  AlreadySo = 1,
+  /** No such event in Redis. */
+  Unknown = 7,
+}
+
+/** What pauseEvent-2.lua did, and the switch's state after it. */
+export interface PauseOutcome extends PauseState {
+  readonly result: PauseResult;
+  /** The last order number granted when the call ran (no order above it is decided while paused). */
+  readonly orders: number;
+  /** A resume: how long the pause it ended lasted (ms); else 0. */
+  readonly lastMs: number;
+}
+
+/** Pauses (`on`) or resumes an event's sale (lua/pauseEvent-2.lua). */
+export async function pauseEvent(redis: RedisClient, keys: EventKeys, on: boolean): Promise<PauseOutcome> {
+  const [result, since, pausedMs, pauses, orders, lastMs] = (await run(redis, 'pauseEvent', keys, [on ? '1' : '0'])) as number[];
+  return { result: (result ?? PauseResult.Unknown) as PauseResult, since: since ?? 0, pausedMs: pausedMs ?? 0, pauses: pauses ?? 0, orders: orders ?? 0, lastMs: lastMs ?? 0 };
 }
 
 /** One stream entry to acknowledge: its id and how many won orders it holds (0: a settlement). */

@@ -133,6 +133,8 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   ledger.onFreed = (event) => admission.review(event);
   ledger.onSoldOut = (event) => ws.pushes.check(event);
   const watch = (event: SaleEvent): void => {
+    // Paused: the leaders waiting for tokens are answered now (the standbys by the review).
+    if (event.paused) consumer.answerWaiting(event, Outcome.Paused);
     admission.review(event);
     ws.pushes.check(event);
   };

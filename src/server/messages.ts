@@ -63,5 +63,10 @@ export interface WorkerStart {
 
 /** A message type the switch does not know is a bug the compiler finds. */
 export function unexpected(m: never): never {
-  throw new Error(`unexpected message ${JSON.stringify(m)}`);
+  throw new Error(unexpectedMessage(m));
+}
+
+/** What a message nobody expects is (null, a non-object or an unknown type), for an error or a log line. */
+export function unexpectedMessage(m: unknown): string {
+  return `unexpected message ${JSON.stringify(m) ?? String(m)}`;
 }

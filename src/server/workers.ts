@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { log } from '../log';
 import type { ServiceHealth } from '../services/local-service';
-import { unexpected, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
+import { unexpectedMessage, type ToPrimary, type ToWorker, type WorkerStart } from './messages';
 
 const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 5_000;
@@ -138,8 +138,8 @@ export class WorkerSupervisor {
     slot.startedAt = Date.now();
     slot.lastPong = Date.now();
     slot.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.on('message', (m: ToPrimary) => {
-      switch (m.t) {
+    child.on('message', (m: ToPrimary | null) => {
+      switch (m?.t) {
         case 'listening':
           slot.listening = true;
           break;
@@ -147,7 +147,8 @@ export class WorkerSupervisor {
           if (slot.child === child) slot.lastPong = Date.now();
           break;
         default:
-          unexpected(m);
+          // A worker of another version (or a bug) must not bring the whole server down: logged, ignored.
+          log.error({ worker: index, pid: child.pid, err: unexpectedMessage(m) }, 'unexpected message from a worker: ignored');
       }
     });
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
