@@ -1,5 +1,6 @@
 import path from 'node:path';
 import t from 'tap';
+import { DEFAULT_CONFIG, SETTINGS } from '../src/config';
 import { ADMIN, SECRET } from './helpers/app';
 import { spawnServer } from './helpers/process';
 import { tempDir } from './helpers/services';
@@ -18,7 +19,7 @@ t.test("the container's entrypoint starts the whole stack and serves /healthz", 
   t.equal(await s.exited, 0, 'SIGTERM: clean exit');
 });
 
-t.test('Dockerfile and compose.yaml: probes on $PORT, MariaDB with a named volume, an init process', async (t) => {
+t.test('Dockerfile and compose.yaml: probes on $PORT, MariaDB with a named volume, one init process', async (t) => {
   const fs = await import('node:fs');
   const dockerfile = fs.readFileSync(path.join(__dirname, '..', 'docker', 'Dockerfile'), 'utf8');
   const compose = fs.readFileSync(path.join(__dirname, '..', 'docker', 'compose.yaml'), 'utf8');
@@ -29,6 +30,13 @@ t.test('Dockerfile and compose.yaml: probes on $PORT, MariaDB with a named volum
   t.notMatch(compose, /image: mysql/, 'not mysql');
   t.match(compose, /- mariadb-data:\/var\/lib\/mysql/, 'its data on a named volume');
   t.match(compose, /^volumes:\n(?:.*\n)*\s+mariadb-data:/m, 'the volume is declared');
-  t.match(compose, /init: true/);
+  t.notMatch(compose, /^\s*init:/m, "one init: the image's tini, not a second one under compose's init: true");
   t.match(compose, /\/healthz/, 'the container health check is liveness');
+  const grace = /^\s*stop_grace_period: (\d+)s$/m.exec(compose);
+  t.ok(grace !== null && Number(grace[1]) * 1000 > DEFAULT_CONFIG.stopTimeoutMs, `stop_grace_period (${grace?.[1]} s) exceeds the server's stop deadline`);
+  t.match(compose, /"--appendfsync", "always"/, "Redis syncs every write, as the single container's does");
+  const env = new Set([...compose.matchAll(/^ {6}([A-Z_]+): /gm)].map((m) => m[1]!));
+  for (const name of ['SECKILL_PAYMENT_TOKEN', 'SECKILL_CORS_ORIGINS']) t.ok(env.has(name), `compose passes ${name}`);
+  const known = new Set([...SETTINGS.map((s) => s.env), 'MARIADB_DATABASE', 'MARIADB_USER', 'MARIADB_PASSWORD', 'MARIADB_RANDOM_ROOT_PASSWORD']);
+  t.same([...env].filter((name) => !known.has(name)), [], "compose's variables are settings the server reads");
 });
