@@ -32,6 +32,7 @@ t.test('GET /events/{e}: public, cacheable, no stock count', async (t) => {
     end: new Date(now + 7_200_000).toISOString(),
     state: 'scheduled',
     soldOut: false,
+    paused: false,
   });
   t.match(await (await fetch(`${app.base}/events/one`)).json(), { state: 'open', soldOut: false });
   t.equal((await buy(app.base, 'one', 'u1')).c, 0);

@@ -113,7 +113,7 @@ for (const workers of WORKER_COUNTS) {
     });
 
     await t.test('GET /events/{e}: public, cacheable, no count', async (t) => {
-      const view = { event: 'sale', name: 'Sale', start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString(), state: 'open', soldOut: true };
+      const view = { event: 'sale', name: 'Sale', start: new Date(now - 1000).toISOString(), end: new Date(now + 3_600_000).toISOString(), state: 'open', soldOut: true, paused: false };
       // Each worker hears of the other's sell-out by the sale news.
       await until(async () => (await Promise.all(Array.from({ length: rounds(s) }, () => ask(p, 'GET', '/events/sale')))).every((a) => json(a).soldOut === true), 'every worker knows it is sold out');
       await everyWorker(s, rounds, async () => {
