@@ -1,7 +1,12 @@
 import type { Asset } from '../dashboard/assets';
 import type { DashboardFeed } from '../dashboard/feed';
+import { firstSoldOut, readHistory, sampleRow, sampleStep, sampleWindow } from '../dashboard/history';
+import type { Catalog } from '../events/catalog';
+import { logRepeated } from '../log-repeat';
+import type { RedisClient } from '../redis/scripts';
+import { describeFailure, failedDependency } from '../services/failed-dependency';
 import { openStream } from './dashboard-stream';
-import { Outcome } from '../outcome';
+import { Outcome, OUTCOMES } from '../outcome';
 import { writeJson, writeMethodNotAllowed, Format } from './codec';
 import type { Exchange } from './exchange';
 import type { Routes } from './routes';
@@ -28,12 +33,17 @@ export interface DashboardDeps {
   readonly assets: ReadonlyMap<string, Asset>;
   readonly feed: DashboardFeed;
   readonly isAdmin: (authorization: string) => boolean;
+  readonly catalog: Catalog;
+  readonly redis: RedisClient;
 }
 
+const OUTCOME_NAMES = OUTCOMES.map((o) => o.name);
+
 /**
- * GET /admin/ (the page and its two files) and GET /admin/stream (the live
+ * GET /admin/ (the page and its two files), GET /admin/stream (the live
  * snapshots as Server-Sent Events, behind the admin token like the admin
- * API: the page reads it with fetch(), which can send the header).
+ * API: the page reads it with fetch(), which can send the header), and
+ * GET /admin/events/{e}/history (a sale's samples, for its charts).
  */
 export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): void {
   const page = (name: string): Asset => {
@@ -61,4 +71,34 @@ export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): vo
     }
   });
   routes.any('/admin/stream', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
+
+  routes.get('/admin/events/:event/history', (x, req) => {
+    const authorization = req.getHeader('authorization');
+    const id = req.getParameter(0);
+    if (!deps.isAdmin(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: 'admin token required' });
+    const event = deps.catalog.get(id);
+    if (event === undefined) return writeJson(x, 404, { c: Outcome.UnknownEvent, error: 'no such event' });
+    x.onAbort();
+    readHistory(deps.redis, event).then(
+      (samples) => {
+        const { from, to } = sampleWindow(event);
+        x.later(() =>
+          writeJson(x, 200, {
+            event: event.id,
+            step: sampleStep(event),
+            from,
+            to,
+            outcomes: OUTCOME_NAMES,
+            soldOutAt: firstSoldOut(samples, event.start),
+            samples: samples.map(sampleRow),
+          }),
+        );
+      },
+      (err: unknown) => {
+        logRepeated('warn', { dependency: failedDependency(err), err }, 'dashboard history read failed');
+        x.later(() => writeJson(x, 503, { c: Outcome.Unavailable, error: describeFailure(err) }));
+      },
+    );
+  });
+  routes.any('/admin/events/:event/history', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
 }

@@ -184,6 +184,21 @@ export class FleetCounts {
     return q.processes === 0 ? undefined : q;
   }
 
+  /**
+   * The sum of what every process published for `event` (this process's last
+   * copy too, not its newer counts in memory): processes that read it at the
+   * same moment read the same sum, so the dashboard's history, sampled by
+   * whichever process comes first, only ever rises (src/dashboard/history.ts).
+   */
+  static async published(redis: RedisClient, event: SaleEvent): Promise<AnswerCounts> {
+    const total = new AnswerCounts();
+    for (const [id, value] of Object.entries(await redis.hgetall(event.keys.answers))) {
+      const row = decode(id, value, 0);
+      if (row !== undefined) total.add(row.answers);
+    }
+    return total;
+  }
+
   /** The sum over `rows` (every process, or those of one instance). */
   static sum(rows: readonly ProcessCounts[]): AnswerCounts {
     const total = new AnswerCounts();

@@ -28,6 +28,8 @@ export interface EventKeys {
   readonly expired: string;
   /** hash: process id → its answer counts for this event, published about once a second (metrics/fleet-counts.ts) */
   readonly answers: string;
+  /** stream: the dashboard's samples of the sale, one per second (src/dashboard/history.ts); capped, expires a week after the last */
+  readonly history: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -44,6 +46,7 @@ export function eventKeys(event: string): EventKeys {
     paid: tag + 'paid',
     expired: tag + 'expired',
     answers: tag + 'answers',
+    history: tag + 'history',
   });
 }
 

@@ -10,6 +10,7 @@ import { createAdminCheck, createUserVerifier } from '../auth/jwt';
 import { corsOriginList, type Config } from '../config';
 import { loadAssets } from '../dashboard/assets';
 import { DashboardFeed } from '../dashboard/feed';
+import { HistorySampler } from '../dashboard/history';
 import type { EventStore } from '../events/event-store';
 import { SOLD_OUT } from '../events/news';
 import type { SaleEvent } from '../events/sale-event';
@@ -144,8 +145,19 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   registerEventRoute(routes, catalog);
   registerAdminRoutes(routes, { catalog, redis, queue, isAdmin, processes: processesOf });
   registerMetricsRoute(routes, metrics, (a) => isMetricsReader(a) || isAdmin(a));
-  const dashboard = new DashboardFeed({ catalog, queue, redis, registry: metrics.registry, processes: processesOf, workerRestarts: o.workerRestarts });
-  registerDashboardRoutes(routes, { assets: loadAssets(), feed: dashboard, isAdmin });
+  // The sale's history for the dashboard: sampled once a second, watched or not, into Redis.
+  const history = new HistorySampler(redis, () => catalog.all());
+  history.start();
+  shutdown.add('dashboard history', () => history.close());
+  const dashboard = new DashboardFeed({
+    catalog,
+    queue,
+    redis,
+    registry: metrics.registry,
+    processes: processesOf,
+    workerRestarts: o.workerRestarts,
+  });
+  registerDashboardRoutes(routes, { assets: loadAssets(), feed: dashboard, isAdmin, catalog, redis });
   // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
   const dependencies = new Dependencies(redis, o.pool, config.redisTimeoutMs);
   await dependencies.start();
