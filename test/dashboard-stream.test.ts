@@ -2,6 +2,8 @@ import t from 'tap';
 import { Histogram, Registry } from 'prom-client';
 import { ScriptTimeWindow } from '../src/dashboard/script-time';
 import { DashboardFeed } from '../src/dashboard/feed';
+import { HistorySampler } from '../src/dashboard/history';
+import type { SaleEvent } from '../src/events/sale-event';
 import type { Snapshot } from '../src/dashboard/snapshot';
 import { ADMIN, buy, count, openEvent, putEvent, testApp, token } from './helpers/app';
 import { until } from './helpers/wait';
@@ -91,22 +93,30 @@ t.test('the stream follows a sale: remaining, answers, rates, queue, lag, proces
   t.same(s.queue, { waiting: 0, parked: 0, capacity: 4321 });
   t.equal(s.redis, 'ready');
   t.same(s.script, { p50: null, p99: null, calls: 0, windowS: 0 }, 'no script call yet');
+  t.equal(s.persisting, false, 'MYSQL_URL=none: no persister, orders in the stream are not late');
   t.same(s.events.map((e) => [e.id, e.state]), [['flash', 'open'], ['later', 'scheduled']], 'open first, then scheduled');
   const later0 = s.events[1];
-  t.match(later0, { name: 'Later sale', stock: 7, remaining: 7, remainingFrom: 'redis', start: later, end: later + 60_000 });
+  t.match(later0, { name: 'Later sale', stock: 7, remaining: 7, remainingFrom: 'redis', start: later, end: later + 60_000, payWithin: 0 });
+  t.equal(later0?.sample, null, 'not sampled an hour before its start');
   t.match(s.events[0], { stock: 10, remaining: 10, unpersisted: 0 });
   t.equal(s.events[0]?.answers.won, 0);
 
   // The sale, over real HTTP, while a stream is open.
   const watching = readStream(app.base, (x) => {
     const e = x.events.find((e) => e.id === 'flash');
-    return e !== undefined && e.remaining === 0 && e.answers.won === 10 && e.answers.sold_out === 5;
+    return e !== undefined && e.remaining === 0 && e.answers.won === 10 && e.answers.sold_out === 5 && e.soldOutAt !== null && e.sample?.[1] === 0;
   });
   const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => buy(app.base, 'flash', `u${i}`)));
   t.equal(count(answers, (a) => a.c === 0), 10);
   const { last } = await watching;
   const flash = last.events.find((e) => e.id === 'flash');
   t.match(flash, { remaining: 0, remainingFrom: 'redis', unpersisted: 10 }, 'MYSQL_URL=none: the ten orders stay in the stream');
+  t.same(flash?.totals, { requests: 15, won: 10, soldOut: 5, buyers: 10 }, 'the sale in totals');
+  t.same(flash?.payments, { due: 0, paid: 0, expired: 0 }, 'no payment deadline: nothing due');
+  t.equal(flash?.step, 1000, 'a sample a second');
+  const start = app.catalog.get('flash')?.start ?? 0;
+  t.ok(flash?.soldOutAt != null && flash.soldOutAt >= start - 1000 && flash.soldOutAt <= Date.now(), 'when it sold out, from its history');
+  t.equal(flash?.sample?.length, 2 + 13, 'the newest sample: time, units left, answers by outcome');
   t.ok((last.script.calls ?? 0) >= 1, 'script calls counted');
   t.ok(last.script.p50 !== null && last.script.p50 > 0 && last.script.p99 !== null && last.script.p99 >= last.script.p50, 'p50 <= p99');
 
@@ -127,12 +137,25 @@ t.test('the stream follows a sale: remaining, answers, rates, queue, lag, proces
   t.ok(soldOutPerSecond > 0, 'a sold-out answer shows as a rate');
 });
 
+t.test('payment state: due, paid, expired', async (t) => {
+  const app = await testApp(t);
+  t.equal((await putEvent(app.base, 'paying', { stock: 3, payWithin: 900 })).status, 201);
+  const won = await Promise.all(['p1', 'p2'].map((u) => buy(app.base, 'paying', u)));
+  t.same(won.map((a) => a.c), [0, 0]);
+  const paid = await fetch(`${app.base}/events/paying/orders/${won[0]?.o}/paid`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+  t.equal(paid.status, 200);
+  const { last } = await readStream(app.base, (x) => x.events.find((e) => e.id === 'paying')?.payments?.paid === 1);
+  t.match(last.events.find((e) => e.id === 'paying'), { payWithin: 900, payments: { due: 1, paid: 1, expired: 0 }, totals: { won: 2, buyers: 2 } });
+});
+
 t.test('streams are bounded, the feed ticks only while watched, and closing the server ends them', async (t) => {
   const app = await testApp(t);
   await openEvent(t, app.base, 'e', 1);
 
   // A feed of its own over the same sources, to look at its subscribers.
-  const feed = new DashboardFeed({ catalog: app.catalog, queue: app.queue, redis: app.redis, registry: app.metrics.registry, processes: (e) => app.fleet.processes(e) }, { tickMs: 20, maxSubscribers: 2, scriptWindowS: 1 });
+  const history = new HistorySampler(app.redis, () => app.catalog.all());
+  const sources = { catalog: app.catalog, queue: app.queue, redis: app.redis, registry: app.metrics.registry, processes: (e: SaleEvent) => app.fleet.processes(e), history, persisting: false };
+  const feed = new DashboardFeed(sources, { tickMs: 20, maxSubscribers: 2, scriptWindowS: 1 });
   t.teardown(() => feed.close());
   const frames: string[] = [];
   const got = (): Promise<void> => new Promise((resolve) => ((notify = resolve)));

@@ -4,11 +4,13 @@ import type { QueueView } from '../metrics/metrics';
 import type { Catalog } from '../events/catalog';
 import { readCounts, type EventCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
-import { OUTCOMES } from '../outcome';
+import { Outcome, OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
 import { ScriptTimeWindow, type ScriptTime } from './script-time';
 import { FleetCounts, type ProcessCounts } from '../metrics/fleet-counts';
 import type { AnswerCounts } from '../events/answer-counts';
+import { sampleRow, sampleStep, type HistorySampler } from './history';
+import { SoldOutTimes } from './sold-out';
 
 export interface EventSnapshot {
   readonly id: string;
@@ -27,6 +29,18 @@ export interface EventSnapshot {
   readonly answers: Record<string, number>;
   /** Those answers per second since the previous tick, by outcome name. */
   readonly rates: Record<string, number>;
+  /** Seconds a winner has to pay; 0: a win is final. */
+  readonly payWithin: number;
+  /** The sale's totals: every answer, wins, sold-out answers (every process), users holding an order (Redis; null while away). */
+  readonly totals: { readonly requests: number; readonly won: number; readonly soldOut: number; readonly buyers: number | null };
+  /** Orders by payment state (Redis); null while Redis is away. */
+  readonly payments: { readonly due: number; readonly paid: number; readonly expired: number } | null;
+  /** Milliseconds between two samples of the history. */
+  readonly step: number;
+  /** The newest history sample, `[t, remaining, ...answers by outcome code]` (as GET /admin/events/{e}/history gives them); null outside the sale's window. */
+  readonly sample: readonly number[] | null;
+  /** Epoch ms of the first sample that saw the sale sold out (the step's start); null while it has not. */
+  readonly soldOutAt: number | null;
 }
 
 export interface Snapshot {
@@ -40,6 +54,8 @@ export interface Snapshot {
   readonly processes: number;
   /** This server's workers restarted since it started (absent: one process, no workers). */
   readonly workerRestarts?: number;
+  /** Orders go to MySQL (a persister runs, in this server or apart): orders waiting for it are worth a warning. */
+  readonly persisting: boolean;
   readonly script: ScriptTime;
   /** Outcome names in code order (the page's legend and stacking order). */
   readonly outcomes: readonly string[];
@@ -56,6 +72,10 @@ export interface SnapshotSources {
   readonly processes: (event: SaleEvent) => Promise<ProcessCounts[]>;
   /** This server's worker restarts (absent without workers). */
   readonly workerRestarts?: () => number;
+  /** The sale history this process samples (its newest sample of each event). */
+  readonly history: HistorySampler;
+  /** MySQL is configured (MYSQL_URL is not `none`). */
+  readonly persisting: boolean;
 }
 
 const NAMES = OUTCOMES.map((o) => o.name);
@@ -73,6 +93,7 @@ const RANK: Readonly<Record<EventSnapshot['state'], number>> = Object.freeze({ o
 export class SnapshotBuilder {
   private readonly previous = new Map<string, { at: number; totals: number[] }>();
   private readonly scriptTime: ScriptTimeWindow;
+  private readonly soldOut: SoldOutTimes;
 
   constructor(
     private readonly sources: SnapshotSources,
@@ -80,6 +101,7 @@ export class SnapshotBuilder {
     scriptWindowTicks: number,
   ) {
     this.scriptTime = new ScriptTimeWindow(sources.registry, scriptWindowTicks);
+    this.soldOut = new SoldOutTimes(sources.redis);
   }
 
   /** Forgets the previous tick (rates and the script-time window start again). */
@@ -96,6 +118,8 @@ export class SnapshotBuilder {
       this.scriptTime.read(now),
       Promise.all(events.map((e) => this.sources.processes(e).catch(() => undefined))),
     ]);
+    this.soldOut.keepOnly(events);
+    const soldOutAt = await Promise.all(events.map((e, i) => this.soldOut.of(e, replies?.[i]?.remaining ?? null, now).catch(() => null)));
     const live = FleetCounts.queues(processes.flatMap((rows) => rows ?? []), queue.capacity);
     const seen = new Set<string>();
     const views = events.map((e, i) => {
@@ -103,10 +127,15 @@ export class SnapshotBuilder {
       const counts = replies?.[i];
       const remaining = counts?.remaining;
       const rows = processes[i];
+      const latest = this.sources.history.latestOf(e);
       return this.eventView(e, rows === undefined ? e.answers : FleetCounts.sum(rows), now, {
         remaining: remaining ?? e.remaining,
         remainingFrom: remaining != null ? 'redis' : 'local',
         unpersisted: counts?.unpersisted ?? null,
+        payments: counts === undefined ? null : { due: counts.due, paid: counts.paid, expired: counts.expired },
+        buyers: counts?.buyers ?? null,
+        sample: latest === undefined ? null : sampleRow(latest),
+        soldOutAt: soldOutAt[i] ?? null,
       });
     });
     for (const id of this.previous.keys()) if (!seen.has(id)) this.previous.delete(id);
@@ -119,6 +148,7 @@ export class SnapshotBuilder {
       queue: live === undefined ? { waiting: queue.size, parked: queue.live, capacity: queue.capacity } : { waiting: live.waiting, parked: live.parked, capacity: live.capacity },
       processes: live?.processes ?? 1,
       ...(this.sources.workerRestarts === undefined ? {} : { workerRestarts: this.sources.workerRestarts() }),
+      persisting: this.sources.persisting,
       script,
       outcomes: NAMES,
       events: views,
@@ -135,7 +165,7 @@ export class SnapshotBuilder {
     e: SaleEvent,
     counts: AnswerCounts,
     now: number,
-    fromRedis: Pick<EventSnapshot, 'remaining' | 'remainingFrom' | 'unpersisted'>,
+    fromRedis: Pick<EventSnapshot, 'remaining' | 'remainingFrom' | 'unpersisted' | 'payments' | 'sample' | 'soldOutAt'> & { buyers: number | null },
   ): EventSnapshot {
     const totals = OUTCOMES.map((o) => counts.total(o.code));
     const prev = this.previous.get(e.id);
@@ -148,6 +178,7 @@ export class SnapshotBuilder {
       answers[name] = n;
       rates[name] = prev === undefined || seconds <= 0 ? 0 : Math.max(0, n - (prev.totals[code] ?? 0)) / seconds;
     });
+    const { buyers, ...rest } = fromRedis;
     return {
       id: e.id,
       name: e.name,
@@ -155,9 +186,12 @@ export class SnapshotBuilder {
       start: e.start,
       end: e.end,
       state: e.state(now),
-      ...fromRedis,
+      ...rest,
       answers,
       rates,
+      payWithin: e.payWithin,
+      totals: { requests: totals.reduce((a, b) => a + b, 0), won: counts.total(Outcome.Won), soldOut: counts.total(Outcome.SoldOut), buyers },
+      step: sampleStep(e),
     };
   }
 }

@@ -156,6 +156,8 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     registry: metrics.registry,
     processes: processesOf,
     workerRestarts: o.workerRestarts,
+    history,
+    persisting: o.pool !== undefined,
   });
   registerDashboardRoutes(routes, { assets: loadAssets(), feed: dashboard, isAdmin, catalog, redis });
   // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
