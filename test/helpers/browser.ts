@@ -21,9 +21,13 @@ const ARGS = [
  * A headless chromium on a fresh profile folder of its own (removed on
  * close), driven by playwright-core: no browser download, the system's.
  */
-export async function launchBrowser(viewport = { width: 1280, height: 900 }): Promise<BrowserContext & { closeAll(): Promise<void> }> {
+export async function launchBrowser(
+  viewport = { width: 1280, height: 900 },
+  /** The page's time zone (an IANA name); the machine's when absent. */
+  timezoneId?: string,
+): Promise<BrowserContext & { closeAll(): Promise<void> }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sk-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport, ...(timezoneId === undefined ? {} : { timezoneId }) });
   return Object.assign(context, {
     async closeAll(): Promise<void> {
       await context.close().catch(() => undefined);

@@ -2,32 +2,38 @@
 // library. It reads GET /admin/stream (Server-Sent Events) with fetch(), so
 // the admin token travels in the authorization header as everywhere else in
 // the admin API (EventSource cannot send headers), and draws with inline SVG.
+// Each sale's charts come from its history, which the server keeps in Redis
+// (GET /admin/events/{e}/history, then the newest sample of each snapshot),
+// so a reload, or a page opened after the sale, draws the whole sale.
 'use strict';
 (() => {
   const KEY = 'seckill.adminToken';
-  /** The charts show at most this much history (seconds)... */
-  const HISTORY_S = 300;
-  /** ...and at least this wide a window, so a new page does not stretch two points across the chart. */
-  const MIN_WINDOW_S = 20;
   /** No snapshot for this long: the stream is considered lost and opened again. */
   const STALE_MS = 3000;
   /** Busy/timeout/unavailable are judged over the last few seconds. */
   const ALERT_WINDOW_S = 5;
   const ALERTS = ['busy', 'timeout', 'unavailable'];
+  /** An open sale's chart spans at least this much, so its first seconds do not fill the width. */
+  const MIN_SPAN_MS = 60_000;
+  /** Columns of a chart: each shows the peak of the seconds it covers, so a one-second burst stays visible. */
+  const COLUMNS = 240;
   const COLORS = {
     won: '#3fb56b', sold_out: '#7d8590', already_bought: '#5b8def', not_started: '#c9a93a', ended: '#9a7fd1',
     busy: '#f0883e', timeout: '#e5534b', unknown_event: '#57606a', unauthorized: '#8b949e', bad_request: '#6e7681',
-    unavailable: '#d63384', no_order: '#adbac7',
+    unavailable: '#d63384', no_order: '#adbac7', expired: '#b08800',
   };
   const SVG = 'http://www.w3.org/2000/svg';
 
   const $ = (id) => document.getElementById(id);
-  /** event id -> [{ t, remaining, rates }], oldest first */
-  const series = new Map();
+  /** event id -> [{ t, rates }]: the last seconds of snapshots, for the refusal alerts */
+  const live = new Map();
+  /** event id -> { sale, samples: [[t, remaining, ...answers by code]], state: 'none' | 'loading' | 'loaded' | 'failed', failedAt } */
+  const histories = new Map();
   let controller = null;
   let retryTimer = null;
   let watchdog = null;
   let skew = 0; // server clock - this browser's clock, ms
+  let lastSnapshot = null;
 
   // ---- token -------------------------------------------------------------
 
@@ -43,6 +49,8 @@
     history.replaceState(null, '', location.pathname + location.search);
   }
 
+  const bearer = () => ({ authorization: 'Bearer ' + (sessionStorage.getItem(KEY) || '') });
+
   function showLogin(message) {
     stopStream();
     clearData();
@@ -51,6 +59,11 @@
     $('logout').hidden = true;
     $('login').hidden = false;
     $('login-error').textContent = message;
+  }
+
+  function refused() {
+    sessionStorage.removeItem(KEY);
+    showLogin('The server refused that token (401).');
   }
 
   function showDash() {
@@ -64,7 +77,9 @@
 
   /** Nothing of a sale stays on the page once the token is gone. */
   function clearData() {
-    series.clear();
+    live.clear();
+    histories.clear();
+    lastSnapshot = null;
     $('events').replaceChildren();
     $('process').textContent = '';
     for (const id of ['q-parked', 'q-waiting', 'q-capacity', 's-p50', 's-p99', 's-calls', 'redis-status']) $(id).textContent = '–';
@@ -110,10 +125,7 @@
       if (!mine.signal.aborted) retry('cannot reach the server');
       return;
     }
-    if (res.status === 401) {
-      sessionStorage.removeItem(KEY);
-      return showLogin('The server refused that token (401).');
-    }
+    if (res.status === 401) return refused();
     if (!res.ok || res.body === null) return retry('stream answered ' + res.status);
     armWatchdog();
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -144,17 +156,93 @@
     if (controller === mine) retry('stream ended');
   }
 
-  // ---- rendering ---------------------------------------------------------
+  // ---- history -----------------------------------------------------------
+
+  /** The history kept for `e`'s sale (a new one when the event was redefined: the demo started anew). */
+  function historyOf(e) {
+    const sale = e.start + ':' + e.end;
+    let h = histories.get(e.id);
+    if (h === undefined || h.sale !== sale) histories.set(e.id, (h = { sale, samples: [], state: 'none' }));
+    return h;
+  }
+
+  /** Appends the snapshot's newest sample when it is newer than the last one held. */
+  function addSample(h, row) {
+    if (!row) return;
+    const last = h.samples[h.samples.length - 1];
+    if (last === undefined || row[0] > last[0]) h.samples.push(row);
+  }
+
+  /** Reads the stored history once a card is shown open; the live samples that came meanwhile are kept after it. */
+  async function loadHistory(e, h) {
+    // A failed read (Redis away) is tried again a few seconds later.
+    if (h.state === 'loading' || h.state === 'loaded' || (h.state === 'failed' && Date.now() - h.failedAt < 5000)) return;
+    h.state = 'loading';
+    const failed = () => {
+      h.state = 'failed';
+      h.failedAt = Date.now();
+    };
+    let res;
+    try {
+      res = await fetch('events/' + encodeURIComponent(e.id) + '/history', { headers: bearer(), cache: 'no-store' });
+    } catch {
+      return failed();
+    }
+    if (res.status === 401) return refused();
+    if (!res.ok) return failed();
+    const body = await res.json().catch(() => null);
+    if (body === null || !Array.isArray(body.samples)) return failed();
+    if (histories.get(e.id) !== h) return;
+    const stored = body.samples;
+    const lastStored = stored.length > 0 ? stored[stored.length - 1][0] : -Infinity;
+    h.samples = stored.concat(h.samples.filter((row) => row[0] > lastStored));
+    h.state = 'loaded';
+    if (lastSnapshot !== null) render(lastSnapshot);
+  }
+
+  // ---- formatting --------------------------------------------------------
 
   const fmt = (n) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
   const rate = (n) => (n >= 100 ? fmt(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2).replace(/\.00$/, ''));
   const ms = (s) => (s === null ? '–' : s * 1000 >= 10 ? (s * 1000).toFixed(0) + ' ms' : (s * 1000).toFixed(2) + ' ms');
+  const pad = (n) => String(n).padStart(2, '0');
 
   function duration(msLeft) {
     const s = Math.max(0, Math.round(msLeft / 1000));
     const d = Math.floor(s / 86400);
-    const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((x) => String(x).padStart(2, '0')).join(':');
+    const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map(pad).join(':');
     return d > 0 ? d + 'd ' + hms : hms;
+  }
+
+  /** "3 s", "2 min 5 s", "1 h 4 min": how long a sale took to sell out. */
+  function spanText(msSpan) {
+    const s = Math.max(1, Math.ceil(msSpan / 1000));
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min' + (s % 60 ? ' ' + (s % 60) + ' s' : '');
+    return Math.floor(s / 3600) + ' h' + (Math.floor((s % 3600) / 60) ? ' ' + Math.floor((s % 3600) / 60) + ' min' : '');
+  }
+
+  /** This browser's zone as it names it at that moment ("UTC", "GMT+8", "CET"). */
+  function zoneAt(t) {
+    const part = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(new Date(t)).find((p) => p.type === 'timeZoneName');
+    return part ? part.value : '';
+  }
+
+  const dayOf = (d) => d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+  const clockOf = (d) => pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+
+  /** "2026-12-03 17:00:00 GMT+8": every time the page shows says its zone. */
+  function when(t) {
+    const d = new Date(t);
+    return dayOf(d) + ' ' + clockOf(d) + ' ' + zoneAt(t);
+  }
+
+  /** A sale's window, the end's day left out when it is the start's. */
+  function windowText(start, end) {
+    const a = new Date(start);
+    const b = new Date(end);
+    const sameZone = zoneAt(start) === zoneAt(end);
+    return (sameZone ? dayOf(a) + ' ' + clockOf(a) : when(start)) + ' → ' + (dayOf(a) === dayOf(b) && sameZone ? clockOf(b) + ' ' + zoneAt(end) : when(end));
   }
 
   function el(tag, cls, text) {
@@ -170,15 +258,30 @@
     return e;
   }
 
+  // ---- rendering ---------------------------------------------------------
+
   function onSnapshot(s) {
     showDash();
     setConn('live', 'up');
     skew = s.t - Date.now();
+    lastSnapshot = s;
+    for (const e of s.events) {
+      addSample(historyOf(e), e.sample);
+      let points = live.get(e.id);
+      if (points === undefined) live.set(e.id, (points = []));
+      points.push({ t: s.t, rates: e.rates });
+      while (points.length > 0 && points[0].t < s.t - ALERT_WINDOW_S * 1000) points.shift();
+    }
+    render(s);
+  }
+
+  function render(s) {
     const up = duration(s.t - s.process.startedAt);
     $('process').textContent =
       'Connected to process ' + s.process.pid + ' on ' + s.process.host + ' (up ' + up + '). ' +
       'Answers, rates and the queue are summed over every process of every server (' + s.processes + ' live, each publishing ' +
-      'about once a second); script time is this process\'s. Remaining stock and orders waiting for MySQL come from Redis.' +
+      'about once a second); script time is this process\'s. Remaining stock and orders waiting for MySQL come from Redis; ' +
+      'the charts from the history the server keeps in Redis, one sample a second.' +
       (s.workerRestarts === undefined ? '' : ' Worker restarts on this server: ' + s.workerRestarts + '.');
 
     const q = s.queue;
@@ -200,28 +303,38 @@
 
     const seen = new Set();
     const list = $('events');
+    // The server sends open sales first, then the next to open, then the most recently ended.
     s.events.forEach((e, i) => {
       seen.add(e.id);
-      const points = record(e, s.t);
       const card = cardFor(e.id);
       if (list.children[i] !== card) list.insertBefore(card, list.children[i] || null);
-      renderEvent(card, e, points, s);
+      renderEvent(card, e, s);
     });
     for (const card of [...list.children]) {
       if (!seen.has(card.dataset.event)) {
-        series.delete(card.dataset.event);
+        live.delete(card.dataset.event);
+        histories.delete(card.dataset.event);
         card.remove();
       }
     }
     $('no-events').hidden = s.events.length > 0;
   }
 
-  function record(e, t) {
-    let points = series.get(e.id);
-    if (points === undefined) series.set(e.id, (points = []));
-    points.push({ t, remaining: e.remaining, rates: e.rates });
-    while (points.length > 0 && points[0].t < t - HISTORY_S * 1000) points.shift();
-    return points;
+  function tile(cls, label) {
+    const t = el('div', 'tile ' + cls);
+    t.append(el('div', 'label', label), el('div', 'big ' + cls + '-big'), el('div', 'sub ' + cls + '-sub'));
+    return t;
+  }
+
+  function chart(cls, caption) {
+    const fig = el('figure', 'chart chart-' + cls);
+    const cap = el('figcaption');
+    cap.append(el('span', 'caption', caption), el('span', 'scale'));
+    const svg = svgEl('svg', { class: cls, viewBox: '0 0 ' + COLUMNS + ' 100', preserveAspectRatio: 'none' });
+    const axis = el('div', 'axis-row');
+    axis.append(el('span', 'x0'), el('span', 'x1'));
+    fig.append(cap, svg, axis);
+    return fig;
   }
 
   function cardFor(id) {
@@ -229,15 +342,27 @@
     if (existing) return existing;
     const card = el('article', 'event');
     card.dataset.event = id;
-    const head = el('header');
+    const details = el('details');
+    const summary = el('summary');
+    const head = el('div', 'head');
     head.append(el('h2', 'event-id', id), el('span', 'event-name'), el('span', 'state'));
     const win = el('p', 'window');
     win.append(el('span', 'range'), el('span', 'countdown'));
+    const totals = el('p', 'totals');
+    for (const [cls, label] of [['requests', 'requests'], ['won', 'won'], ['soldout', 'sold out'], ['buyers', 'buyers']]) {
+      const item = el('span', 'total');
+      item.append(el('b', 't-' + cls), document.createTextNode(' ' + label));
+      totals.append(item);
+    }
+    totals.append(el('span', 'total t-selltime'));
+    summary.append(head, win, totals);
+    // A card the user opened or closed stays so; the others follow their state (ended: closed).
+    summary.addEventListener('click', () => (card.dataset.chosen = '1'));
+    details.addEventListener('toggle', () => {
+      if (details.open && lastSnapshot !== null) render(lastSnapshot);
+    });
+
     const tiles = el('div', 'tiles');
-    const remaining = el('div', 'tile');
-    remaining.append(el('div', 'label', 'remaining'), el('div', 'big remaining'), el('div', 'sub remaining-sub'));
-    const lag = el('div', 'tile');
-    lag.append(el('div', 'label', 'orders waiting for MySQL'), el('div', 'big unpersisted'), el('div', 'sub', 'in the Redis stream, not yet written by the persister'));
     const alerts = el('div', 'tile alerts');
     alerts.append(el('div', 'label', 'refused, per second (last ' + ALERT_WINDOW_S + ' s)'));
     for (const name of ALERTS) {
@@ -246,14 +371,13 @@
       row.append(el('span', 'alert-name', name), el('span', 'alert-rate'), el('span', 'alert-share'));
       alerts.append(row);
     }
-    tiles.append(remaining, lag, alerts);
-    const drain = el('figure', 'chart');
-    drain.append(el('figcaption', '', 'remaining stock'), svgEl('svg', { class: 'drain', viewBox: '0 0 600 140' }));
-    const mix = el('figure', 'chart');
-    mix.append(el('figcaption', '', 'decisions per second by outcome (every process)'), svgEl('svg', { class: 'mix', viewBox: '0 0 600 140' }), el('div', 'legend'));
+    tiles.append(tile('left', 'remaining'), tile('lag', 'orders waiting for MySQL'), tile('pay', 'payments'), alerts);
     const charts = el('div', 'charts');
-    charts.append(drain, mix);
-    card.append(head, win, tiles, charts);
+    charts.append(chart('drain', 'remaining stock'), chart('wins', 'wins per second'), chart('mix', 'other answers per second, by outcome'));
+    const legend = el('div', 'legend');
+    const note = el('p', 'history-note muted');
+    details.append(summary, tiles, charts, legend, note);
+    card.append(details);
     return card;
   }
 
@@ -263,27 +387,53 @@
     return e.state === 'open' ? ['open', 'open'] : ['ended', 'ended'];
   }
 
-  function renderEvent(card, e, points, s) {
+  function renderEvent(card, e, s) {
     const q = (sel) => card.querySelector(sel);
+    const details = q('details');
+    if (card.dataset.chosen !== '1') details.open = e.state !== 'ended';
+    card.classList.toggle('ended', e.state === 'ended');
     q('.event-name').textContent = e.name && e.name !== e.id ? e.name : '';
     const [label, cls] = stateOf(e);
     const state = q('.state');
     state.textContent = label;
     state.className = 'state state-' + cls;
-    q('.range').textContent = new Date(e.start).toLocaleString() + ' → ' + new Date(e.end).toLocaleString();
+    q('.range').textContent = windowText(e.start, e.end);
     const now = Date.now() + skew;
     q('.countdown').textContent =
       now < e.start ? 'opens in ' + duration(e.start - now) : now < e.end ? 'closes in ' + duration(e.end - now) : 'ended ' + duration(now - e.end) + ' ago';
 
-    q('.remaining').textContent = fmt(e.remaining);
-    q('.remaining-sub').textContent =
-      'of ' + fmt(e.stock) + ' · sold ' + fmt(e.stock - e.remaining) + (e.remainingFrom === 'redis' ? ' · Redis' : ' · last known (Redis away)');
-    q('.unpersisted').textContent = e.unpersisted === null ? '–' : fmt(e.unpersisted);
-    q('.unpersisted').classList.toggle('warn', e.unpersisted !== null && e.unpersisted > 0);
+    q('.t-requests').textContent = fmt(e.totals.requests);
+    q('.t-won').textContent = fmt(e.totals.won);
+    q('.t-soldout').textContent = fmt(e.totals.soldOut);
+    q('.t-buyers').textContent = fmt(e.totals.buyers);
+    q('.t-selltime').textContent =
+      e.soldOutAt === null ? (e.state === 'scheduled' ? '' : 'not sold out') : 'sold out within ' + spanText(e.soldOutAt + e.step - e.start) + ' of the start';
 
-    renderAlerts(card, points);
-    drawDrain(q('svg.drain'), points, e.stock, s.t);
-    drawMix(q('svg.mix'), q('.legend'), points, s.outcomes, s.t);
+    q('.left-big').textContent = fmt(e.remaining);
+    q('.left-sub').textContent =
+      'of ' + fmt(e.stock) + ' · sold ' + fmt(e.stock - e.remaining) + (e.remainingFrom === 'redis' ? ' · Redis' : ' · last known (Redis away)');
+    const lag = q('.lag-big');
+    lag.textContent = e.unpersisted === null ? '–' : fmt(e.unpersisted);
+    // Amber only where a persister is expected to take them: without MySQL they stay in Redis by design.
+    lag.classList.toggle('warn', s.persisting && e.unpersisted !== null && e.unpersisted > 0);
+    q('.tile.lag .label').textContent = s.persisting ? 'orders waiting for MySQL' : 'orders in Redis only';
+    q('.lag-sub').textContent = s.persisting
+      ? 'in the Redis stream, not yet written by the persister'
+      : 'no MySQL on this server (MYSQL_URL=none): no persister, the orders stay in the Redis stream';
+    const pay = q('.tile.pay');
+    pay.hidden = !(e.payWithin > 0);
+    if (e.payWithin > 0) {
+      const p = e.payments;
+      q('.pay-big').textContent = p === null ? '–' : fmt(p.due) + ' due';
+      q('.pay-sub').textContent = (p === null ? '' : fmt(p.paid) + ' paid · ' + fmt(p.expired) + ' expired · ') + 'pay within ' + spanText(e.payWithin * 1000);
+    }
+
+    renderAlerts(card, live.get(e.id) || []);
+    const h = historyOf(e);
+    if (details.open) {
+      void loadHistory(e, h);
+      drawCharts(card, e, h, s);
+    }
   }
 
   /**
@@ -292,10 +442,9 @@
    * above that window's average (climbing).
    */
   function renderAlerts(card, points) {
-    const t = points[points.length - 1].t;
-    const recent = points.filter((p) => p.t > t - ALERT_WINDOW_S * 1000);
-    const avg = (name) => recent.reduce((n, p) => n + (p.rates[name] || 0), 0) / recent.length;
-    const all = recent.reduce((n, p) => n + Object.values(p.rates).reduce((a, b) => a + b, 0), 0) / recent.length;
+    if (points.length === 0) return;
+    const avg = (name) => points.reduce((n, p) => n + (p.rates[name] || 0), 0) / points.length;
+    const all = points.reduce((n, p) => n + Object.values(p.rates).reduce((a, b) => a + b, 0), 0) / points.length;
     const last = points[points.length - 1].rates;
     for (const row of card.querySelectorAll('.alert-row')) {
       const name = row.dataset.outcome;
@@ -308,64 +457,121 @@
     }
   }
 
-  function span(points, t) {
-    const first = points[0].t;
-    return Math.max(MIN_WINDOW_S * 1000, Math.min(HISTORY_S * 1000, t - first));
-  }
+  /**
+   * The whole sale, from its history: each column of a chart covers an
+   * equal part of the time drawn and shows the highest per-second rate in it
+   * (the stack: the second with the most answers), so a short selling phase
+   * is as tall as it was. Wins and the other answers have a scale each: 300
+   * wins a second stay visible beside 100,000 refusals.
+   */
+  function drawCharts(card, e, h, s) {
+    const q = (sel) => card.querySelector(sel);
+    const rows = h.samples;
+    const note = q('.history-note');
+    q('.charts').hidden = rows.length < 2;
+    if (rows.length < 2) {
+      for (const cls of ['drain', 'wins', 'mix']) q('svg.' + cls).replaceChildren();
+      q('.legend').replaceChildren();
+      note.textContent =
+        h.state === 'loading' ? 'reading the history…' : e.state === 'scheduled' && rows.length === 0 ? 'sampled from a minute before the start, once a second' : 'no history for this sale';
+      return;
+    }
+    note.textContent = 'one sample every ' + e.step / 1000 + ' s, ' + fmt(rows.length) + ' in all; each column shows the peak of its seconds';
+    const x0 = rows[0][0];
+    const x1 = Math.max(rows[rows.length - 1][0], e.state === 'ended' ? 0 : x0 + MIN_SPAN_MS);
+    const col = (t) => Math.min(COLUMNS - 1, Math.max(0, Math.floor(((t - x0) / (x1 - x0)) * COLUMNS)));
+    const names = s.outcomes;
+    const won = names.indexOf('won');
+    const wins = new Array(COLUMNS).fill(0);
+    const mixTotal = new Array(COLUMNS).fill(0);
+    const mix = new Array(COLUMNS).fill(null);
+    const left = new Array(COLUMNS).fill(null);
+    left[col(x0)] = rows[0][1];
+    for (let i = 1; i < rows.length; i++) {
+      const a = rows[i - 1];
+      const b = rows[i];
+      const secs = (b[0] - a[0]) / 1000;
+      const rates = names.map((_, k) => Math.max(0, (b[2 + k] || 0) - (a[2 + k] || 0)) / secs);
+      const other = rates.reduce((n, r, k) => (k === won ? n : n + r), 0);
+      // The interval [a, b) over the columns it covers.
+      for (let c = col(a[0]); c <= col(b[0] - 1); c++) {
+        wins[c] = Math.max(wins[c], rates[won]);
+        if (other >= mixTotal[c]) {
+          mixTotal[c] = other;
+          mix[c] = rates;
+        }
+      }
+      left[col(b[0])] = b[1];
+    }
+    for (let c = 1; c < COLUMNS; c++) if (left[c] === null) left[c] = left[c - 1];
+    const lastCol = col(rows[rows.length - 1][0] - 1);
 
-  function axis(svgNode, top, bottom, left) {
-    svgNode.append(
-      svgEl('line', { x1: 0, y1: 130, x2: 600, y2: 130, class: 'axis', 'vector-effect': 'non-scaling-stroke' }),
-      Object.assign(svgEl('text', { x: 4, y: 12, class: 'tick' }), { textContent: top }),
-      Object.assign(svgEl('text', { x: 4, y: 126, class: 'tick' }), { textContent: bottom }),
-      Object.assign(svgEl('text', { x: 596, y: 126, class: 'tick end' }), { textContent: left }),
+    // Remaining stock: a step line.
+    const yLeft = (v) => 100 - (96 * v) / Math.max(1, e.stock);
+    let line = '';
+    const leftCol = col(rows[rows.length - 1][0]);
+    for (let c = 0; c <= leftCol; c++) line += c + ',' + yLeft(left[c]).toFixed(2) + ' ' + (c + 1) + ',' + yLeft(left[c]).toFixed(2) + ' ';
+    q('svg.drain').replaceChildren(
+      svgEl('polygon', { points: '0,100 ' + line + (leftCol + 1) + ',100', class: 'drain-area' }),
+      svgEl('polyline', { points: line.trim(), class: 'drain-line', 'vector-effect': 'non-scaling-stroke' }),
     );
-  }
+    q('.chart-drain .scale').textContent = 'of ' + fmt(e.stock);
 
-  function drawDrain(svgNode, points, stock, t) {
-    const width = span(points, t);
-    const x = (pt) => (600 * (pt - (t - width))) / width;
-    const y = (v) => 130 - (120 * v) / Math.max(1, stock);
-    const line = points.map((p) => x(p.t).toFixed(1) + ',' + y(p.remaining).toFixed(1)).join(' ');
-    const last = points[points.length - 1];
-    const area = x(points[0].t).toFixed(1) + ',130 ' + line + ' ' + x(last.t).toFixed(1) + ',130';
-    svgNode.replaceChildren(
-      svgEl('polygon', { points: area, class: 'drain-area' }),
-      svgEl('polyline', { points: line, class: 'drain-line', 'vector-effect': 'non-scaling-stroke' }),
-    );
-    axis(svgNode, fmt(stock), '0', '−' + Math.round(width / 1000) + ' s … now');
-  }
+    // Wins: their own scale.
+    const winTop = niceMax(Math.max(1, ...wins));
+    q('svg.wins').replaceChildren(svgEl('polygon', { points: columnsPolygon(wins.slice(0, lastCol + 1), winTop), fill: COLORS.won, class: 'stack' }));
+    q('.chart-wins .scale').textContent = 'scale 0–' + fmt(winTop) + '/s';
 
-  function drawMix(svgNode, legend, points, outcomes, t) {
-    const width = span(points, t);
-    const x = (pt) => (600 * (pt - (t - width))) / width;
-    const used = outcomes.filter((name) => points.some((p) => (p.rates[name] || 0) > 0));
-    const totals = points.map((p) => used.reduce((n, name) => n + (p.rates[name] || 0), 0));
-    const top = niceMax(Math.max(1, ...totals));
-    const y = (v) => 130 - (120 * v) / top;
-    const below = points.map(() => 0);
+    // Every other answer, stacked by outcome, on a scale of its own.
+    const mixTop = niceMax(Math.max(1, ...mixTotal));
+    const used = names.filter((name, k) => k !== won && mix.some((r) => r !== null && r[k] > 0));
+    const below = new Array(lastCol + 1).fill(0);
     const shapes = [];
     for (const name of used) {
-      const lower = points.map((p, i) => x(p.t).toFixed(1) + ',' + y(below[i]).toFixed(1));
-      points.forEach((p, i) => (below[i] += p.rates[name] || 0));
-      const upper = points.map((p, i) => x(p.t).toFixed(1) + ',' + y(below[i]).toFixed(1));
-      shapes.push(svgEl('polygon', { points: upper.concat(lower.reverse()).join(' '), fill: COLORS[name] || '#888', class: 'stack' }));
+      const k = names.indexOf(name);
+      const lower = below.slice();
+      for (let c = 0; c <= lastCol; c++) below[c] += mix[c] === null ? 0 : mix[c][k];
+      shapes.push(svgEl('polygon', { points: bandPolygon(lower, below, mixTop), fill: COLORS[name] || '#888', class: 'stack' }));
     }
-    svgNode.replaceChildren(...shapes);
-    axis(svgNode, fmt(top) + '/s', '0', '−' + Math.round(width / 1000) + ' s … now');
-    // The legend gives each outcome's average over the last few seconds: one tick alone is noisy.
-    const recent = points.filter((p) => p.t > t - ALERT_WINDOW_S * 1000);
-    const avg = (name) => recent.reduce((n, p) => n + (p.rates[name] || 0), 0) / Math.max(1, recent.length);
+    q('svg.mix').replaceChildren(...shapes);
+    q('.chart-mix .scale').textContent = 'scale 0–' + fmt(mixTop) + '/s';
+
+    for (const fig of card.querySelectorAll('.chart')) {
+      fig.querySelector('.x0').textContent = clockOf(new Date(x0));
+      fig.querySelector('.x1').textContent = clockOf(new Date(x1)) + ' ' + zoneAt(x1);
+    }
+    // The legend: each outcome's answers in the whole sale.
+    const legend = q('.legend');
+    const shown = names.filter((name) => (e.answers[name] || 0) > 0);
     legend.replaceChildren(
-      ...used.map((name) => {
+      ...shown.map((name) => {
         const item = el('span', 'key');
+        item.dataset.outcome = name;
         const swatch = el('i');
         swatch.style.background = COLORS[name] || '#888';
-        item.append(swatch, document.createTextNode(name.replace(/_/g, ' ') + ' ' + rate(avg(name)) + '/s'));
+        item.append(swatch, document.createTextNode(name.replace(/_/g, ' ') + ' ' + fmt(e.answers[name])));
         return item;
       }),
     );
-    if (used.length === 0) legend.replaceChildren(el('span', 'muted', 'no answers in this window'));
+    if (shown.length === 0) legend.replaceChildren(el('span', 'muted', 'no answers yet'));
+  }
+
+  /** A step outline of per-column values, closed along the axis. */
+  function columnsPolygon(values, top) {
+    const y = (v) => (100 - (96 * v) / top).toFixed(2);
+    let pts = '0,100 ';
+    values.forEach((v, c) => (pts += c + ',' + y(v) + ' ' + (c + 1) + ',' + y(v) + ' '));
+    return pts + values.length + ',100';
+  }
+
+  /** The band between two step outlines (a layer of the stack). */
+  function bandPolygon(lower, upper, top) {
+    const y = (v) => (100 - (96 * v) / top).toFixed(2);
+    const up = [];
+    const down = [];
+    upper.forEach((v, c) => up.push(c + ',' + y(v), c + 1 + ',' + y(v)));
+    lower.forEach((v, c) => down.push(c + ',' + y(v), c + 1 + ',' + y(v)));
+    return up.concat(down.reverse()).join(' ');
   }
 
   function niceMax(v) {
@@ -376,22 +582,41 @@
 
   // ---- create an event ---------------------------------------------------
 
-  function localInput(d) {
-    const pad = (n) => String(n).padStart(2, '0');
-    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  /** A duration with its unit ("15m", "900s", "1h30m") in seconds; "0" is none. Undefined when it is not one. */
+  function seconds(text) {
+    if (text === '0') return 0;
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+    if (m === null || text === '') return undefined;
+    return Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0);
   }
 
-  function whenOf(value) {
+  function timeOf(value) {
     // datetime-local has no zone: it is this browser's local time. Sent as ISO-8601 UTC.
     const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? value : d.toISOString();
+    return Number.isNaN(d.getTime()) ? undefined : d.getTime();
   }
 
   async function createEvent(ev) {
     ev.preventDefault();
     const out = $('c-result');
+    const fail = (text) => {
+      out.className = 'error';
+      out.textContent = text;
+    };
     const id = $('c-id').value.trim();
-    const body = { stock: $('c-stock').value === '' ? null : Number($('c-stock').value), start: whenOf($('c-start').value), end: whenOf($('c-end').value) };
+    // The default window is taken now, at the press, not when the page was opened.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const start = $('c-start').value === '' ? now + 60_000 : timeOf($('c-start').value);
+    if (start === undefined) return fail('start: not a time');
+    const end = $('c-end').value === '' ? start + 3_600_000 : timeOf($('c-end').value);
+    if (end === undefined) return fail('end: not a time');
+    const body = { stock: $('c-stock').value === '' ? null : Number($('c-stock').value), start: new Date(start).toISOString(), end: new Date(end).toISOString() };
+    const payText = $('c-pay').value.trim();
+    if (payText !== '') {
+      const pay = seconds(payText);
+      if (pay === undefined) return fail('pay within: give a unit, as 900s, 15m or 1h30m (0: a win is final)');
+      body.payWithin = pay;
+    }
     if ($('c-name').value !== '') body.name = $('c-name').value;
     out.className = '';
     out.textContent = 'sending…';
@@ -400,25 +625,21 @@
     try {
       res = await fetch('events/' + encodeURIComponent(id), {
         method: 'PUT',
-        headers: { authorization: 'Bearer ' + (sessionStorage.getItem(KEY) || ''), 'content-type': 'application/json' },
+        headers: { ...bearer(), 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
       answer = await res.json().catch(() => ({}));
     } catch {
-      out.className = 'error';
-      out.textContent = 'cannot reach the server';
-      return;
+      return fail('cannot reach the server');
     }
-    if (res.status === 401) {
-      sessionStorage.removeItem(KEY);
-      return showLogin('The server refused that token (401).');
-    }
+    if (res.status === 401) return refused();
     if (res.ok) {
       out.className = 'ok';
-      out.textContent = res.status + ' ' + (answer.result || 'ok') + ': ' + answer.event + ', ' + answer.stock + ' units, ' + answer.state;
+      out.textContent =
+        res.status + ' ' + (answer.result || 'ok') + ': ' + answer.event + ', ' + answer.stock + ' units, ' + answer.state +
+        ', ' + windowText(Date.parse(answer.start), Date.parse(answer.end)) + (answer.payWithin > 0 ? ', pay within ' + spanText(answer.payWithin * 1000) : '');
     } else {
-      out.className = 'error';
-      out.textContent = res.status + ' ' + (answer.error || answer.result || 'error') + (answer.c !== undefined ? ' (code ' + answer.c + ')' : '');
+      fail(res.status + ' ' + (answer.error || answer.result || 'error') + (answer.c !== undefined ? ' (code ' + answer.c + ')' : ''));
     }
   }
 
@@ -439,10 +660,9 @@
       showLogin('');
     });
     $('create').addEventListener('submit', createEvent);
-    const start = new Date(Date.now() + 60_000);
-    start.setMilliseconds(0);
-    $('c-start').value = localInput(start);
-    $('c-end').value = localInput(new Date(start.getTime() + 3_600_000));
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    $('c-zone').textContent =
+      'Times are this browser\'s: ' + zone + ' (' + zoneAt(Date.now()) + '). An empty start is a minute after you press Put; an empty end, an hour after the start.';
     window.addEventListener('hashchange', () => {
       takeFragmentToken();
       connect();
