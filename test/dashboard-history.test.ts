@@ -61,10 +61,10 @@ t.test('two processes sample the same seconds: one entry a second, the sum of wh
   );
   t.equal(samples[0]?.counts.length, 13, 'every outcome');
   t.same(a.sampler.latestOf(a.event), samples[2], 'the newest sample, for the live page');
-  t.equal(firstSoldOut(samples, start), null, 'not sold out');
+  t.equal(firstSoldOut(samples, def), null, 'not sold out');
   await buyScript(redis, a.event.keys, ['u3', 'u4', 'u5']);
   await b.sampler.sample(s1 + 3000);
-  t.equal(firstSoldOut(await readHistory(redis, a.event), start), start + 4000, 'the first second that saw 0 left');
+  t.equal(firstSoldOut(await readHistory(redis, a.event), def), start + 4000, 'the first second that saw 0 left');
 
   // Outside the window (a minute before the start to a minute after the end): nothing is sampled.
   const { from, to } = sampleWindow(a.event);

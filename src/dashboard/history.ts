@@ -80,9 +80,14 @@ export async function readHistory(redis: RedisClient, e: SaleEvent): Promise<Sam
   return samples;
 }
 
-/** The first sample at 0 units left, at or after the start: when the sale sold out (to the step). Null when none is. */
-export function firstSoldOut(samples: readonly Sample[], start: number): number | null {
-  for (const s of samples) if (s.remaining === 0 && s.t >= start - sampleStep({ start, end: start })) return s.t;
+/**
+ * The first sample at 0 units left: when the sale sold out, to the step (a
+ * step that began before the start counts: the sample is read within it).
+ * Null when none is.
+ */
+export function firstSoldOut(samples: readonly Sample[], e: Window): number | null {
+  const from = e.start - sampleStep(e);
+  for (const s of samples) if (s.remaining === 0 && s.t > from) return s.t;
   return null;
 }
 

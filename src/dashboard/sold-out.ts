@@ -20,7 +20,7 @@ export class SoldOutTimes {
     if (known !== undefined) return known;
     const over = now > sampleWindow(e).to;
     if (remaining !== 0 && !over) return null;
-    const reading = readHistory(this.redis, e).then((samples) => firstSoldOut(samples, e.start));
+    const reading = readHistory(this.redis, e).then((samples) => firstSoldOut(samples, e));
     // Remembered once found, or once nothing more can come; otherwise asked again at the next tick.
     this.known.set(key, reading);
     let at: number | null;

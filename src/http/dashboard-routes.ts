@@ -89,7 +89,7 @@ export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): vo
             from,
             to,
             outcomes: OUTCOME_NAMES,
-            soldOutAt: firstSoldOut(samples, event.start),
+            soldOutAt: firstSoldOut(samples, event),
             samples: samples.map(sampleRow),
           }),
         );
