@@ -124,7 +124,7 @@ t.test('after the sale: ended sales collapse to their totals, open ones come fir
   t.equal(await brief.locator('.t-soldout').textContent(), '2');
   t.equal(await brief.locator('.t-requests').textContent(), '5');
   t.equal(await brief.locator('.t-buyers').textContent(), '3');
-  await brief.locator('.t-selltime', { hasText: /^sold out within [1-3] s of the start$/ }).waitFor();
+  await brief.locator('.t-selltime', { hasText: /^sold out within \d s of the start$/ }).waitFor();
   t.match(await brief.locator('.countdown').textContent(), /^ended 00:00:0\d ago$/);
 
   // Opened, it draws the sale from the history the server kept.
