@@ -1,9 +1,14 @@
 --[[
-  Create an event, or change it before its sale starts. Idempotent: putting
-  the same definition again (a restart, a retried request) changes nothing,
-  and nothing here ever resets the remaining stock, the buyers or the order
-  counter of a sale that has started. An event that Redis lost but MySQL
-  knows is not created here: it is restored first (restoreBegin-4.lua).
+  Create an event, or change it while it has no buyers (before its start,
+  or after it: a mistake in a sale nobody has bought from yet can be
+  corrected). Idempotent: putting the same definition again (a restart, a
+  retried request) changes nothing, and nothing here ever resets the
+  remaining stock, the buyers or the order counter of a sale that has sold
+  anything. The decision is atomic with the buys: buy-8.lua reads the
+  definition from this meta in the same script that grants, so a buy that
+  runs first makes the change refused (4), and one that runs after follows
+  the new definition. An event that Redis lost but MySQL knows is not
+  created here: it is restored first (restoreBegin-4.lua).
 
   Input:
     KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ lease while restoring),
@@ -21,9 +26,9 @@
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
 
   Output: array {result, remaining}
-    result 1 created, 2 updated (before start, no buyers yet),
-           3 unchanged (same definition), 4 refused: the sale has started or
-             has buyers, and the definition differs,
+    result 1 created, 2 updated (no buyers yet, before or after the start),
+           3 unchanged (same definition), 4 refused: the sale has buyers
+             (or its counter has granted an order), and the definition differs,
            5 refused: a restore from MySQL is under way (retry)
     remaining: units remaining after the call (-1 with result 5)
 ]]
@@ -52,8 +57,8 @@ if current[1] == stock and current[2] == startMs and current[3] == endMs and cur
   return {3, remaining}
 end
 
-local now = redisClock()
-if now >= tonumber(current[2]) or rcall('HLEN', buyersKey) > 0 then
+-- Sold anything: a buyer marker, or an order number granted (the counter; buyers alone could be a partial loss).
+if rcall('HLEN', buyersKey) > 0 or tonumber(rcall('GET', seqKey) or '0') > 0 then
   return {4, remaining}
 end
 

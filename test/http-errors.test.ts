@@ -97,12 +97,13 @@ t.test('admin input is validated and changes nothing when refused', async (t) =>
   t.equal(iso.status, 201, 'ISO-8601 times are accepted');
   t.equal(await app.redis.hget('sk:{iso}:meta', 'start'), String(Date.parse('2030-01-01T00:00:00Z')));
 
+  t.equal((await buy(app.base, 'live', 'b1')).c, 0);
   const changed = await put('live', JSON.stringify({ stock: 300, start: Date.now() - 1000, end: Date.now() + 60_000 }));
-  t.equal(changed.status, 409, 'a running sale cannot be changed');
-  t.equal(await app.redis.get('sk:{live}:stock'), '3', 'its stock is untouched');
+  t.equal(changed.status, 409, 'a sale with buyers cannot be changed');
+  t.equal(await app.redis.get('sk:{live}:stock'), '2', 'its stock is untouched');
 
   const stats = await fetch(`${app.base}/admin/events/live`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  t.match(await stats.json(), { event: 'live', stock: 3, remaining: 3, sold: 0, state: 'open' });
+  t.match(await stats.json(), { event: 'live', stock: 3, remaining: 2, sold: 1, state: 'open' });
   t.equal((await fetch(`${app.base}/admin/events/live`)).status, 401, 'stats need the admin token');
   t.equal((await fetch(`${app.base}/admin/events/none`, { headers: { authorization: `Bearer ${ADMIN}` } })).status, 404);
   t.equal((await fetch(`${app.base}/admin/events/live`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } })).status, 405);

@@ -45,7 +45,8 @@ Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
 Creates the event ID, or changes it through the running server's admin API
 (SECKILL_ADMIN_TOKEN, or the demo's). A change keeps every field it is not
 given (the current event is read first); a new event needs --stock and --end
-(--start defaults to now). A sale that has started cannot be changed.
+(--start defaults to now). Once the sale has buyers it cannot be changed; until
+then it can, even after its start (to correct a mistake).
 
   --stock N    units for sale
   --start T    now, +10m (from now), an ISO-8601 time, or epoch ms

@@ -127,7 +127,7 @@ const PUT_WORD: Record<PutEventResult, string> = {
   [PutEventResult.Created]: 'created',
   [PutEventResult.Updated]: 'updated',
   [PutEventResult.Unchanged]: 'unchanged',
-  [PutEventResult.Started]: 'refused: the sale has started or has buyers; only an identical definition is accepted',
+  [PutEventResult.Started]: 'refused: the sale has buyers; only an identical definition is accepted',
   [PutEventResult.Restoring]: 'refused: the event is being restored from MySQL; retry',
 };
 
