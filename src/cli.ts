@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startApp, type RunningApp } from './app';
 import { mintToken } from './auth/jwt';
+import { AdminApi } from './cli/admin-api';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
 import { HELP } from './cli/help';
@@ -152,16 +153,27 @@ function token(argv: string[]): void {
   process.stdout.write(mintToken(jwtSecretFor(config), opts.user, ttlMs) + '\n');
 }
 
-async function eventCommand(argv: string[]): Promise<void> {
-  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'url']);
-  const [id, ...flags] = rest;
-  if (id === undefined || id.startsWith('--')) throw new ConfigError('event put: the event id is required (see seckill event put --help)');
-  if (!EVENT_ID.test(id)) throw new ConfigError(`event put: "${id}" is not an event id ([A-Za-z0-9_-]{1,64})`);
+/** What the `event` commands share: the server's admin API, from --url or $PORT, with SECKILL_ADMIN_TOKEN or the demo's. */
+function adminApi(url: string | undefined, flags: string[]): AdminApi {
   const config = configFrom(process.env, flags);
   const adminToken = config.adminToken || readDevSecrets(config.dataDir)?.adminToken;
   if (!adminToken) throw new ConfigError("set SECKILL_ADMIN_TOKEN (the running server's admin token)");
-  const base = (opts.url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
-  const { ok, text } = await eventPut(base, id, adminToken, opts);
+  return new AdminApi((url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, ''), adminToken);
+}
+
+/** The event id an `event` command names first; `command` words its errors. */
+function eventId(rest: string[], command: string): [string, string[]] {
+  const [id, ...flags] = rest;
+  if (id === undefined || id.startsWith('--')) throw new ConfigError(`${command}: the event id is required (see seckill ${command} --help)`);
+  if (!EVENT_ID.test(id)) throw new ConfigError(`${command}: "${id}" is not an event id ([A-Za-z0-9_-]{1,64})`);
+  return [id, flags];
+}
+
+async function eventPutCommand(argv: string[]): Promise<void> {
+  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'url']);
+  const [id, flags] = eventId(rest, 'event put');
+  const { ok, text, notes } = await eventPut(adminApi(opts.url, flags), id, opts);
+  for (const note of notes) process.stderr.write(note + '\n');
   process.stdout.write(text + '\n');
   if (!ok) process.exitCode = 1;
 }
@@ -240,7 +252,7 @@ export function version(): string {
 const COMMANDS: Readonly<Record<string, (argv: string[]) => void | Promise<void>>> = {
   serve,
   token,
-  'event put': eventCommand,
+  'event put': eventPutCommand,
   persister,
   reconcile,
 };

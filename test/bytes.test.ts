@@ -40,7 +40,7 @@ t.test('decisions and refusals', async (t) => {
   await app.catalog.load('big');
   await openEvent(t, app.base, 'small', 1);
   await putEvent(app.base, 'soon', { stock: 1, start: now + 3_600_000, end: now + 7_200_000 });
-  await putEvent(app.base, 'over', { stock: 1, start: now - 7_200_000, end: now - 3_600_000 });
+  await putEvent(app.base, 'over', { stock: 1, start: now - 30_000, end: now - 10_000 });
   const p = app.port;
 
   await check(t, p, 'won, order 10000000', buyRequest('big', token('w')), 0, 200);

@@ -40,6 +40,12 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Re
   }
 }
 
+/** What a failed command said: its fatal JSON line's message (stderr is not a terminal here). */
+function said(r: Result): string {
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  return last.startsWith('{') ? String((JSON.parse(last) as { msg?: string }).msg) : last;
+}
+
 /** The same on a terminal (util-linux `script` gives it one): what a person sees. */
 async function onTerminal(args: string[], env: Record<string, string>): Promise<Result> {
   const line = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
@@ -53,7 +59,8 @@ async function onTerminal(args: string[], env: Record<string, string>): Promise<
 }
 
 t.test('--help on every command: stdout, exit 0; every serve flag listed', async (t) => {
-  for (const args of [['--help'], ['help'], ['serve', '--help'], ['token', '--help'], ['event', 'put', '--help'], ['persister', '--help'], ['reconcile', '--help']]) {
+  const pages = [['--help'], ['help'], ['serve', '--help'], ['token', '--help'], ['event', 'put', '--help'], ['persister', '--help'], ['reconcile', '--help']];
+  for (const args of pages) {
     const r = await cli(args);
     t.equal(r.code, 0, `${args.join(' ')}: exit 0`);
     t.match(r.stdout, /^usage: seckill/, `${args.join(' ')}: usage on stdout`);
@@ -72,7 +79,7 @@ t.test('--help on every command: stdout, exit 0; every serve flag listed', async
   t.same([version.code, version.stdout.trim()], [0, `seckill ${pkg.version} (node ${process.version})`]);
 });
 
-t.test('token: 24 h by default, --ttl none for no exp', async (t) => {
+t.test('token: 24 h by default, --ttl none for no exp, a bare number refused', async (t) => {
   const env = { SECKILL_JWT_SECRET: SECRET };
   const claims = async (args: string[]): Promise<{ exp?: number; iat: number; sub: string }> =>
     decode((await cli(['token', '--user', 'bob', ...args], env)).stdout.trim()) as { exp?: number; iat: number; sub: string };
@@ -81,52 +88,107 @@ t.test('token: 24 h by default, --ttl none for no exp', async (t) => {
   t.equal(def.exp! - def.iat, 86_400, 'default: 24 h');
   const long = await claims(['--ttl', '1h30m']);
   t.equal(long.exp! - long.iat, 5_400, '--ttl 1h30m');
+  const seconds = await claims(['--ttl', '3600s']);
+  t.equal(seconds.exp! - seconds.iat, 3_600, '--ttl 3600s');
   t.notOk('exp' in (await claims(['--ttl', 'none'])), '--ttl none: no exp');
   const bad = await cli(['token', '--user', 'bob', '--ttl', 'soon'], env);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /--ttl: expected a duration/);
+  // Once made a token valid for 3.6 s where an hour was meant.
+  const bare = await cli(['token', '--user', 'bob', '--ttl', '3600'], env);
+  t.same([bare.code, bare.stdout], [1, ''], '--ttl 3600: refused, no token');
+  t.match(bare.stderr, /--ttl 3600: a duration needs its unit: 3600s for seconds, or 10m, 1h/);
 });
 
 t.test('durations and times', async (t) => {
-  t.equal(parseDuration('90s'), 90_000);
-  t.equal(parseDuration('1h30m'), 5_400_000);
-  t.equal(parseDuration('250'), 250);
-  t.throws(() => parseDuration('1y'), /--ttl: expected a duration/);
+  t.equal(parseDuration('90s', '--ttl'), 90_000);
+  t.equal(parseDuration('1h30m', '--ttl'), 5_400_000);
+  t.equal(parseDuration('500ms', '--ttl'), 500);
+  t.equal(parseDuration('0', '--pay-within'), 0, '0 needs no unit');
+  t.throws(() => parseDuration('250', '--ttl'), /--ttl 250: a duration needs its unit: 250s for seconds/);
+  t.throws(() => parseDuration('1y', '--ttl'), /--ttl: expected a duration/);
   const now = 1_800_000_000_000;
-  t.equal(parseWhen('now', '--start', now), now);
-  t.equal(parseWhen('+10m', '--start', now), now + 600_000);
-  t.equal(parseWhen('+1h', '--end', now), now + 3_600_000);
-  t.equal(parseWhen('2030-01-01T00:00:00Z', '--end', now), Date.parse('2030-01-01T00:00:00Z'));
+  t.same(parseWhen('now', '--start', now), { kind: 'now', ms: now });
+  t.same(parseWhen('+10m', '--start', now), { kind: 'relative', ms: now + 600_000 });
+  t.same(parseWhen('+1h', '--end', now), { kind: 'relative', ms: now + 3_600_000 });
+  t.throws(() => parseWhen('+600', '--start', now), /--start \+600: a duration needs its unit: \+600s for seconds, or \+10m/, '+600 was once 0.6 s');
+  t.same(parseWhen('2030-01-01T00:00:00Z', '--end', now), { kind: 'instant', ms: Date.parse('2030-01-01T00:00:00Z') });
+  t.same(parseWhen('2030-01-01T08:00:00+08:00', '--end', now).ms, Date.parse('2030-01-01T00:00:00Z'), 'an offset');
+  t.same(parseWhen('1893456000000', '--end', now).ms, 1_893_456_000_000, 'epoch ms');
   t.throws(() => parseWhen('tomorrow', '--end', now), /--end: expected now, \+10m/);
+  t.throws(() => parseWhen('2026-12-03', '--start', now), /--start "2026-12-03" is a date without a time: give the time and its offset \(2026-12-03T10:00:00Z, 2026-12-03T10:00:00\+08:00\)/);
+  t.throws(() => parseWhen('2026-12-04T10:00:00', '--start', now), /has no offset, so its zone is a guess: add Z \(UTC\) or an offset such as \+08:00/);
+  t.throws(() => parseWhen('2026-12-04T10:00', '--start', now), /has no offset/);
+  t.throws(() => parseWhen('1780000000', '--start', now), /--start 1780000000 is below 10\^12: seconds\? give milliseconds \(1780000000000\)/);
+  t.throws(() => parseWhen('1780000000000000', '--start', now), /microseconds\? give milliseconds/);
+  t.throws(() => parseWhen('2026-02-30T10:00:00Z', '--start', now), /not a real date and time/, 'Date.parse would take it for March 2');
 });
 
-t.test('event put: relative times, and an update keeps the fields it is not given', async (t) => {
+t.test('event put: relative times place a new event and keep the window of one that exists; a change keeps the fields it is not given', async (t) => {
   const app = await testApp(t);
   const env = { SECKILL_ADMIN_TOKEN: ADMIN, PORT: String(app.port) };
   const before = Date.now();
-  const made = await cli(['event', 'put', 'spring', '--stock', '50', '--start', '+10m', '--end', '+1h', '--name', 'Spring sale'], env);
+  const spring = ['event', 'put', 'spring', '--stock', '50', '--start', '+10m', '--end', '+1h', '--name', 'Spring sale'];
+  const made = await cli(spring, env);
   t.equal(made.code, 0, made.stdout + made.stderr);
   const first = JSON.parse(made.stdout) as { result: string; start: string; end: string; name: string; stock: number };
   t.equal(first.result, 'created');
   t.ok(Math.abs(Date.parse(first.start) - (before + 600_000)) < 5_000, '--start +10m');
   t.ok(Math.abs(Date.parse(first.end) - (before + 3_600_000)) < 5_000, '--end +1h');
+  t.equal(made.stderr, '', 'nothing to say about a new event');
+
+  // The README's Docker example, run again a moment later: the window stays where the first run put it.
+  const again = await cli(spring, env);
+  t.equal(again.code, 0, again.stdout + again.stderr);
+  t.match(JSON.parse(again.stdout), { result: 'unchanged', start: first.start, end: first.end }, 'the same command again: unchanged');
+  t.match(again.stderr, /"spring" exists, so --start \+10m and --end \+1h kept its window \(.*\): relative times place a new event only/);
+  const at = (ms: number): string => new Date(Math.ceil(Date.now() / 1000) * 1000 + ms).toISOString();
+  const [later, end] = [at(7_200_000), at(10_800_000)];
+  const moved = await cli(['event', 'put', 'spring', '--start', later, '--end', end], env);
+  t.match(JSON.parse(moved.stdout), { result: 'updated', start: later, end }, 'ISO-8601 times move it');
+  t.equal(moved.stderr, '');
 
   const changed = await cli(['event', 'put', 'spring', '--stock', '80'], env);
   t.equal(changed.code, 0, changed.stdout + changed.stderr);
-  t.match(JSON.parse(changed.stdout), { result: 'updated', stock: 80, name: 'Spring sale', start: first.start, end: first.end }, 'name and window kept');
+  t.match(JSON.parse(changed.stdout), { result: 'updated', stock: 80, name: 'Spring sale', start: later, end }, 'name and window kept');
 
   const missing = await cli(['event', 'put', 'autumn', '--stock', '5'], env);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /does not exist yet; a new event needs --end/);
   const now = await cli(['event', 'put', 'now', '--stock', '5', '--start', 'now', '--end', '+1h'], env);
-  t.match(JSON.parse(now.stdout), { result: 'created', state: 'open' }, '--start now opens at once');
+  const opened = JSON.parse(now.stdout) as { result: string; state: string; start: string; end: string };
+  t.match(opened, { result: 'created', state: 'open' }, '--start now opens at once');
+  const reopened = await cli(['event', 'put', 'now', '--stock', '5', '--start', 'now', '--end', '+1h'], env);
+  t.match(JSON.parse(reopened.stdout), { result: 'unchanged', start: opened.start, end: opened.end }, '--start now on an open event: its start stays');
+  t.match(reopened.stderr, /kept its window/);
+
+  // A start more than a minute ago is a mistake (it would open the sale at once): the API refuses it, code 9.
+  const past = await cli(['event', 'put', 'past', '--stock', '5', '--start', new Date(Date.now() - 3 * 3_600_000).toISOString(), '--end', '+1h'], env);
+  t.equal(past.code, 1);
+  t.match(JSON.parse(past.stdout), { c: 9, error: /^start .* is 3 hours in the past: to open the sale at once give now, else a time to come$/ });
+  // Refused before the server is asked (no server at this port).
+  const closed = await closedPort();
+  for (const [args, message] of [
+    [['--start', '2026-12-03'], /--start "2026-12-03" is a date without a time/],
+    [['--start', '+600'], /--start \+600: a duration needs its unit: \+600s for seconds/],
+    [['--end', '1893456000'], /--end 1893456000 is below 10\^12: seconds\? give milliseconds/],
+  ] as const) {
+    const r = await cli(['event', 'put', 'x', '--stock', '1', '--end', '+1h', ...args, '--url', `http://127.0.0.1:${closed}`], env);
+    t.equal(r.code, 1, args.join(' '));
+    t.match(said(r), message, `${args.join(' ')}: refused, before any server is asked`);
+  }
 
   const deadline = await cli(['event', 'put', 'paid', '--stock', '5', '--start', '+10m', '--end', '+1h', '--pay-within', '15m'], env);
   t.match(JSON.parse(deadline.stdout), { result: 'created', payWithin: 900 }, '--pay-within 15m: 900 seconds');
   const kept = await cli(['event', 'put', 'paid', '--stock', '6'], env);
   t.match(JSON.parse(kept.stdout), { result: 'updated', stock: 6, payWithin: 900 }, 'an update keeps payWithin');
-  const seconds = await cli(['event', 'put', 'paid', '--pay-within', '60'], env);
-  t.match(JSON.parse(seconds.stdout), { result: 'updated', payWithin: 60 }, 'a bare number is seconds');
+  const seconds = await cli(['event', 'put', 'paid', '--pay-within', '60s'], env);
+  t.match(JSON.parse(seconds.stdout), { result: 'updated', payWithin: 60 }, '--pay-within 60s');
+  const bare = await cli(['event', 'put', 'paid', '--pay-within', '60'], env);
+  t.same([bare.code, bare.stdout], [1, ''], 'a bare number: refused, nothing sent');
+  t.match(bare.stderr, /--pay-within 60: a duration needs its unit: 60s for seconds/);
+  const final = await cli(['event', 'put', 'paid', '--pay-within', '0'], env);
+  t.match(JSON.parse(final.stdout), { result: 'updated', payWithin: 0 }, '--pay-within 0: a win is final');
   const bad = await cli(['event', 'put', 'paid', '--pay-within', '1500ms'], env);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /--pay-within: whole seconds only/);

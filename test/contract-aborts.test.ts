@@ -22,7 +22,7 @@ interface Hangup {
 }
 
 function hangups(): Hangup[] {
-  const def = JSON.stringify({ stock: 1_000_000, start: 1_000, end: 4_000_000_000_000 });
+  const def = JSON.stringify({ stock: 1_000_000, start: 'now', end: 4_000_000_000_000 });
   const putHead = rawRequest('PUT', '/admin/events/ab', { ...bearer(ADMIN), 'content-length': String(def.length) });
   const upgrade = rawRequest('GET', '/ws', { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' });
   const chunkedPay = rawRequest('POST', '/events/pay/orders/1/paid', { ...bearer(PAYER), 'transfer-encoding': 'chunked' }, chunked('{"ref":"abc"}'));
@@ -117,7 +117,7 @@ for (const workers of WORKER_COUNTS) {
     const s = await serve(t, workers, { SECKILL_PAYMENT_TOKEN: PAYER });
     // One decision a second per worker, a minute's patience: what is sent stays parked until its client leaves.
     const slow = await serve(t, workers, { SECKILL_QUEUE_RATE: '1', SECKILL_QUEUE_BURST: '1', SECKILL_QUEUE_TIMEOUT_MS: '60000', SECKILL_QUEUE_CAPACITY: '600' });
-    t.equal((await putEvent(s.base, 'ab', { stock: 1_000_000, start: 1_000, end: 4_000_000_000_000 })).status, 201);
+    t.equal((await putEvent(s.base, 'ab', { stock: 1_000_000, start: 'now', end: 4_000_000_000_000 })).status, 201);
     t.equal((await putEvent(s.base, 'pay', { stock: 10, payWithin: 3600 })).status, 201);
     for (const e of ['ab', 'pay']) await known(s, e);
     t.equal(json(await ask(s.port, 'POST', '/events/pay/buy', bearer(token('payer0')))).c, 0);

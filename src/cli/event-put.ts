@@ -1,12 +1,13 @@
 import { ConfigError } from '../config';
-import { parseDuration, parseWhen } from './time';
+import type { AdminApi } from './admin-api';
+import { parseDuration, parseWhen, type When } from './time';
 
 export interface EventPutOptions {
   readonly stock?: string;
   readonly start?: string;
   readonly end?: string;
   readonly name?: string;
-  /** Seconds (a bare number) or a duration (15m, 1h30m); 0: a win is final. */
+  /** A duration (900s, 15m, 1h); 0: a win is final. */
   readonly 'pay-within'?: string;
 }
 
@@ -18,58 +19,62 @@ interface Current {
   readonly payWithin?: number;
 }
 
-/** `--pay-within`: whole seconds, given as a bare number of seconds or a duration. */
+/** `--pay-within`: a duration with its unit (900s, 15m), in whole seconds; 0: a win is final. */
 export function parsePayWithin(text: string): number {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return Number(t);
-  const ms = parseDuration(t, '--pay-within');
+  const ms = parseDuration(text, '--pay-within');
   if (ms % 1000 !== 0) throw new ConfigError(`--pay-within: whole seconds only, got "${text}"`);
   return ms / 1000;
 }
 
-async function call(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new ConfigError(
-      `no seckill server answers at ${new URL(url).origin} (${cause?.code ?? cause?.message ?? (err as Error).message}): start one, or pass --url`,
-    );
-  }
+/**
+ * What one window flag sends. Relative times (`+10m`) place a new event's
+ * window; on an event that exists they keep its time, so running the same
+ * command again (a provisioning script, a container start) does not move a
+ * window it already placed. `--start now` on an event already open keeps its
+ * start too (it is open). Absolute times always apply. `kept` says a flag
+ * was overridden this way.
+ */
+function windowValue(when: When, current: string | undefined, open: boolean, isStart: boolean): { value: number | string; kept: boolean } {
+  if (current !== undefined && (when.kind === 'relative' || (isStart && when.kind === 'now' && open))) return { value: current, kept: true };
+  // "now" is the server's clock: a CLI host whose clock is behind is not taken for a start in the past.
+  return { value: when.kind === 'now' && isStart ? 'now' : when.ms, kept: false };
 }
 
 /**
  * `seckill event put`: reads the event through GET /admin/events/{e}, lays
  * the options given over it (so a change keeps what it does not name), and
  * PUTs the result. Prints the server's answer; resolves false when refused.
+ * `notes` are for stderr: a window kept rather than moved, and why.
  */
-export async function eventPut(base: string, id: string, adminToken: string, opts: EventPutOptions, now = Date.now()): Promise<{ ok: boolean; text: string }> {
-  const url = `${base}/admin/events/${encodeURIComponent(id)}`;
-  const authorization = `Bearer ${adminToken}`;
-  const got = await call(url, { headers: { authorization } });
-  if (got.status === 401) throw new ConfigError(`the server at ${base} refused the admin token (SECKILL_ADMIN_TOKEN)`);
-  let current: Current | undefined;
-  if (got.status === 200) current = (await got.json()) as Current;
-  else if (got.status !== 404) return { ok: false, text: await got.text() };
-  else await got.arrayBuffer();
+export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions, now = Date.now()): Promise<{ ok: boolean; text: string; notes: string[] }> {
+  // Every option is read before the server is asked: a mistake is named whatever the server's state.
+  if (opts.stock !== undefined && !/^\d+$/.test(opts.stock.trim())) throw new ConfigError(`--stock: expected a whole number, got "${opts.stock}"`);
+  const startWhen = opts.start === undefined ? undefined : parseWhen(opts.start, '--start', now);
+  const endWhen = opts.end === undefined ? undefined : parseWhen(opts.end, '--end', now);
+  const givenPayWithin = opts['pay-within'] === undefined ? undefined : parsePayWithin(opts['pay-within']);
 
-  let stock = current?.stock;
-  if (opts.stock !== undefined) {
-    if (!/^\d+$/.test(opts.stock.trim())) throw new ConfigError(`--stock: expected a whole number, got "${opts.stock}"`);
-    stock = Number(opts.stock);
+  const current = (await api.event(id)) as Current | undefined;
+  const stock = opts.stock !== undefined ? Number(opts.stock) : current?.stock;
+  const open = current !== undefined && Date.parse(current.start) <= now && now < Date.parse(current.end);
+  const start = startWhen === undefined ? { value: current?.start ?? 'now', kept: false } : windowValue(startWhen, current?.start, open, true);
+  const end = endWhen === undefined ? { value: current?.end, kept: false } : windowValue(endWhen, current?.end, open, false);
+  const notes: string[] = [];
+  if (start.kept || end.kept) {
+    const flags = [start.kept ? `--start ${opts.start ?? ''}` : '', end.kept ? `--end ${opts.end ?? ''}` : ''].filter(Boolean).join(' and ');
+    notes.push(
+      `event put: "${id}" exists, so ${flags} kept its window (${current?.start} to ${current?.end}): ` +
+        'relative times place a new event only; to move it, give ISO-8601 times (or --start now)',
+    );
   }
-  const start = opts.start !== undefined ? parseWhen(opts.start, '--start', now) : current?.start ?? now;
-  const end = opts.end !== undefined ? parseWhen(opts.end, '--end', now) : current?.end;
-  if (stock === undefined || end === undefined) {
-    const missing = [stock === undefined ? '--stock' : '', end === undefined ? '--end' : ''].filter(Boolean).join(' and ');
+  if (stock === undefined || end.value === undefined) {
+    const missing = [stock === undefined ? '--stock' : '', end.value === undefined ? '--end' : ''].filter(Boolean).join(' and ');
     throw new ConfigError(`event put: "${id}" does not exist yet; a new event needs ${missing}`);
   }
-  const payWithin = opts['pay-within'] !== undefined ? parsePayWithin(opts['pay-within']) : current?.payWithin ?? 0;
-  const body = { stock, start, end, name: opts.name ?? current?.name ?? '', payWithin };
-  const res = await call(url, {
+  const body = { stock, start: start.value, end: end.value, name: opts.name ?? current?.name ?? '', payWithin: givenPayWithin ?? current?.payWithin ?? 0 };
+  const res = await api.call(`/admin/events/${encodeURIComponent(id)}`, {
     method: 'PUT',
-    headers: { authorization, 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { ok: res.ok, text: await res.text() };
+  return { ok: res.ok, text: await res.text(), notes };
 }

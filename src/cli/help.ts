@@ -16,7 +16,7 @@ export const HELP: Readonly<Record<string, () => string>> = Object.freeze({
 commands:
   serve [--demo] [flags]       run the server (the default command)
   token --user ID [--ttl 24h]  mint a buyer JWT
-  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within S]
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
                                create an event, or change the fields given
   persister                    move orders from the Redis streams to MySQL (standalone)
   reconcile [EVENT...] [--repair]
@@ -38,9 +38,10 @@ ${serveFlags()}`,
 Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
 
   --user ID        the user id (the token's sub), 1 to 128 characters
-  --ttl DURATION   lifetime: 90s, 15m, 1h, 1h30m, 2d (default 24h)
+  --ttl DURATION   lifetime, with its unit: 90s, 15m, 1h, 1h30m, 2d (default 24h);
+                   a bare number is refused
   --ttl none       no exp claim: the token never expires`,
-  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within S] [--url URL]
+  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--url URL]
 
 Creates the event ID, or changes it through the running server's admin API
 (SECKILL_ADMIN_TOKEN, or the demo's). A change keeps every field it is not
@@ -49,13 +50,20 @@ given (the current event is read first); a new event needs --stock and --end
 then it can, even after its start (to correct a mistake).
 
   --stock N    units for sale
-  --start T    now, +10m (from now), an ISO-8601 time, or epoch ms
+  --start T    now, +10m (from now), an ISO-8601 time with its offset
+               (2026-12-04T10:00:00Z, 2026-12-04T10:00:00+08:00), or epoch ms;
+               more than a minute in the past is refused (use now)
   --end T      the same forms; +1h is an hour from now
   --name S     a display name
-  --pay-within S
-               seconds a winner has to pay (900, or 15m, 1h); unpaid orders
+  --pay-within D
+               how long a winner has to pay (900s, 15m, 1h); unpaid orders
                then expire and their units go back on sale; 0: a win is final
-  --url URL    the server (default http://127.0.0.1:$PORT)`,
+  --url URL    the server (default http://127.0.0.1:$PORT)
+
+Durations take a unit (500ms, 90s, 15m, 1h, 2d, 1h30m): a bare number is
+refused. Relative times (+10m) place a new event: on an event that exists
+they keep its window, so the same command run again changes nothing (give
+ISO-8601 times, or --start now, to move it).`,
   persister: () => `usage: seckill persister [flags]
 
 Moves orders from the Redis streams to MySQL, standalone (run the servers

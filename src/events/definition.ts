@@ -4,23 +4,77 @@ export const MAX_STOCK = 10_000_000;
 export const MAX_NAME = 200;
 /** The longest payment deadline: 7 days, in seconds. */
 export const MAX_PAY_WITHIN = 7 * 24 * 3600;
+/** A start this far in the past (or more) is taken for a mistake, unless it is `now` or the event's own start. */
+export const PAST_START_MS = 60_000;
 
-/** ISO-8601 text or epoch milliseconds → epoch milliseconds, or undefined. */
-export function parseTime(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string' || value === '') return undefined;
-  if (/^\d+$/.test(value)) return parseTime(Number(value));
-  // Date.parse accepts more than ISO-8601; require its shape.
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+/** Epoch milliseconds below this are 1970 (2001-09-09): seconds were meant. */
+const MIN_EPOCH_MS = 1e12;
+/** And from this on (year 33658), microseconds were. */
+const MAX_EPOCH_MS = 1e15;
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const NO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|z|[+-](\d{2}):?(\d{2}))$/;
+const ZONE_HINT = 'add Z (UTC) or an offset such as +08:00';
+
+/** A real calendar instant: Date.parse takes 2026-02-30 for 2026-03-02 and 24:00 for the next day. */
+function realInstant(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second = '0', offH = '0', offM = '0'] = m.slice(1);
+  const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  return (
+    Number(month) >= 1 && Number(month) <= 12 && Number(day) >= 1 && Number(day) <= days &&
+    Number(hour) <= 23 && Number(minute) <= 59 && Number(second) <= 59 && Number(offH) <= 14 && Number(offM) <= 59
+  );
 }
 
 /**
- * Validates an event definition (the admin PUT body, the CLI's flags).
- * Returns the definition, or a message saying what is wrong.
+ * One instant of an event's window, as the admin API and the CLI take it:
+ * epoch milliseconds (a number, or its digits), or ISO-8601 with a date, a
+ * time and an offset. Returns epoch ms, or what is wrong with it, named by
+ * `field`. What would be read some other way than meant is refused rather
+ * than guessed: a date alone (midnight, in which zone?), a time without an
+ * offset (the parser's zone), an epoch in seconds (1970) or microseconds.
  */
-export function parseDefinition(input: unknown): EventDefinition | string {
+export function parseTime(value: unknown, field: string): number | string {
+  const shape = `${field} must be an ISO-8601 time with its offset (2026-12-04T10:00:00Z, 2026-12-04T10:00:00+08:00) or epoch milliseconds`;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return parseTime(Number(value), field);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) return shape;
+    if (value < MIN_EPOCH_MS) return `${field} ${value} is below 10^12: seconds? give milliseconds (${value}000)`;
+    if (value >= MAX_EPOCH_MS) return `${field} ${value} is 10^15 or more: microseconds? give milliseconds`;
+    return value;
+  }
+  if (typeof value !== 'string') return shape;
+  if (DATE_ONLY.test(value)) return `${field} "${value}" is a date without a time: give the time and its offset (${value}T10:00:00Z, ${value}T10:00:00+08:00)`;
+  if (NO_OFFSET.test(value)) return `${field} "${value}" has no offset, so its zone is a guess: ${ZONE_HINT} (${value}Z, ${value}+08:00)`;
+  const m = ISO.exec(value);
+  if (m === null) return shape;
+  if (!realInstant(m)) return `${field} "${value}" is not a real date and time`;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return shape;
+  return ms;
+}
+
+/**
+ * A start more than a minute before `now` would open the sale at once, which
+ * a typo (a wrong day, zone or year) does too: refused, unless it is the
+ * event's current start (`currentStart`: the same definition put again, or
+ * a change of its other fields). `now` is accepted as it is (the CLI's
+ * `--start now`, the API's "now").
+ */
+export function pastStart(start: number, now: number, currentStart?: number): string | undefined {
+  if (start >= now - PAST_START_MS || start === currentStart) return undefined;
+  const ago = Math.round((now - start) / 60_000);
+  return `start ${new Date(start).toISOString()} is ${ago >= 120 ? `${Math.round(ago / 60)} hours` : `${ago} minutes`} in the past: to open the sale at once give now, else a time to come`;
+}
+
+/**
+ * Validates an event definition (the admin PUT body). `now` is the server's
+ * clock: the API's `"start": "now"` becomes it. Returns the definition, or
+ * a message saying what is wrong. (The past-start rule needs the event's
+ * current start: pastStart, applied by the caller.)
+ */
+export function parseDefinition(input: unknown, now: number): EventDefinition | string {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
@@ -30,10 +84,10 @@ export function parseDefinition(input: unknown): EventDefinition | string {
   if (typeof stock !== 'number' || !Number.isInteger(stock) || stock < 1 || stock > MAX_STOCK) {
     return `stock must be a whole number from 1 to ${MAX_STOCK}`;
   }
-  const start = parseTime(o.start);
-  if (start === undefined) return 'start must be an ISO-8601 time or epoch milliseconds';
-  const end = parseTime(o.end);
-  if (end === undefined) return 'end must be an ISO-8601 time or epoch milliseconds';
+  const start = o.start === 'now' ? now : parseTime(o.start, 'start');
+  if (typeof start === 'string') return o.start === undefined ? 'start is required (a time, or "now")' : start;
+  const end = parseTime(o.end, 'end');
+  if (typeof end === 'string') return o.end === undefined ? 'end is required' : end;
   if (end <= start) return 'end must be after start';
   const name = o.name ?? '';
   if (typeof name !== 'string' || name.length > MAX_NAME) return `name must be text of at most ${MAX_NAME} characters`;

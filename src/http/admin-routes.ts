@@ -1,6 +1,6 @@
 import { Outcome, OUTCOMES } from '../outcome';
 import type { Catalog } from '../events/catalog';
-import { parseDefinition } from '../events/definition';
+import { parseDefinition, pastStart } from '../events/definition';
 import { readCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { CHANNEL_NAMES } from '../events/answer-counts';
@@ -149,8 +149,12 @@ export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
         } catch {
           return error(x, 400, Outcome.BadRequest, 'body must be JSON');
         }
-        const def = parseDefinition(input);
+        const now = Date.now();
+        const def = parseDefinition(input, now);
         if (typeof def === 'string') return error(x, 400, Outcome.BadRequest, def);
+        // The event's own start may be put again (the same definition, a correction of its other fields).
+        const past = pastStart(def.start, now, deps.catalog.get(id)?.start);
+        if (past !== undefined) return error(x, 400, Outcome.BadRequest, past);
         respondLater(
           x,
           deps.catalog.put(id, def).then(({ result, event }) => {
