@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startApp, type RunningApp } from './app';
 import { mintToken } from './auth/jwt';
 import { AdminApi } from './cli/admin-api';
+import { eventGet, eventList } from './cli/event-list';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
 import { HELP } from './cli/help';
@@ -24,7 +25,7 @@ import { localServicesOf } from './services/start';
 import { stopLocalServices } from './services/stop-local';
 import { holdRestarts } from './services/supervise';
 import { formatReports, reconcileEvent } from './orders/reconcile';
-import { EVENT_ID } from './redis/keys';
+import { EVENT_ID, eventKeys } from './redis/keys';
 
 /** A token lives this long unless --ttl says otherwise (--ttl none: no exp). */
 export const DEFAULT_TOKEN_TTL = '24h';
@@ -178,6 +179,18 @@ async function eventPutCommand(argv: string[]): Promise<void> {
   if (!ok) process.exitCode = 1;
 }
 
+async function eventListCommand(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const [opts, flags] = takeOptions(argv.filter((a) => a !== '--json'), ['url']);
+  process.stdout.write((await eventList(adminApi(opts.url, flags), json)) + '\n');
+}
+
+async function eventGetCommand(argv: string[]): Promise<void> {
+  const [opts, rest] = takeOptions(argv, ['url']);
+  const [id, flags] = eventId(rest, 'event get');
+  process.stdout.write((await eventGet(adminApi(opts.url, flags), id)) + '\n');
+}
+
 /** The persister on its own, so N servers (SECKILL_PERSISTER=false) can share one or several. */
 async function persister(argv: string[]): Promise<void> {
   const config = configFrom(process.env, argv);
@@ -226,6 +239,10 @@ async function reconcile(argv: string[]): Promise<void> {
   const { redis, pool } = await connectExisting(config, 'seckill-reconcile');
   try {
     const store = new EventStore(pool);
+    // An id in neither Redis nor MySQL is a typo, not an event with nothing sold: no row of zeros for it.
+    const unknown = [];
+    for (const id of events) if ((await redis.exists(eventKeys(id).meta)) === 0 && !(await store.has(id))) unknown.push(id);
+    if (unknown.length > 0) throw new ConfigError(`reconcile: no such event ${unknown.map((id) => `"${id}"`).join(', ')} (in neither Redis nor MySQL)`);
     let ids = events;
     if (ids.length === 0) {
       const catalog = new Catalog(redis, undefined, false);
@@ -253,6 +270,8 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => void | Promise<void>
   serve,
   token,
   'event put': eventPutCommand,
+  'event list': eventListCommand,
+  'event get': eventGetCommand,
   persister,
   reconcile,
 };
@@ -264,17 +283,20 @@ async function main(argv: string[]): Promise<void> {
   }
   // `seckill`, `seckill --demo` and `seckill --port 9000` are `seckill serve …`.
   const implicitServe = argv.length === 0 || (argv[0]!.startsWith('--') && argv[0] !== '--help' && argv[0] !== '-h');
-  const words = implicitServe ? ['serve'] : argv[0] === 'event' ? argv.slice(0, 2) : argv.slice(0, 1);
+  // `event` takes a second word (put, list, get); `seckill event` and `seckill event --help` are its help.
+  const eventWord = argv[0] === 'event' && argv[1] !== undefined && !argv[1].startsWith('-');
+  const words = implicitServe ? ['serve'] : eventWord ? argv.slice(0, 2) : argv.slice(0, 1);
   const command = words.join(' ');
   const rest = implicitServe ? argv : argv.slice(words.length);
   const help = rest.includes('--help') || rest.includes('-h');
   const run = COMMANDS[command];
   if (run !== undefined && !help) return run(rest);
-  const text = HELP[run === undefined ? 'main' : command];
-  const known = run !== undefined || ['help', '--help', '-h'].includes(command);
-  (known ? process.stdout : process.stderr).write((text?.() ?? '') + '\n');
-  if (!known) process.stderr.write(`\nseckill: unknown command "${command}"\n`);
-  process.exitCode = known ? 0 : 2;
+  const page = HELP[command] !== undefined ? command : command.startsWith('event') ? 'event' : 'main';
+  // Help asked for is on stdout with 0; a command missing or unknown gets the nearest help on stderr, with 2.
+  const asked = ['help', '--help', '-h'].includes(command) || (help && page === command);
+  (asked ? process.stdout : process.stderr).write((HELP[page]?.() ?? '') + '\n');
+  if (!asked) process.stderr.write(command === 'event' ? '\nseckill: event needs a command: put, list or get\n' : `\nseckill: unknown command "${command}"\n`);
+  process.exitCode = asked ? 0 : 2;
 }
 
 if (require.main === module) {

@@ -7,7 +7,7 @@ import { createDecoder } from 'fast-jwt';
 import t from 'tap';
 import { parseDuration, parseWhen } from '../src/cli/time';
 import { flagName, SETTINGS } from '../src/config';
-import { ADMIN, SECRET, testApp } from './helpers/app';
+import { ADMIN, buy, SECRET, testApp } from './helpers/app';
 import { CLI } from './helpers/process';
 import { tempDir } from './helpers/services';
 
@@ -59,7 +59,7 @@ async function onTerminal(args: string[], env: Record<string, string>): Promise<
 }
 
 t.test('--help on every command: stdout, exit 0; every serve flag listed', async (t) => {
-  const pages = [['--help'], ['help'], ['serve', '--help'], ['token', '--help'], ['event', 'put', '--help'], ['persister', '--help'], ['reconcile', '--help']];
+  const pages = [['--help'], ['help'], ['serve', '--help'], ['token', '--help'], ['event', '--help'], ['event', 'put', '--help'], ['event', 'list', '--help'], ['event', 'get', '--help'], ['persister', '--help'], ['reconcile', '--help']];
   for (const args of pages) {
     const r = await cli(args);
     t.equal(r.code, 0, `${args.join(' ')}: exit 0`);
@@ -74,6 +74,14 @@ t.test('--help on every command: stdout, exit 0; every serve flag listed', async
   const bad = await cli(['frobnicate']);
   t.equal(bad.code, 2, 'an unknown command exits 2');
   t.match(bad.stderr, /unknown command "frobnicate"/);
+  const event = await cli(['event', '--help']);
+  t.match(event.stdout, /event put ID[\s\S]*event list[\s\S]*event get ID/, 'event --help: its three commands');
+  const bare = await cli(['event']);
+  t.same([bare.code, bare.stdout], [2, ''], 'event alone: exit 2, nothing on stdout');
+  t.match(bare.stderr, /^usage: seckill event[\s\S]*event needs a command: put, list or get/);
+  const unknown = await cli(['event', 'delete', 'x']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /^usage: seckill event[\s\S]*unknown command "event delete"/, "an unknown event command: event's help");
   const version = await cli(['--version']);
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
   t.same([version.code, version.stdout.trim()], [0, `seckill ${pkg.version} (node ${process.version})`]);
@@ -192,6 +200,34 @@ t.test('event put: relative times place a new event and keep the window of one t
   const bad = await cli(['event', 'put', 'paid', '--pay-within', '1500ms'], env);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /--pay-within: whole seconds only/);
+});
+
+t.test('event list and event get', async (t) => {
+  const app = await testApp(t);
+  const env = { SECKILL_ADMIN_TOKEN: ADMIN, PORT: String(app.port) };
+  t.match((await cli(['event', 'list'], env)).stdout, /^no events/, 'none yet');
+  await cli(['event', 'put', 'later', '--stock', '5', '--start', '+1h', '--end', '+2h', '--name', 'Later sale'], env);
+  await cli(['event', 'put', 'gone', '--stock', '1', '--start', 'now', '--end', '+1h'], env);
+  t.equal((await buy(app.base, 'gone', 'u1')).c, 0);
+  await cli(['event', 'put', 'live', '--stock', '3', '--start', 'now', '--end', '+1h'], env);
+
+  const list = await cli(['event', 'list'], env);
+  t.equal(list.code, 0, list.stderr);
+  const lines = list.stdout.trim().split('\n');
+  t.match(lines[0], /^EVENT +STATE +STOCK +LEFT +START +END +NAME$/);
+  t.match(lines.slice(1), [/^gone +sold out +1 +0 /, /^live +open +3 +3 /, /^later +scheduled +5 +5 .* Later sale$/], 'by start: state, stock, units left');
+  const json = JSON.parse((await cli(['event', 'list', '--json'], env)).stdout) as { events: unknown[] };
+  t.match(json.events, [{ event: 'gone', state: 'open', soldOut: true, remaining: 0 }, { event: 'live' }, { event: 'later', state: 'scheduled', soldOut: false, remaining: 5 }]);
+
+  const got = await cli(['event', 'get', 'gone'], env);
+  t.equal(got.code, 0, got.stderr);
+  t.match(JSON.parse(got.stdout), { event: 'gone', stock: 1, remaining: 0, sold: 1, buyers: 1 });
+  const none = await cli(['event', 'get', 'nosuch'], env);
+  t.same([none.code, none.stdout], [1, '']);
+  t.match(said(none), /no such event "nosuch"/);
+  const noId = await cli(['event', 'get'], env);
+  t.equal(noId.code, 1);
+  t.match(noId.stderr, /event get: the event id is required/);
 });
 
 t.test('fatal start-up errors: one JSON line off a terminal, one human line on it, exit 1', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ADMIN, buy, testApp } from './helpers/app';
+import { ADMIN, buy, putEvent, testApp } from './helpers/app';
 
 const admin = { authorization: `Bearer ${ADMIN}` };
 const HOUR = 3_600_000;
@@ -8,6 +8,39 @@ async function put(base: string, id: string, body: unknown): Promise<{ status: n
   const res = await fetch(`${base}/admin/events/${id}`, { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
+
+t.test('GET /admin/events: every event with its state, units left and window', async (t) => {
+  const app = await testApp(t);
+  const list = async (): Promise<{ status: number; body: { events: Record<string, unknown>[] } }> => {
+    const res = await fetch(`${app.base}/admin/events`, { headers: admin });
+    return { status: res.status, body: (await res.json()) as { events: Record<string, unknown>[] } };
+  };
+  t.same(await list(), { status: 200, body: { events: [] } }, 'none yet');
+
+  const now = Date.now();
+  t.equal((await putEvent(app.base, 'later', { stock: 5, start: now + HOUR, end: now + 2 * HOUR, name: 'Later' })).status, 201);
+  t.equal((await putEvent(app.base, 'open', { stock: 3, start: now - 2_000, end: now + HOUR })).status, 201);
+  t.equal((await putEvent(app.base, 'gone', { stock: 1, start: now - 3_000, end: now + HOUR })).status, 201);
+  // A window already over: its start within the minute the API accepts.
+  t.equal((await putEvent(app.base, 'over', { stock: 2, start: now - 30_000, end: now - 10_000 })).status, 201);
+  t.equal((await buy(app.base, 'gone', 'u1')).c, 0);
+  t.equal((await buy(app.base, 'open', 'u1')).c, 0);
+
+  const { status, body } = await list();
+  t.equal(status, 200);
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  t.same(body.events, [
+    { event: 'over', name: '', stock: 2, start: iso(now - 30_000), end: iso(now - 10_000), payWithin: 0, state: 'ended', soldOut: false, remaining: 2 },
+    { event: 'gone', name: '', stock: 1, start: iso(now - 3_000), end: iso(now + HOUR), payWithin: 0, state: 'open', soldOut: true, remaining: 0 },
+    { event: 'open', name: '', stock: 3, start: iso(now - 2_000), end: iso(now + HOUR), payWithin: 0, state: 'open', soldOut: false, remaining: 2 },
+    { event: 'later', name: 'Later', stock: 5, start: iso(now + HOUR), end: iso(now + 2 * HOUR), payWithin: 0, state: 'scheduled', soldOut: false, remaining: 5 },
+  ], 'by start; remaining is Redis\' count');
+
+  const anonymous = await fetch(`${app.base}/admin/events`);
+  t.same([anonymous.status, await anonymous.json()], [401, { c: 8, error: 'admin token required' }], 'the admin token is needed');
+  const post = await fetch(`${app.base}/admin/events`, { method: 'POST', headers: admin });
+  t.same([post.status, post.headers.get('allow'), ((await post.json()) as { c: number }).c], [405, 'GET', 9], 'another method: 405');
+});
 
 t.test('PUT /admin/events/{e}: times that would be read otherwise than meant are refused, code 9, nothing made', async (t) => {
   const app = await testApp(t);

@@ -18,6 +18,8 @@ commands:
   token --user ID [--ttl 24h]  mint a buyer JWT
   event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
                                create an event, or change the fields given
+  event list                   every event, with its state and units left
+  event get ID                 one event's stats
   persister                    move orders from the Redis streams to MySQL (standalone)
   reconcile [EVENT...] [--repair]
                                compare Redis and MySQL; exit 1 on any mismatch
@@ -41,6 +43,19 @@ Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
   --ttl DURATION   lifetime, with its unit: 90s, 15m, 1h, 1h30m, 2d (default 24h);
                    a bare number is refused
   --ttl none       no exp claim: the token never expires`,
+  event: () => `usage: seckill event <put|list|get> ... [--url URL]
+
+Events, through the running server's admin API (SECKILL_ADMIN_TOKEN, or the
+demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
+
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+               create the event, or change the fields given
+  event list [--json]
+               every event: state (scheduled, open, sold out, ended), stock,
+               units left, window
+  event get ID the event's stats (GET /admin/events/ID)
+
+  seckill event put --help   the options of put, and the forms of T and D`,
   'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--url URL]
 
 Creates the event ID, or changes it through the running server's admin API
@@ -64,6 +79,17 @@ Durations take a unit (500ms, 90s, 15m, 1h, 2d, 1h30m): a bare number is
 refused. Relative times (+10m) place a new event: on an event that exists
 they keep its window, so the same command run again changes nothing (give
 ISO-8601 times, or --start now, to move it).`,
+  'event list': () => `usage: seckill event list [--json] [--url URL]
+
+Lists every event the server knows, by start: its state (scheduled, open,
+sold out, ended), stock, units left (Redis' count) and window.
+
+  --json       the API's answer (GET /admin/events) instead of a table`,
+  'event get': () => `usage: seckill event get ID [--url URL]
+
+Prints the event's stats (GET /admin/events/ID): stock, remaining, buyers,
+payments, orders not yet in MySQL, queue and answers by outcome. No such
+event: exit 1.`,
   persister: () => `usage: seckill persister [flags]
 
 Moves orders from the Redis streams to MySQL, standalone (run the servers
@@ -73,7 +99,7 @@ Takes the flags of seckill serve (see seckill serve --help).`,
   reconcile: () => `usage: seckill reconcile [EVENT...] [--repair] [flags]
 
 Compares Redis and MySQL for the events given (default: all) and exits 1 on
-any mismatch. Uses REDIS_URL / MYSQL_URL, or the local services a server
+any mismatch, or when an event given is in neither. Uses REDIS_URL / MYSQL_URL, or the local services a server
 started under SECKILL_DATA_DIR.
 
   --repair   write to MySQL the orders Redis granted that MySQL lacks`,

@@ -129,6 +129,12 @@ export class EventStore {
     return rows.map(toEvent);
   }
 
+  /** Whether MySQL has the event's definition. */
+  async has(id: string): Promise<boolean> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT 1 FROM events WHERE id = ?', [id]);
+    return rows.length > 0;
+  }
+
   /** user → order number of every order stored for an event. */
   async orders(eventId: string): Promise<Map<string, number>> {
     const [rows] = await this.pool.query<RowDataPacket[]>('SELECT user_id, order_no FROM orders WHERE event_id = ?', [eventId]);

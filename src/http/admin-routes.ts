@@ -131,8 +131,32 @@ const PUT_WORD: Record<PutEventResult, string> = {
   [PutEventResult.Restoring]: 'refused: the event is being restored from MySQL; retry',
 };
 
-/** PUT and GET /admin/events/{event}, behind SECKILL_ADMIN_TOKEN. */
+/**
+ * Every event this process knows, with Redis' count of each (one GET per
+ * event; null while Redis has none: being restored), by start then id.
+ */
+async function list(deps: AdminDeps): Promise<Record<string, unknown>> {
+  const now = Date.now();
+  const events = [...deps.catalog.all()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  const counts = await Promise.all(events.map((e) => deps.redis.get(e.keys.stock)));
+  return {
+    events: events.map((e, i) => {
+      const left = counts[i];
+      const remaining = left == null ? null : Number(left);
+      return { ...eventView(e), state: e.state(now), soldOut: remaining === 0, remaining };
+    }),
+  };
+}
+
+/** GET /admin/events, PUT and GET /admin/events/{event}, behind SECKILL_ADMIN_TOKEN. */
 export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
+  routes.get('/admin/events', (x, req) => {
+    if (!deps.isAdmin(req.getHeader('authorization'))) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    respondLater(x, list(deps).then((l) => [200, l]));
+  });
+
+  routes.any('/admin/events', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
+
   routes.put('/admin/events/:event', (x, req) => {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
