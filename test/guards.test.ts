@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parseBlocklist } from '../src/admission/blocklist';
-import { UserThrottle } from '../src/admission/user-throttle';
+import { Throttle } from '../src/admission/throttle';
 import { buy, count, openEvent, testApp } from './helpers/app';
 import { scrape } from './helpers/metrics';
 import { tempDir } from './helpers/services';
 import { until } from './helpers/wait';
 
 t.test('throttle: a fixed one-second window per user', async (t) => {
-  const th = new UserThrottle(3);
+  const th = new Throttle(3);
   const at = (ms: number): boolean[] => [th.allow('bot', ms), th.allow('bot', ms), th.allow('bot', ms), th.allow('bot', ms)];
   t.same(at(10_000), [true, true, true, false], 'the fourth in a second is refused');
   t.ok(th.allow('person', 10_100), 'another user has a count of their own');

@@ -5,7 +5,7 @@ import { Parked, type ShutdownGate } from './parked';
 import { FOLLOW, prefilter, QUEUE, WAIT, type Decision } from './prefilter';
 import { Stage, type AnswerCounts } from '../events/answer-counts';
 import type { Blocklist } from './blocklist';
-import type { UserThrottle } from './user-throttle';
+import type { Throttle } from './throttle';
 import type { Reply } from './reply';
 
 /** The events a front knows (its catalog). */
@@ -37,7 +37,7 @@ export class Admission implements ShutdownGate {
     private readonly timeoutMs: number,
     /** Answers refused before an event was found. */
     private readonly refused: AnswerCounts,
-    private readonly guards: { readonly throttle?: UserThrottle; readonly blocklist?: Blocklist } = {},
+    private readonly guards: { readonly throttle?: Throttle; readonly blocklist?: Blocklist } = {},
   ) {}
 
   /**

@@ -5,7 +5,7 @@ import { Consumer } from '../admission/consumer';
 import { Ledger } from '../admission/ledger';
 import type { Parked } from '../admission/parked';
 import { ParkQueue } from '../admission/queue';
-import { UserThrottle } from '../admission/user-throttle';
+import { Throttle } from '../admission/throttle';
 import { createAdminCheck, createUserVerifier } from '../auth/jwt';
 import { corsOriginList, type Config } from '../config';
 import { loadAssets } from '../dashboard/assets';
@@ -118,7 +118,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
       pushes?.check(event);
     },
   });
-  const throttle = config.userRate === 0 ? undefined : new UserThrottle(config.userRate);
+  const throttle = config.userRate === 0 ? undefined : new Throttle(config.userRate);
   const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist: o.blocklist });
   const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
   const isAdmin = createAdminCheck(config.adminToken);
