@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { LOG_FORMATS, LOG_LEVELS } from './log';
 
 type Kind = 'int' | 'string' | 'bool';
@@ -48,6 +49,8 @@ const SETTING_TABLE = {
   persister: bool('SECKILL_PERSISTER', true, 'run the persister inside the server (true/false)'),
   stopTimeoutMs: int('SECKILL_STOP_TIMEOUT_MS', 30_000, 1_000, 3_600_000, 'how long a graceful stop may take; past it: local services stopped, exit 1'),
   userRate: int('SECKILL_USER_RATE', 0, 0, 1_000_000, 'buy requests per user per second at most (0: no limit); past it: code 5'),
+  ipRate: int('SECKILL_IP_RATE', 0, 0, 1_000_000, 'buy requests per client address per second at most, for the whole server (0: no limit); past it: code 5'),
+  trustedProxies: str('SECKILL_TRUSTED_PROXIES', '', 'proxies whose X-Forwarded-For names the client for SECKILL_IP_RATE: addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated'),
   wsInflight: int('SECKILL_WS_INFLIGHT', 64, 1, 100_000, 'undecided buys per WebSocket connection at most; past it: code 5'),
   blocklist: str('SECKILL_BLOCKLIST', '', 'a file of blocked user ids, one per line, reloaded on change; their buys get code 8'),
   logLevel: str('SECKILL_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'),
@@ -164,6 +167,7 @@ export function loadConfig(
   }
   checkUrls(config);
   corsOriginList(config.corsOrigins);
+  trustedProxyList(config.trustedProxies);
   if (config.jwtSecret !== '' && config.jwtPublicKey !== '') {
     throw new ConfigError('set SECKILL_JWT_SECRET or SECKILL_JWT_PUBLIC_KEY, not both');
   }
@@ -216,4 +220,24 @@ export function corsOriginList(value: string): string[] {
     }
   }
   return origins;
+}
+
+/**
+ * SECKILL_TRUSTED_PROXIES → its entries, each one proxy-addr can compile
+ * (an address, a CIDR or netmask, or loopback / linklocal / uniquelocal);
+ * a bad one names the variable, so the server does not start trusting less
+ * (or more) than the operator wrote.
+ */
+export function trustedProxyList(value: string): string[] {
+  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const e of entries) {
+    try {
+      proxyaddr.compile(e);
+    } catch (err) {
+      throw new ConfigError(
+        `SECKILL_TRUSTED_PROXIES: "${e}" is not an address, a CIDR (10.0.0.0/8) or one of loopback, linklocal, uniquelocal (${(err as Error).message})`,
+      );
+    }
+  }
+  return entries;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { DEFAULT_CONFIG, defaultWorkers, loadConfig, SETTINGS } from '../src/config';
+import { DEFAULT_CONFIG, defaultWorkers, loadConfig, SETTINGS, trustedProxyList } from '../src/config';
 import { startLocalRedis } from '../src/services/redis-server';
 import { tempDir } from './helpers/services';
 
@@ -34,6 +34,13 @@ t.test('bad values name the variable', async (t) => {
   t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b' }), /REDIS_CLUSTER_NODES: "b" is not host:port/);
   t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: ' , ' }), /REDIS_CLUSTER_NODES must list at least one/);
   t.equal(loadConfig({}, ['--redis-cluster-nodes', '10.0.0.5:7000,[::1]:7001']).redisClusterNodes, '10.0.0.5:7000,[::1]:7001');
+  t.throws(() => loadConfig({ SECKILL_IP_RATE: '-5' }), /SECKILL_IP_RATE must be a whole number/);
+  t.throws(() => loadConfig({ SECKILL_TRUSTED_PROXIES: '10.0.0.0/8,10.0.0.0/33' }), /SECKILL_TRUSTED_PROXIES: "10.0.0.0\/33" is not an address, a CIDR/);
+  t.throws(() => loadConfig({}, ['--trusted-proxies', 'proxy.example.com']), /SECKILL_TRUSTED_PROXIES: "proxy.example.com"/);
+  t.throws(() => loadConfig({ SECKILL_TRUSTED_PROXIES: '0.0.0.0/0' }), /SECKILL_TRUSTED_PROXIES: "0.0.0.0\/0"/, 'trusting every address is refused');
+  const proxies = loadConfig({ SECKILL_IP_RATE: '20', SECKILL_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,loopback,fd00::/8,192.168.0.0/255.255.0.0' });
+  t.equal(proxies.ipRate, 20);
+  t.same(trustedProxyList(proxies.trustedProxies), ['10.0.0.0/8', '127.0.0.1', 'loopback', 'fd00::/8', '192.168.0.0/255.255.0.0']);
   t.throws(() => loadConfig({}, ['--nope', '1']), /unknown option --nope/);
   t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
 });

@@ -24,9 +24,9 @@ export interface Decider {
 
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
- * handler: auth (8), blocklist (8), event (7), per-user throttle (5),
- * prefilter, then queue full (5), Redis down (10), or park. Only a parked
- * request asks to hear of its client leaving (Reply.parked, still before
+ * handler: auth (8), blocklist (8), event (7), per-address limit (5),
+ * per-user throttle (5), prefilter, then queue full (5), Redis down (10),
+ * or park. Only a parked request asks to hear of its client leaving (Reply.parked, still before
  * anything asynchronous happens); one answered here needs nothing.
  */
 export class Admission implements ShutdownGate {
@@ -37,7 +37,13 @@ export class Admission implements ShutdownGate {
     private readonly timeoutMs: number,
     /** Answers refused before an event was found. */
     private readonly refused: AnswerCounts,
-    private readonly guards: { readonly throttle?: Throttle; readonly blocklist?: Blocklist } = {},
+    private readonly guards: {
+      /** Per user (SECKILL_USER_RATE). */
+      readonly throttle?: Throttle;
+      /** Per client address (SECKILL_IP_RATE): the transports then pass each buy's address key. */
+      readonly addresses?: Throttle;
+      readonly blocklist?: Blocklist;
+    } = {},
   ) {}
 
   /**
@@ -64,15 +70,22 @@ export class Admission implements ShutdownGate {
     }
   }
 
-  /** `user` is undefined when the token did not verify. */
-  buy(res: Reply, eventId: string, user: string | undefined): void {
+  /**
+   * `user` is undefined when the token did not verify; `address` is the
+   * client's address key (src/admission/address-key.ts), given only while
+   * the per-address limit is on.
+   */
+  buy(res: Reply, eventId: string, user: string | undefined, address?: string): void {
     if (this.closing) this.lastSeenClosing = Date.now();
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized);
-    const { throttle, blocklist } = this.guards;
+    const { throttle, addresses, blocklist } = this.guards;
     if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized);
     const event = this.catalog.get(eventId);
     if (event === undefined) return this.refuse(res, Outcome.UnknownEvent);
     const now = Date.now();
+    if (address !== undefined && addresses !== undefined && !addresses.allow(address, now)) {
+      return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
+    }
     if (throttle !== undefined && !throttle.allow(user, now)) {
       return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
     }

@@ -147,6 +147,15 @@ export class Exchange {
     this.res.close();
   }
 
+  /**
+   * The peer's address as text (`127.0.0.1`; uWS writes IPv6 in full, and
+   * IPv4 as IPv4-mapped IPv6 on a socket listening on `::`). Read it inside
+   * the handler, before anything asynchronous.
+   */
+  remoteAddress(): string {
+    return Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
+  }
+
   /** Turns the request into a WebSocket (inside the app's `upgrade` handler). */
   upgrade<T>(userData: T, key: string, protocol: string, extensions: string, context: us_socket_context_t): void {
     this.res.upgrade(userData, key, protocol, extensions, context);

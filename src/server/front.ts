@@ -1,5 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import { Admission } from '../admission/admission';
+import { addressKey } from '../admission/address-key';
 import type { Blocklist } from '../admission/blocklist';
 import { Consumer } from '../admission/consumer';
 import { Ledger } from '../admission/ledger';
@@ -7,7 +8,7 @@ import type { Parked } from '../admission/parked';
 import { ParkQueue } from '../admission/queue';
 import { Throttle } from '../admission/throttle';
 import { createAdminCheck, createUserVerifier } from '../auth/jwt';
-import { corsOriginList, type Config } from '../config';
+import { corsOriginList, trustedProxyList, type Config } from '../config';
 import { loadAssets } from '../dashboard/assets';
 import { DashboardFeed } from '../dashboard/feed';
 import { HistorySampler } from '../dashboard/history';
@@ -119,7 +120,10 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     },
   });
   const throttle = config.userRate === 0 ? undefined : new Throttle(config.userRate);
-  const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, blocklist: o.blocklist });
+  // SECKILL_IP_RATE off: no address is read or worked out on any request.
+  const addresses = config.ipRate === 0 ? undefined : new Throttle(config.ipRate);
+  const keyOfAddress = addresses === undefined ? undefined : addressKey(trustedProxyList(config.trustedProxies));
+  const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, addresses, blocklist: o.blocklist });
   const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
   const isAdmin = createAdminCheck(config.adminToken);
   const isMetricsReader = createAdminCheck(config.metricsToken);
@@ -127,8 +131,16 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
 
   const routes = new Routes(uws.App(), corsOriginList(config.corsOrigins));
   const { app } = routes;
-  registerBuyRoute(routes, admission, verifyUser, refused);
-  const ws = registerWsRoute(routes, { admission, events: catalog, verifyUser, refused, inflight: config.wsInflight, roomForMore: () => !ledger.full });
+  registerBuyRoute(routes, admission, verifyUser, refused, keyOfAddress);
+  const ws = registerWsRoute(routes, {
+    admission,
+    events: catalog,
+    verifyUser,
+    refused,
+    inflight: config.wsInflight,
+    roomForMore: () => !ledger.full,
+    addressKey: keyOfAddress,
+  });
   pushes = ws.pushes;
   // A unit came free or the event changed: the requests standing by are decided again; pushes follow the change.
   ledger.onFreed = (event) => admission.review(event);

@@ -20,6 +20,8 @@ export async function startPrimary(config: Config): Promise<RunningApp> {
       queueRate: share(config.queueRate, n),
       queueBurst: share(config.queueBurst, n),
       queueCapacity: share(config.queueCapacity, n),
+      // The kernel spreads one address's connections over the workers: each holds it to its share (0 stays off).
+      ipRate: config.ipRate === 0 ? 0 : share(config.ipRate, n),
       // The primary persists and sweeps; the workers serve.
       persister: false,
     });

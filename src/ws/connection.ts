@@ -13,8 +13,10 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /**
  * One WebSocket connection's state (its uWS user data): the user its
- * upgrade token named, if any; its buys still undecided, each released if
- * the connection closes first; and its protocol error count.
+ * upgrade token named, if any; the client address key of its upgrade
+ * request (only while SECKILL_IP_RATE is on); its buys still undecided,
+ * each released if the connection closes first; and its protocol error
+ * count.
  */
 export class Connection {
   ws: WebSocket<{ readonly conn: Connection }> | undefined = undefined;
@@ -24,7 +26,11 @@ export class Connection {
   /** Event ids this connection is subscribed to (so subscribe is called once per event). */
   readonly topics = new Set<string>();
 
-  constructor(readonly user: string | undefined) {}
+  constructor(
+    readonly user: string | undefined,
+    /** Every buy on this connection counts against it (SECKILL_IP_RATE). */
+    readonly address?: string,
+  ) {}
 
   /** Sends one answer frame (inside a uWS callback or a cork). Counts protocol errors; the tenth closes the connection. */
   send(id: number, code: Outcome, order: number): void {

@@ -1,7 +1,9 @@
 import type { Admission, EventLookup } from '../admission/admission';
+import type { AddressKey } from '../admission/address-key';
 import { Channel, Stage, type AnswerCounts } from '../events/answer-counts';
 import type { VerifyUser } from '../auth/jwt';
 import { Format, writeOutcome } from '../http/codec';
+import { clientAddress } from '../http/client-address';
 import type { Routes } from '../http/routes';
 import { log } from '../log';
 import { Outcome } from '../outcome';
@@ -19,6 +21,8 @@ export interface WsRouteOptions {
   readonly inflight: number;
   /** False when no new connection should be taken (the park queue is full): the upgrade gets 503. */
   readonly roomForMore: () => boolean;
+  /** SECKILL_IP_RATE on: the upgrade request's client address, which each of the connection's buys counts against. */
+  readonly addressKey?: AddressKey;
 }
 
 /** The WebSocket front of one process: its pushes, and closing every connection at shutdown. */
@@ -96,7 +100,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       return conn.send(id, Outcome.Busy, 0);
     }
     const user = token === undefined ? conn.user : o.verifyUser(`Bearer ${token}`);
-    o.admission.buy(new WsReply(conn, id), event, user);
+    o.admission.buy(new WsReply(conn, id), event, user, conn.address);
   };
 
   routes.ws<Held>('/ws', {
@@ -113,6 +117,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const cred = credentials(req.getHeader('authorization'), req.getQuery('access_token'));
+      const address = o.addressKey === undefined ? undefined : clientAddress(o.addressKey, x, req);
       if (o.admission.closing || !o.roomForMore()) {
         o.refused.count(Channel.Ws, Stage.Http, Outcome.Unavailable);
         return writeOutcome(x, Outcome.Unavailable, 0, Format.Json);
@@ -122,7 +127,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
         o.refused.count(Channel.Ws, Stage.Http, Outcome.Unauthorized);
         return writeOutcome(x, Outcome.Unauthorized, 0, Format.Json);
       }
-      x.upgrade<Held>({ conn: new Connection(user) }, key, protocol, extensions, context);
+      x.upgrade<Held>({ conn: new Connection(user, address) }, key, protocol, extensions, context);
     },
     open: (ws) => {
       const { conn } = ws.getUserData();

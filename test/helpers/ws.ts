@@ -37,9 +37,10 @@ export class WsClient {
     socket.on('error', () => undefined);
   }
 
-  static open(port: number, opts: { bearer?: string; query?: string } = {}): Promise<WsClient> {
-    const headers = opts.bearer === undefined ? undefined : { authorization: `Bearer ${opts.bearer}` };
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws${opts.query ?? ''}`, { headers });
+  /** `headers` are added to the upgrade request; `localAddress` is the address it comes from (any of 127.0.0.0/8). */
+  static open(port: number, opts: { bearer?: string; query?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<WsClient> {
+    const headers = { ...opts.headers, ...(opts.bearer === undefined ? {} : { authorization: `Bearer ${opts.bearer}` }) };
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws${opts.query ?? ''}`, { headers, localAddress: opts.localAddress });
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new WsClient(socket)));
       socket.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
