@@ -30,10 +30,10 @@ t.test('GET /admin/events: every event with its state, units left and window', a
   t.equal(status, 200);
   const iso = (ms: number): string => new Date(ms).toISOString();
   t.same(body.events, [
-    { event: 'over', name: '', stock: 2, start: iso(now - 30_000), end: iso(now - 10_000), payWithin: 0, state: 'ended', soldOut: false, remaining: 2 },
-    { event: 'gone', name: '', stock: 1, start: iso(now - 3_000), end: iso(now + HOUR), payWithin: 0, state: 'open', soldOut: true, remaining: 0 },
-    { event: 'open', name: '', stock: 3, start: iso(now - 2_000), end: iso(now + HOUR), payWithin: 0, state: 'open', soldOut: false, remaining: 2 },
-    { event: 'later', name: 'Later', stock: 5, start: iso(now + HOUR), end: iso(now + 2 * HOUR), payWithin: 0, state: 'scheduled', soldOut: false, remaining: 5 },
+    { event: 'over', name: '', stock: 2, start: iso(now - 30_000), end: iso(now - 10_000), payWithin: 0, state: 'ended', paused: false, soldOut: false, remaining: 2 },
+    { event: 'gone', name: '', stock: 1, start: iso(now - 3_000), end: iso(now + HOUR), payWithin: 0, state: 'open', paused: false, soldOut: true, remaining: 0 },
+    { event: 'open', name: '', stock: 3, start: iso(now - 2_000), end: iso(now + HOUR), payWithin: 0, state: 'open', paused: false, soldOut: false, remaining: 2 },
+    { event: 'later', name: 'Later', stock: 5, start: iso(now + HOUR), end: iso(now + 2 * HOUR), payWithin: 0, state: 'scheduled', paused: false, soldOut: false, remaining: 5 },
   ], 'by start; remaining is Redis\' count');
 
   const anonymous = await fetch(`${app.base}/admin/events`);
