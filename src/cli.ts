@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startApp, type RunningApp } from './app';
 import { mintToken } from './auth/jwt';
 import { AdminApi } from './cli/admin-api';
-import { eventGet, eventList } from './cli/event-list';
+import { eventGet, eventList, eventPause } from './cli/event-list';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
 import { HELP } from './cli/help';
@@ -191,6 +191,14 @@ async function eventGetCommand(argv: string[]): Promise<void> {
   process.stdout.write((await eventGet(adminApi(opts.url, flags), id)) + '\n');
 }
 
+function eventPauseCommand(on: boolean): (argv: string[]) => Promise<void> {
+  return async (argv) => {
+    const [opts, rest] = takeOptions(argv, ['url']);
+    const [id, flags] = eventId(rest, on ? 'event pause' : 'event resume');
+    process.stdout.write((await eventPause(adminApi(opts.url, flags), id, on)) + '\n');
+  };
+}
+
 /** The persister on its own, so N servers (SECKILL_PERSISTER=false) can share one or several. */
 async function persister(argv: string[]): Promise<void> {
   const config = configFrom(process.env, argv);
@@ -272,6 +280,8 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => void | Promise<void>
   'event put': eventPutCommand,
   'event list': eventListCommand,
   'event get': eventGetCommand,
+  'event pause': eventPauseCommand(true),
+  'event resume': eventPauseCommand(false),
   persister,
   reconcile,
 };

@@ -75,7 +75,7 @@ t.test('--help on every command: stdout, exit 0; every serve flag listed', async
   t.equal(bad.code, 2, 'an unknown command exits 2');
   t.match(bad.stderr, /unknown command "frobnicate"/);
   const event = await cli(['event', '--help']);
-  t.match(event.stdout, /event put ID[\s\S]*event list[\s\S]*event get ID/, 'event --help: its three commands');
+  t.match(event.stdout, /event put ID[\s\S]*event list[\s\S]*event get ID[\s\S]*event pause ID, event resume ID/, 'event --help: its commands');
   const bare = await cli(['event']);
   t.same([bare.code, bare.stdout], [2, ''], 'event alone: exit 2, nothing on stdout');
   t.match(bare.stderr, /^usage: seckill event[\s\S]*event needs a command: put, list or get/);
@@ -228,6 +228,26 @@ t.test('event list and event get', async (t) => {
   const noId = await cli(['event', 'get'], env);
   t.equal(noId.code, 1);
   t.match(noId.stderr, /event get: the event id is required/);
+});
+
+t.test('event pause and event resume', async (t) => {
+  const app = await testApp(t);
+  const env = { SECKILL_ADMIN_TOKEN: ADMIN, PORT: String(app.port) };
+  await cli(['event', 'put', 'hold', '--stock', '3', '--start', 'now', '--end', '+1h'], env);
+  t.equal((await buy(app.base, 'hold', 'u1')).c, 0);
+  const paused = await cli(['event', 'pause', 'hold'], env);
+  t.equal(paused.code, 0, paused.stderr);
+  t.match(paused.stdout, /^hold: paused; no unit is decided until it is resumed \(orders so far: 1\)$/m);
+  t.match((await cli(['event', 'pause', 'hold'], env)).stdout, /paused \(it already was\)/, 'a repeat says so');
+  t.equal((await buy(app.base, 'hold', 'u2')).c, 16, 'a buy while paused: 16');
+  const resumed = await cli(['event', 'resume', 'hold'], env);
+  t.equal(resumed.code, 0, resumed.stderr);
+  t.match(resumed.stdout, /^hold: selling; that pause lasted [\d.]+ s \(paused 1 time\(s\), [\d.]+ s in all\)$/m);
+  t.equal((await buy(app.base, 'hold', 'u2')).c, 0, 'resumed: it sells');
+  const none = await cli(['event', 'pause', 'nosuch'], env);
+  t.same([none.code, none.stdout], [1, '']);
+  t.match(said(none), /no such event "nosuch"/);
+  t.match((await cli(['event', 'pause', '--help'], env)).stdout, /usage: seckill event pause ID/);
 });
 
 t.test('fatal start-up errors: one JSON line off a terminal, one human line on it, exit 1', async (t) => {

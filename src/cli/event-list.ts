@@ -38,6 +38,22 @@ export async function eventList(api: AdminApi, json: boolean): Promise<string> {
   return json ? JSON.stringify(body, null, 2) : formatEvents(body.events);
 }
 
+/** `seckill event pause ID` / `resume ID` (POST /admin/events/{id}/pause or /resume): one line saying what holds now. */
+export async function eventPause(api: AdminApi, id: string, on: boolean): Promise<string> {
+  const action = on ? 'pause' : 'resume';
+  const res = await api.call(`/admin/events/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
+  if (res.status === 404) {
+    await res.arrayBuffer();
+    throw new ConfigError(`no such event "${id}" (seckill event list shows them)`);
+  }
+  if (!res.ok) throw new ConfigError(`POST /admin/events/${id}/${action}: ${res.status} ${await res.text()}`);
+  const b = (await res.json()) as { result: string; paused: boolean; orders: number; pauses: number; pausedMs: number; lastPausedMs?: number };
+  const again = b.result === 'unchanged' ? ' (it already was)' : '';
+  if (b.paused) return `${id}: paused${again}; no unit is decided until it is resumed (orders so far: ${b.orders})`;
+  const lasted = b.lastPausedMs === undefined ? '' : `; that pause lasted ${(b.lastPausedMs / 1000).toFixed(1)} s`;
+  return `${id}: selling${again}${lasted} (paused ${b.pauses} time(s), ${(b.pausedMs / 1000).toFixed(1)} s in all)`;
+}
+
 /** `seckill event get ID`: the event's stats (GET /admin/events/{id}), indented; no such event is an error. */
 export async function eventGet(api: AdminApi, id: string): Promise<string> {
   const stats = await api.event(id);

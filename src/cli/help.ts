@@ -20,6 +20,7 @@ commands:
                                create an event, or change the fields given
   event list                   every event, with its state and units left
   event get ID                 one event's stats
+  event pause|resume ID        stop deciding units (every buy answers 16), or sell again
   persister                    move orders from the Redis streams to MySQL (standalone)
   reconcile [EVENT...] [--repair]
                                compare Redis and MySQL; exit 1 on any mismatch
@@ -43,7 +44,7 @@ Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
   --ttl DURATION   lifetime, with its unit: 90s, 15m, 1h, 1h30m, 2d (default 24h);
                    a bare number is refused
   --ttl none       no exp claim: the token never expires`,
-  event: () => `usage: seckill event <put|list|get> ... [--url URL]
+  event: () => `usage: seckill event <put|list|get|pause|resume> ... [--url URL]
 
 Events, through the running server's admin API (SECKILL_ADMIN_TOKEN, or the
 demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
@@ -54,6 +55,9 @@ demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
                every event: state (scheduled, open, sold out, ended), stock,
                units left, window
   event get ID the event's stats (GET /admin/events/ID)
+  event pause ID, event resume ID
+               the pause switch: while paused no unit is decided and every
+               buy answers 16, on every server; resume sells again
 
   seckill event put --help   the options of put, and the forms of T and D`,
   'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--url URL]
@@ -90,6 +94,16 @@ sold out, ended), stock, units left (Redis' count) and window.
 Prints the event's stats (GET /admin/events/ID): stock, remaining, buyers,
 payments, orders not yet in MySQL, queue and answers by outcome. No such
 event: exit 1.`,
+  'event pause': () => `usage: seckill event pause ID [--url URL]
+
+Pauses the sale of ID on every process of every server: from this call on no
+unit is decided, and every buy (parked ones too) answers 16 (HTTP 503) until
+seckill event resume ID. Kept in Redis and MySQL (a restore keeps it paused).
+Prints the orders granted when it took effect. No such event: exit 1.`,
+  'event resume': () => `usage: seckill event resume ID [--url URL]
+
+Resumes a paused sale: buys are decided again. Prints how long the pause
+lasted. No such event: exit 1.`,
   persister: () => `usage: seckill persister [flags]
 
 Moves orders from the Redis streams to MySQL, standalone (run the servers
