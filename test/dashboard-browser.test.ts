@@ -192,6 +192,23 @@ t.test('the amber "waiting for MySQL" shows where a persister is expected', asyn
   t.equal(await slow.locator('.tile.lag .label').textContent(), 'orders waiting for MySQL');
 });
 
+t.test('the pause button: pauses the sale (buys answer 16), shows it, and resumes it', async (t) => {
+  const app = await testApp(t);
+  await openEvent(t, app.base, 'held', 5);
+  const browser = await launchBrowser();
+  t.teardown(() => browser.closeAll());
+  const page = await browser.newPage();
+  await open(page, app.base);
+  const held = card(page, 'held');
+  await held.locator('button.pause', { hasText: 'pause' }).click();
+  await held.locator('.state', { hasText: 'paused' }).waitFor();
+  t.equal((await buy(app.base, 'held', 'u1')).c, 16, 'paused from the page: a buy answers 16');
+  t.ok(await held.locator('details').evaluate((d) => (d as unknown as { open: boolean }).open), 'the click did not fold the card');
+  await held.locator('button.pause', { hasText: 'resume' }).click();
+  await held.locator('.state', { hasText: 'open' }).waitFor();
+  t.equal((await buy(app.base, 'held', 'u1')).c, 0, 'resumed from the page: it sells');
+});
+
 t.test('a wrong token shows the login state and no sale data; the right one opens the dashboard', async (t) => {
   const app = await testApp(t);
   await openEvent(t, app.base, 'secretsale', 5);

@@ -4,7 +4,7 @@ import { firstSoldOut, HISTORY_LIMITS, HistorySampler, readHistory, sampleStep, 
 import { AnswerCounts, Channel, Stage } from '../src/events/answer-counts';
 import { SaleEvent } from '../src/events/sale-event';
 import { FleetCounts } from '../src/metrics/fleet-counts';
-import { Outcome } from '../src/outcome';
+import { Outcome, OUTCOMES } from '../src/outcome';
 import { buy as buyScript, defineScripts, putEvent as putScript } from '../src/redis/scripts';
 import { ADMIN, buy, count, openEvent, testApp } from './helpers/app';
 import { testRedis } from './helpers/services';
@@ -42,6 +42,8 @@ t.test('two processes sample the same seconds: one entry a second, the sum of wh
   t.same([...r.codes], [0, 0]);
   for (let i = 0; i < 2; i++) a.event.answers.count(Channel.Http, Stage.Redis, Outcome.Won);
   for (let i = 0; i < 3; i++) b.event.answers.count(Channel.Ws, Stage.Prefilter, Outcome.SoldOut);
+  // A code past a gap (13-15 are reserved): stored and read back in OUTCOMES' order, not by code.
+  b.event.answers.count(Channel.Http, Stage.Prefilter, Outcome.Paused);
   await Promise.all([a.fleet.publish(false), b.fleet.publish(false)]);
   await b.sampler.sample(s1 + 1000);
   await a.sampler.sample(s1 + 1000);
@@ -59,7 +61,9 @@ t.test('two processes sample the same seconds: one entry a second, the sum of wh
     ],
     'units left and the answers of both processes, per second',
   );
-  t.equal(samples[0]?.counts.length, 13, 'every outcome');
+  t.equal(samples[0]?.counts.length, OUTCOMES.length, 'every outcome');
+  const paused = OUTCOMES.findIndex((o) => o.code === Outcome.Paused);
+  t.same(samples.map((s) => s.counts[paused]), [0, 1, 1], 'an answer of code 16 read back as that outcome');
   t.same(a.sampler.latestOf(a.event), samples[2], 'the newest sample, for the live page');
   t.equal(firstSoldOut(samples, def), null, 'not sold out');
   await buyScript(redis, a.event.keys, ['u3', 'u4', 'u5']);

@@ -28,7 +28,7 @@ export interface Sample {
   readonly t: number;
   /** Units left (Redis' count). */
   readonly remaining: number;
-  /** Answers so far, summed over every process, by outcome code (OUTCOMES' order). */
+  /** Answers so far, summed over every process, one per outcome in OUTCOMES' order (not indexed by code: codes have gaps). */
   readonly counts: readonly number[];
 }
 
@@ -61,7 +61,8 @@ function decode(id: string, fields: readonly string[]): Sample | undefined {
   if (!Number.isSafeInteger(t) || v === undefined) return undefined;
   const [remaining, ...rest] = v.split(',').map(Number);
   if (remaining === undefined || !Number.isFinite(remaining) || rest.some((n) => !Number.isFinite(n))) return undefined;
-  return { t, remaining, counts: OUTCOMES.map((o) => rest[o.code] ?? 0) };
+  // Stored in OUTCOMES order (encode), not indexed by code: codes have gaps.
+  return { t, remaining, counts: OUTCOMES.map((_, i) => rest[i] ?? 0) };
 }
 
 /**

@@ -31,6 +31,8 @@ export interface EventSnapshot {
   readonly rates: Record<string, number>;
   /** Seconds a winner has to pay; 0: a win is final. */
   readonly payWithin: number;
+  /** Paused by its operator (buys answer 16 until resumed). */
+  readonly paused: boolean;
   /** The sale's totals: every answer, wins, sold-out answers (every process), users holding an order (Redis; null while away). */
   readonly totals: { readonly requests: number; readonly won: number; readonly soldOut: number; readonly buyers: number | null };
   /** Orders by payment state (Redis); null while Redis is away. */
@@ -190,6 +192,7 @@ export class SnapshotBuilder {
       answers,
       rates,
       payWithin: e.payWithin,
+      paused: e.paused,
       totals: { requests: totals.reduce((a, b) => a + b, 0), won: counts.total(Outcome.Won), soldOut: counts.total(Outcome.SoldOut), buyers },
       step: sampleStep(e),
     };

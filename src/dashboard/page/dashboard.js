@@ -345,7 +345,15 @@
     const details = el('details');
     const summary = el('summary');
     const head = el('div', 'head');
-    head.append(el('h2', 'event-id', id), el('span', 'event-name'), el('span', 'state'));
+    const toggle = el('button', 'pause', 'pause');
+    toggle.type = 'button';
+    // Inside the summary: a click here must not fold the card.
+    toggle.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      ev.stopPropagation();
+      void switchPause(id, toggle);
+    });
+    head.append(el('h2', 'event-id', id), el('span', 'event-name'), el('span', 'state'), toggle);
     const win = el('p', 'window');
     win.append(el('span', 'range'), el('span', 'countdown'));
     const totals = el('p', 'totals');
@@ -381,7 +389,23 @@
     return card;
   }
 
+  /** POST events/{id}/pause or /resume, as the button says; the next snapshot shows the result. */
+  async function switchPause(id, button) {
+    const action = button.dataset.action || 'pause';
+    button.disabled = true;
+    try {
+      const res = await fetch('events/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: bearer() });
+      const body = await res.json().catch(() => ({}));
+      button.title = res.ok ? (body.paused ? 'paused: no unit is decided, every buy answers 16' : 'selling') : res.status + ' ' + (body.error || '');
+    } catch (err) {
+      button.title = String(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   function stateOf(e) {
+    if (e.paused && e.state !== 'ended') return ['paused', 'paused'];
     if (e.state === 'scheduled') return ['scheduled', 'scheduled'];
     if (e.remaining <= 0) return e.state === 'ended' ? ['ended · sold out', 'ended'] : ['sold out', 'soldout'];
     return e.state === 'open' ? ['open', 'open'] : ['ended', 'ended'];
@@ -397,6 +421,10 @@
     const state = q('.state');
     state.textContent = label;
     state.className = 'state state-' + cls;
+    const toggle = q('button.pause');
+    toggle.hidden = e.state === 'ended';
+    toggle.dataset.action = e.paused ? 'resume' : 'pause';
+    toggle.textContent = e.paused ? 'resume' : 'pause';
     q('.range').textContent = windowText(e.start, e.end);
     const now = Date.now() + skew;
     q('.countdown').textContent =
