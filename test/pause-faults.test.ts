@@ -5,7 +5,7 @@ import { connectMysql } from '../src/orders/mysql';
 import { eventKeys } from '../src/redis/keys';
 import { ADMIN, buy, putEvent, SECRET } from './helpers/app';
 import { crowd, type Told } from './helpers/crowd';
-import { spawnServer, type ServerProcess } from './helpers/process';
+import { freeze, spawnServer, type ServerProcess } from './helpers/process';
 import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
 
@@ -30,6 +30,7 @@ async function admin(base: string, path: string): Promise<PauseAnswer> {
 }
 
 interface Stack {
+  readonly redisPid: number;
   readonly r: Redis;
   readonly pool: Pool;
   readonly env: (extra?: Record<string, string>) => Record<string, string>;
@@ -53,7 +54,11 @@ async function stack(t: Test): Promise<Stack> {
     SECKILL_DATA_DIR: tempDir(t),
     ...extra,
   });
-  return { r, pool, env };
+  return { redisPid: redis.pid, r, pool, env };
+}
+
+async function redisPaused(s: Stack, id: string): Promise<boolean> {
+  return (await s.r.hget(eventKeys(id).meta, 'paused')) !== null;
 }
 
 async function mysqlPaused(s: Stack, id: string): Promise<boolean> {
@@ -68,6 +73,73 @@ async function storedOrders(s: Stack, id: string): Promise<{ n: number; users: n
   );
   return { n: Number(rows[0]?.n), users: Number(rows[0]?.users), max: Number(rows[0]?.max) };
 }
+
+/** A test trigger's SLEEP(1.5) is holding a write to the events row. */
+async function sleeping(s: Stack): Promise<boolean> {
+  const [rows] = await s.pool.query<RowDataPacket[]>(
+    "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE state = 'User sleep' AND info LIKE '%SLEEP(1.5)%'",
+  );
+  return Number(rows[0]?.n) > 0;
+}
+
+/** Redis loses everything; resolves once the server restored the event from MySQL (its refresh finds it gone). */
+async function loseRedis(s: Stack, id: string): Promise<void> {
+  await s.r.flushall();
+  await until(async () => {
+    const [stock, restoring] = await s.r.hmget(eventKeys(id).meta, 'stock', 'restoring');
+    return stock !== null && restoring === null;
+  }, `${id} restored from MySQL`, 20_000, 20);
+}
+
+t.test('MySQL refusing the write of a pause leaves no half state: Redis is not paused behind its back', async (t) => {
+  const s = await stack(t);
+  const a = await spawnServer(t, s.env());
+  t.equal((await putEvent(a.base, 'pm', { stock: 10 })).status, 201);
+  t.match(await buy(a.base, 'pm', 'before'), { c: 0, o: 1 });
+  await until(async () => (await storedOrders(s, 'pm')).n === 1, 'the win stored in MySQL', 10_000, 20);
+  // MySQL refuses to record a pause (as a failing disk or a lost connection would, at that statement).
+  await s.pool.query(`CREATE TRIGGER pm_refuse BEFORE UPDATE ON events FOR EACH ROW BEGIN
+    IF NEW.paused_since_ms IS NOT NULL AND OLD.paused_since_ms IS NULL THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF;
+  END`);
+  const failed = await admin(a.base, '/admin/events/pm/pause');
+  t.match(failed, { status: 503, body: { c: 10 } }, 'the pause fails: 503, code 10');
+  t.equal(await redisPaused(s, 'pm'), await mysqlPaused(s, 'pm'), 'Redis is paused only if MySQL keeps it');
+  await s.pool.query('DROP TRIGGER pm_refuse');
+  t.equal(await redisPaused(s, 'pm'), false, 'the failed pause changed nothing');
+  // A restore after Redis lost the event brings back the sale as it was: open.
+  await loseRedis(s, 'pm');
+  t.match(await buy(a.base, 'pm', 'after'), { c: 0, o: 2 }, 'after the loss the sale goes on as it did');
+});
+
+t.test('a pause whose Redis call gets no answer is kept by MySQL: Redis may still run it', async (t) => {
+  const s = await stack(t);
+  const a = await spawnServer(t, s.env());
+  t.equal((await putEvent(a.base, 'pt', { stock: 10 })).status, 201);
+  // The first write of a pause to the row is held 1.5 s: long enough to freeze Redis before the pause reaches it.
+  await s.pool.query(`CREATE TRIGGER pt_slow BEFORE UPDATE ON events FOR EACH ROW BEGIN
+    IF NEW.paused_since_ms IS NOT NULL AND OLD.paused_since_ms IS NULL THEN SET @slept = SLEEP(1.5); END IF;
+  END`);
+  const pausing = admin(a.base, '/admin/events/pt/pause');
+  await until(() => sleeping(s), 'the pause held in its first write to the row', 10_000, 5);
+  await freeze(s.redisPid);
+  let answer: PauseAnswer;
+  try {
+    answer = await pausing;
+  } finally {
+    process.kill(s.redisPid, 'SIGCONT');
+  }
+  await s.pool.query('DROP TRIGGER pt_slow');
+  t.match(answer, { status: 503, body: { c: 10 } }, 'no answer from Redis: 503, code 10');
+  // Redis runs the script it had received once it goes on: the sale is paused after all.
+  await until(() => redisPaused(s, 'pt'), 'Redis ran the pause late', 5_000, 10);
+  t.ok(await mysqlPaused(s, 'pt'), 'and MySQL keeps it');
+  await loseRedis(s, 'pt');
+  t.ok(await redisPaused(s, 'pt'), 'a restore after a Redis loss keeps the sale paused');
+  t.match(await buy(a.base, 'pt', 'u1'), { c: 16 }, 'a buy answers 16');
+  t.equal((await admin(a.base, '/admin/events/pt/resume')).body.result, 'done', 'a resume makes the two agree');
+  t.notOk(await mysqlPaused(s, 'pt'), 'MySQL resumed');
+  t.match(await buy(a.base, 'pt', 'u1'), { c: 0, o: 1 });
+});
 
 t.test('paused through kill -9 of the server and a start on an emptied Redis', async (t) => {
   const s = await stack(t);

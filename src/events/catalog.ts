@@ -1,5 +1,5 @@
 import { Outcome } from '../outcome';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, ReplyError, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { pauseEvent, PauseResult, putEvent, type PauseOutcome, type RedisClient } from '../redis/scripts';
@@ -150,12 +150,16 @@ export class Catalog {
   }
 
   /**
-   * Pauses (`on`) or resumes an event's sale. Redis first (lua/pauseEvent-2.lua:
-   * from that call on no unit is decided), then MySQL's row, under its lock
-   * (a restore later puts the switch back); an event Redis lost is restored
-   * first, as for a put. Every process hears it through the event news and
-   * re-reads the event (this one at once): their buys, parked ones included,
-   * answer 16 until it resumes.
+   * Pauses (`on`) or resumes an event's sale, under the MySQL row's lock (a
+   * restore later puts the switch back); an event Redis lost is restored
+   * first, as for a put. A pause goes to the row, then to Redis
+   * (lua/pauseEvent-2.lua: from that call on no unit is decided), then Redis'
+   * values to the row; a resume to Redis, then the row. So a failed call
+   * never leaves the row "running" while Redis is paused (a restore would
+   * reopen the sale), short of a crash or a failed commit in the
+   * milliseconds after Redis paused. Every process hears it through the
+   * event news and re-reads the event (this one at once): their buys,
+   * parked ones included, answer 16 until it resumes.
    */
   async pause(id: string, on: boolean): Promise<PauseOutcome> {
     const keys = eventKeys(id);
@@ -163,13 +167,25 @@ export class Catalog {
     const outcome =
       store === undefined
         ? await pauseEvent(this.redis, keys, on)
-        : await store.inLockedTransaction(async (conn) => {
+        : await store.inLockedTransaction(async (conn): Promise<[PauseOutcome | { failed: unknown }, boolean]> => {
             const stored = await store.lock(conn, id);
             if (stored !== undefined) await this.restoreLocked(conn, stored);
-            const o = await pauseEvent(this.redis, keys, on);
+            // A pause is written to the row before Redis takes it: were MySQL to fail after Redis paused, a restore
+            // (Redis lost the event) would reopen a sale Redis had paused. Redis' exact values follow below.
+            const intent = on && stored !== undefined && stored.pause.since === 0;
+            if (intent) await store.savePause(conn, id, { ...stored.pause, since: Date.now(), pauses: stored.pause.pauses + 1 });
+            let o: PauseOutcome;
+            try {
+              o = await pauseEvent(this.redis, keys, on);
+            } catch (failed) {
+              // No reply (a timeout, a dropped connection): Redis may run the pause yet, so the row keeps it (a
+              // restore then keeps the sale paused; a pause or resume again makes the two agree). Refused: nothing ran.
+              return [{ failed }, intent && !(failed instanceof ReplyError)];
+            }
             if (o.result !== PauseResult.Unknown && stored !== undefined) await store.savePause(conn, id, o);
-            return [o, true];
+            return [o, o.result !== PauseResult.Unknown];
           });
+    if ('failed' in outcome) throw outcome.failed;
     if (outcome.result === PauseResult.Unknown) return outcome;
     const event = await this.load(id);
     if (outcome.result === PauseResult.Done && event !== undefined) {
