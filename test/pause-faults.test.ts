@@ -141,6 +141,30 @@ t.test('a pause whose Redis call gets no answer is kept by MySQL: Redis may stil
   t.match(await buy(a.base, 'pt', 'u1'), { c: 0, o: 1 });
 });
 
+t.test('Redis stalling just after the pause was kept does not turn it into a 503', async (t) => {
+  const s = await stack(t);
+  const a = await spawnServer(t, s.env());
+  t.equal((await putEvent(a.base, 'ps', { stock: 10 })).status, 201);
+  // The row's last write (Redis' values, after Redis paused) is held 1.5 s: Redis is frozen meanwhile, so the
+  // re-read that follows the commit gets no answer.
+  await s.pool.query(`CREATE TRIGGER ps_slow BEFORE UPDATE ON events FOR EACH ROW BEGIN
+    IF NEW.paused_since_ms IS NOT NULL AND OLD.paused_since_ms IS NOT NULL THEN SET @slept = SLEEP(1.5); END IF;
+  END`);
+  const pausing = admin(a.base, '/admin/events/ps/pause');
+  await until(() => sleeping(s), 'the pause held in its last write to the row', 10_000, 5);
+  await freeze(s.redisPid);
+  let answer: PauseAnswer;
+  try {
+    answer = await pausing;
+  } finally {
+    process.kill(s.redisPid, 'SIGCONT');
+  }
+  await s.pool.query('DROP TRIGGER ps_slow');
+  t.match(answer, { status: 200, body: { result: 'done', paused: true } }, 'the pause is answered done');
+  t.ok((await redisPaused(s, 'ps')) && (await mysqlPaused(s, 'ps')), 'it is in Redis and in MySQL');
+  t.match(await buy(a.base, 'ps', 'u1'), { c: 16 }, 'a buy answers 16');
+});
+
 t.test('paused through kill -9 of the server and a start on an emptied Redis', async (t) => {
   const s = await stack(t);
   const a = await spawnServer(t, s.env({ SECKILL_WORKERS: '2' }));

@@ -187,7 +187,17 @@ export class Catalog {
           });
     if ('failed' in outcome) throw outcome.failed;
     if (outcome.result === PauseResult.Unknown) return outcome;
-    const event = await this.load(id);
+    // The switch is set (and kept): a re-read failing now (Redis stalled just after) must not answer the call 503.
+    // This process takes the switch from the script's answer instead; the others hear 16 from Redis, or the refresh.
+    const event = await this.load(id).catch((err: unknown) => {
+      logRepeated('warn', { event: id, err: (err as Error).message }, 'could not re-read the event after its pause or resume');
+      const known = this.events.get(id);
+      if (known !== undefined) {
+        known.pause(outcome.since);
+        for (const w of this.watchers) w(known);
+      }
+      return known;
+    });
     if (outcome.result === PauseResult.Done && event !== undefined) {
       this.announce?.(event);
       if (on) log.warn({ event: id, orders: outcome.orders, pauses: outcome.pauses }, 'sale paused: no unit is decided until it is resumed');
