@@ -1,12 +1,12 @@
 import { Outcome } from '../outcome';
-import { Cluster, ReplyError, type Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { pauseEvent, PauseResult, putEvent, type PauseOutcome, type RedisClient } from '../redis/scripts';
 import { PutEventResult, type EventDefinition, type ExpiredOrder } from '../sale';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
-import { restoreFromStore } from './restore';
+import { RESTORE_LEASE_MS, restoreFromStore } from './restore';
 import { log } from '../log';
 import { logRepeated } from '../log-repeat';
 
@@ -162,30 +162,7 @@ export class Catalog {
    * parked ones included, answer 16 until it resumes.
    */
   async pause(id: string, on: boolean): Promise<PauseOutcome> {
-    const keys = eventKeys(id);
-    const store = this.store;
-    const outcome =
-      store === undefined
-        ? await pauseEvent(this.redis, keys, on)
-        : await store.inLockedTransaction(async (conn): Promise<[PauseOutcome | { failed: unknown }, boolean]> => {
-            const stored = await store.lock(conn, id);
-            if (stored !== undefined) await this.restoreLocked(conn, stored);
-            // A pause is written to the row before Redis takes it: were MySQL to fail after Redis paused, a restore
-            // (Redis lost the event) would reopen a sale Redis had paused. Redis' exact values follow below.
-            const intent = on && stored !== undefined && stored.pause.since === 0;
-            if (intent) await store.savePause(conn, id, { ...stored.pause, since: Date.now(), pauses: stored.pause.pauses + 1 });
-            let o: PauseOutcome;
-            try {
-              o = await pauseEvent(this.redis, keys, on);
-            } catch (failed) {
-              // No reply (a timeout, a dropped connection): Redis may run the pause yet, so the row keeps it (a
-              // restore then keeps the sale paused; a pause or resume again makes the two agree). Refused: nothing ran.
-              return [{ failed }, intent && !(failed instanceof ReplyError)];
-            }
-            if (o.result !== PauseResult.Unknown && stored !== undefined) await store.savePause(conn, id, o);
-            return [o, o.result !== PauseResult.Unknown];
-          });
-    if ('failed' in outcome) throw outcome.failed;
+    const outcome = this.store === undefined ? await this.pauseRedis(id, on) : await this.pauseStored(this.store, id, on);
     if (outcome.result === PauseResult.Unknown) return outcome;
     // The switch is set (and kept): a re-read failing now (Redis stalled just after) must not answer the call 503.
     // This process takes the switch from the script's answer instead; the others hear 16 from Redis, or the refresh.
@@ -204,6 +181,44 @@ export class Catalog {
       else log.warn({ event: id, pausedForMs: outcome.lastMs, pausedMs: outcome.pausedMs }, 'sale resumed');
     }
     return outcome;
+  }
+
+  /**
+   * With MySQL: a pause goes to the row first (event_pauses, autocommit: no
+   * wait on the events row a restore or persister holds), then to Redis, then
+   * Redis' exact values to the row. MySQL failing fails the pause with nothing
+   * changed; Redis giving no answer (it may still run it) leaves the row
+   * paused, so a restore keeps the sale paused. A resume goes to Redis first:
+   * the row failing after it still says paused, and a restore pauses (the safe
+   * side). An event MySQL does not have is 404 whatever Redis holds.
+   */
+  private async pauseStored(store: EventStore, id: string, on: boolean): Promise<PauseOutcome> {
+    if (!(await store.has(id))) return { result: PauseResult.Unknown, since: 0, pausedMs: 0, pauses: 0, orders: 0, lastMs: 0 };
+    if (on) await store.pauseIntent(id, Date.now());
+    const o = await this.pauseRedis(id, on);
+    // MySQL has the event and Redis does not, after the restore had its time: the row keeps the intent, the restore brings it.
+    if (o.result === PauseResult.Unknown) throw new Error('Redis unavailable: the event is being restored from MySQL; retry');
+    await store.savePause(id, o).catch((err: unknown) => {
+      logRepeated('warn', { event: id, err: (err as Error).message }, on ? 'pause kept in Redis; its exact values not written to MySQL' : 'sale resumed in Redis; MySQL still says paused (a restore would pause it again)');
+    });
+    return o;
+  }
+
+  /**
+   * The switch in Redis (lua/pauseEvent-2.lua). An event Redis lost (7) is
+   * restored from MySQL, and the switch is tried again every 10 ms: the
+   * restore writes the event's meta first, so the pause lands before the
+   * restored sale opens (restoreBegin and restoreEnd keep a pause Redis holds).
+   */
+  private async pauseRedis(id: string, on: boolean): Promise<PauseOutcome> {
+    const keys = eventKeys(id);
+    const giveUp = Date.now() + RESTORE_LEASE_MS;
+    for (;;) {
+      const o = await pauseEvent(this.redis, keys, on);
+      if (o.result !== PauseResult.Unknown || this.store === undefined || Date.now() > giveUp) return o;
+      void this.restore(id);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Another instance sold the event out: answer "sold out" from memory from now on. */

@@ -1,12 +1,12 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { EventDefinition, PauseState } from '../sale';
+import { NOT_PAUSED, type EventDefinition, type PauseState } from '../sale';
 
 export interface StoredEvent extends EventDefinition {
   readonly id: string;
   readonly pause: PauseState;
 }
 
-function toEvent(r: RowDataPacket): StoredEvent {
+function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent {
   return {
     id: String(r.id),
     name: String(r.name),
@@ -14,7 +14,7 @@ function toEvent(r: RowDataPacket): StoredEvent {
     start: Number(r.start_ms),
     end: Number(r.end_ms),
     payWithin: Number(r.pay_within_s ?? 0),
-    pause: { since: Number(r.paused_since_ms ?? 0), pausedMs: Number(r.paused_total_ms ?? 0), pauses: Number(r.pauses ?? 0) },
+    pause,
   };
 }
 
@@ -26,7 +26,7 @@ export interface StoredOrder {
   readonly state: '' | 'p' | 'x';
 }
 
-const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s, paused_since_ms, paused_total_ms, pauses';
+const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s';
 
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
@@ -63,24 +63,44 @@ export class EventStore {
     );
   }
 
-  /** Writes the pause switch inside the caller's transaction (after pauseEvent-2.lua set it in Redis). */
-  async savePause(conn: PoolConnection, id: string, pause: PauseState): Promise<void> {
-    await conn.query('UPDATE events SET paused_since_ms = ?, paused_total_ms = ?, pauses = ? WHERE id = ?', [
-      pause.since > 0 ? pause.since : null,
-      pause.pausedMs,
-      pause.pauses,
-      id,
-    ]);
+  /**
+   * A pause, before Redis takes it: the row says paused from `now` (kept if it
+   * already did), so MySQL never lags a pause Redis holds. Autocommit, on the
+   * event_pauses table: it waits for no lock a restore or a persister holds.
+   */
+  async pauseIntent(id: string, now: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO event_pauses (event_id, paused_since_ms, pauses) VALUES (?, ?, 1)
+       ON DUPLICATE KEY UPDATE pauses = IF(paused_since_ms IS NULL, pauses + 1, pauses),
+         paused_since_ms = COALESCE(paused_since_ms, VALUES(paused_since_ms))`,
+      [id, now],
+    );
+  }
+
+  /** The switch as Redis holds it after pauseEvent-2.lua (autocommit). */
+  async savePause(id: string, pause: PauseState): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO event_pauses (event_id, paused_since_ms, paused_total_ms, pauses) VALUES (?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE paused_since_ms = VALUES(paused_since_ms), paused_total_ms = VALUES(paused_total_ms), pauses = VALUES(pauses)`,
+      [id, pause.since > 0 ? pause.since : null, pause.pausedMs, pause.pauses],
+    );
+  }
+
+  /** The pause switch as the row keeps it (no lock: a restore reads it after taking the events row). */
+  async pauseOf(conn: PoolConnection, id: string): Promise<PauseState> {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT paused_since_ms, paused_total_ms, pauses FROM event_pauses WHERE event_id = ?', [id]);
+    const r = rows[0];
+    return r === undefined ? NOT_PAUSED : { since: Number(r.paused_since_ms ?? 0), pausedMs: Number(r.paused_total_ms), pauses: Number(r.pauses) };
   }
 
   /**
-   * Deletes every order of an event, with its payment and any conflict kept
-   * for it, inside the caller's transaction (which holds the row's lock):
-   * only for an event started afresh, whose old orders a restore must not
-   * bring back.
+   * Deletes every order of an event, with its payment, any conflict kept for
+   * it and its pause switch, inside the caller's transaction (which holds the
+   * row's lock): only for an event started afresh (not paused), whose old
+   * orders a restore must not bring back.
    */
   async forgetOrders(conn: PoolConnection, id: string): Promise<void> {
-    for (const table of ['orders', 'order_payments', 'order_conflicts']) await conn.query(`DELETE FROM ${table} WHERE event_id = ?`, [id]);
+    for (const table of ['orders', 'order_payments', 'order_conflicts', 'event_pauses']) await conn.query(`DELETE FROM ${table} WHERE event_id = ?`, [id]);
   }
 
   /**
@@ -95,7 +115,7 @@ export class EventStore {
       [id],
     );
     const r = rows[0];
-    return r === undefined ? undefined : toEvent(r);
+    return r === undefined ? undefined : toEvent(r, await this.pauseOf(conn, id));
   }
 
   /** Up to `limit` orders with order numbers above `after`, in order (a keyset page), with their payment state. */
@@ -126,7 +146,7 @@ export class EventStore {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE end_ms > ? ORDER BY id`,
       [now],
     );
-    return rows.map(toEvent);
+    return rows.map((r) => toEvent(r));
   }
 
   /** Whether MySQL has the event's definition. */

@@ -1,7 +1,7 @@
 import type { Pool } from 'mysql2/promise';
 import { eventKeys } from '../redis/keys';
 import { resetEvent, ResetEventResult, type RedisClient } from '../redis/scripts';
-import { NOT_PAUSED, type EventDefinition } from '../sale';
+import { type EventDefinition } from '../sale';
 import { EventStore } from './event-store';
 
 /**
@@ -32,8 +32,6 @@ export async function startAfresh(
     if (stored !== undefined && stored.end > now) return [{ result: ResetEventResult.Open, remaining: -1 }, false];
     await store.forgetOrders(conn, id);
     await store.save(conn, id, def);
-    // A new sale is not paused (resetEvent-9.lua deletes the meta, its switch with it).
-    await store.savePause(conn, id, NOT_PAUSED);
     const outcome = await resetEvent(redis, keys, def);
     return [outcome, outcome.result === ResetEventResult.Reset];
   });

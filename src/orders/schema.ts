@@ -63,11 +63,17 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   ],
   // The pause switch (POST /admin/events/{e}/pause): since when (NULL: not
   // paused), the time paused over the pauses that ended, and how many. A
-  // restore from MySQL puts it back into Redis.
+  // restore from MySQL puts it back into Redis. A table of its own, not
+  // columns of `events`: a pause never waits for the events row, which a
+  // restore holds locked for its whole run and a persister around each batch.
   [
-    `ALTER TABLE events ADD COLUMN paused_since_ms BIGINT NULL,
-      ADD COLUMN paused_total_ms BIGINT UNSIGNED NOT NULL DEFAULT 0,
-      ADD COLUMN pauses INT UNSIGNED NOT NULL DEFAULT 0`,
+    `CREATE TABLE IF NOT EXISTS event_pauses (
+      event_id VARCHAR(64) NOT NULL,
+      paused_since_ms BIGINT NULL,
+      paused_total_ms BIGINT UNSIGNED NOT NULL DEFAULT 0,
+      pauses INT UNSIGNED NOT NULL DEFAULT 0,
+      PRIMARY KEY (event_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
 ];
 
