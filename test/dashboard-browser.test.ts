@@ -87,7 +87,7 @@ t.test('a sale as the dashboard shows it, and again after a reload', async (t) =
     const drain = (await flash.locator('svg.drain polyline').getAttribute('points')) ?? '';
     t.equal(Number(drain.trim().split(/\s+/).pop()?.split(',')[1]), 100, `${what}: drained to 0`);
     // The samples follow each process's publication (about a second).
-    await until(async () => (await peakY(flash.locator('svg.wins'))) < TALL, `${what}: the wins reach up their own chart`);
+    await until(async () => (await peakY(flash.locator('svg.wins'))) < TALL, `${what}: the wins reach up their own chart`, 20_000);
     await until(async () => (await peakY(flash.locator('svg.mix'))) < TALL, `${what}: and the refusals theirs`);
     t.match(await flash.locator('.chart-wins .scale').textContent(), /^scale 0–\d+\/s$/);
   };

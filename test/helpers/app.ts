@@ -94,5 +94,7 @@ export async function sellOut(t: Test, app: TestApp, event: string, n: number, p
   const answers = await Promise.all(Array.from({ length: n }, (_, i) => once(`${prefix}${i}`)));
   const codes: Record<string, number> = {};
   for (const a of answers) codes[a.c] = (codes[a.c] ?? 0) + 1;
-  t.equal(count(answers, (a) => a.c === 0), n, `${event}: all ${n} units sold`, { codes });
+  // A first try answered 6 or 10 while Redis decided it may have won: the retry then says 2 with that order.
+  const orders = new Set(answers.filter((a) => a.c === 0 || a.c === 2).map((a) => a.o));
+  t.equal(orders.size, n, `${event}: all ${n} units sold, one order each`, { codes });
 }

@@ -5,11 +5,12 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 /**
  * Every key of the sale in Redis with its type and whole value, in a stable
  * order: equal snapshots, unchanged data. The answer counts each process
- * publishes (metrics/fleet-counts.ts) are bookkeeping, not sale state: left out.
+ * publishes (metrics/fleet-counts.ts) and the dashboard's history of them
+ * (dashboard/history.ts, a sample a second) are bookkeeping, not sale state: left out.
  */
 export async function redisSnapshot(redis: RedisClient): Promise<string> {
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  const counts = /^sk:refused$|^sk:\{[^}]*\}:answers$/;
+  const counts = /^sk:refused$|^sk:\{[^}]*\}:(answers|history)$/;
   const keys = (await Promise.all(nodes.map((n) => n.keys('*')))).flat().filter((k) => !counts.test(k)).sort();
   const out: [string, string, unknown][] = [];
   for (const k of keys) {
