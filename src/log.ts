@@ -102,14 +102,33 @@ export const log = pino(
 );
 
 /**
+ * The last line of a process that cannot go on: at level fatal, it says
+ * what went wrong (the message's first line, and the error's `code` when it
+ * has one), never where: a stack in a fatal line is noise to the operator who
+ * reads it. The stack goes in a debug line just before it, for whoever runs
+ * with SECKILL_LOG_LEVEL=debug to report a defect.
+ */
+export function logFatal(err: unknown, msg: string): void {
+  if (err instanceof Error) log.debug({ err }, `the stack of: ${msg}`);
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  log.fatal(typeof code === 'string' ? { code } : {}, msg);
+}
+
+/** The first line of an error's message (a person reads one line; the rest is in the debug line). */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+/**
  * A failure nothing caught (an 'uncaughtException' or 'unhandledRejection')
- * is a defect: one fatal line with its stack, which a log collector keeps
- * (node's own report is plain text), then exit 1. Installed by each process
- * kind's entry (src/cli.ts, src/server/worker.ts).
+ * is a defect: one fatal line (node's own report would be plain text, with
+ * its stack, which a log collector cannot read), its stack at debug level,
+ * then exit 1. Installed by each process kind's entry (src/cli.ts,
+ * src/server/worker.ts).
  */
 export function exitOnUncaught(): void {
   const die = (kind: string) => (err: unknown): void => {
-    log.fatal({ err }, `${kind}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    logFatal(err, `${kind}: ${firstLine(err)} (a defect: SECKILL_LOG_LEVEL=debug logs its stack)`);
     process.exit(1);
   };
   process.on('uncaughtException', die('uncaught exception'));

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import t, { type Test } from 'tap';
+import { SECRET } from './helpers/app';
+import { CLI } from './helpers/process';
+import { tempDir } from './helpers/services';
+
+/**
+ * A start that fails says why in its last line, naming the setting and the
+ * address, whatever the cause: real `seckill serve` processes against
+ * addresses where nothing, something silent, or something else listens.
+ * Each run is bounded: a start that hangs fails the test instead.
+ */
+
+interface Run {
+  readonly code: number | string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The last stderr line, parsed (a JSON log line: stderr is a pipe here). */
+  readonly last: { level: string; msg: string; code?: string; err?: unknown };
+  readonly ms: number;
+}
+
+/** Runs the built CLI with pipes (not a terminal), as a process manager would; killed after `limitMs`. */
+async function run(t: Test, args: string[], env: Record<string, string>, limitMs = 20_000): Promise<Run> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, SECKILL_LOG_FORMAT: '', SECKILL_LOG_LEVEL: '', HOST: '127.0.0.1', PORT: '0', SECKILL_JWT_SECRET: SECRET, SECKILL_DATA_DIR: tempDir(t), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  clearTimeout(killer);
+  const lines = stderr.trim().split('\n');
+  let last: Run['last'] = { level: '', msg: lines[lines.length - 1] ?? '' };
+  try {
+    last = JSON.parse(lines[lines.length - 1] ?? '') as Run['last'];
+  } catch {
+    // not JSON: the test's match on it will say so
+  }
+  return { code: code ?? signal, stdout, stderr, last, ms: Date.now() - started };
+}
+
+/** A listening socket that takes connections and never says a word (a hung server, or a firewall that accepts). */
+async function silentServer(t: Test): Promise<number> {
+  const sockets = new Set<net.Socket>();
+  const s = net.createServer((c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const c of sockets) c.destroy();
+    s.close();
+  });
+  return (s.address() as net.AddressInfo).port;
+}
+
+/** A port that answers like a web server: not Redis, not MySQL. */
+async function httpServer(t: Test): Promise<number> {
+  const s = net.createServer((c) => c.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  t.teardown(() => s.close());
+  return (s.address() as net.AddressInfo).port;
+}
+
+/** A port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function failsWith(t: Test, r: Run, message: RegExp, what: string): void {
+  t.equal(r.code, 1, `${what}: exit 1`);
+  t.equal(r.last.level, 'fatal', `${what}: the last line is the fatal one`);
+  t.match(r.last.msg, message, `${what}: ${r.last.msg}`);
+  t.notMatch(r.stderr, /^\s+at /m, `${what}: no stack anywhere in the log`);
+  t.notOk('err' in r.last, `${what}: the fatal line carries no error object (no stack)`);
+}
+
+t.test('a fatal line has no stack; SECKILL_LOG_LEVEL=debug logs it in the line before', async (t) => {
+  const closed = await closedPort();
+  const env = { MYSQL_URL: `mysql://u@127.0.0.1:${closed}/x`, REDIS_URL: '' };
+  const quiet = await run(t, ['serve'], env);
+  t.equal(quiet.last.code, 'ECONNREFUSED', 'the fatal line keeps the error code');
+  t.notMatch(quiet.stderr, /"stack"/, 'no stack at the default level');
+  const debug = await run(t, ['serve'], { ...env, SECKILL_LOG_LEVEL: 'debug' });
+  const lines = debug.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string; err?: { stack?: string } });
+  const fatal = lines[lines.length - 1]!;
+  const before = lines[lines.length - 2]!;
+  t.equal(fatal.level, 'fatal');
+  t.notOk('err' in fatal, 'the fatal line itself has none');
+  t.equal(before.level, 'debug', 'the line before is at debug level');
+  t.equal(before.msg, `the stack of: ${fatal.msg}`);
+  t.match(before.err?.stack, /\n\s+at /, 'and carries the stack');
+});
