@@ -86,6 +86,26 @@ function failsWith(t: Test, r: Run, message: RegExp, what: string): void {
   t.notOk('err' in r.last, `${what}: the fatal line carries no error object (no stack)`);
 }
 
+t.test('MySQL: the start-up error names MYSQL_URL, the address (no password) and the reason', async (t) => {
+  const closed = await closedPort();
+  const silent = await silentServer(t);
+  const web = await httpServer(t);
+  const cases: [string, string, RegExp][] = [
+    ['refused', `mysql://shop:s3cret@127.0.0.1:${closed}/shop`, new RegExp(`^cannot reach MySQL at mysql://shop@127\\.0\\.0\\.1:${closed}/shop \\(MYSQL_URL\\): connection refused \\(ECONNREFUSED\\)`)],
+    ['no such socket', 'mysql://root@localhost/shop?socketPath=/nonexistent/mysqld.sock', /^cannot reach MySQL at mysql:\/\/root@localhost\/shop\?socketPath=\/nonexistent\/mysqld\.sock \(MYSQL_URL\): no such socket file \(ENOENT\)/],
+    ['no such host', 'mysql://shop:s3cret@no-such-host.invalid/shop', /^cannot reach MySQL at mysql:\/\/shop@no-such-host\.invalid\/shop \(MYSQL_URL\): no such host \(ENOTFOUND\)/],
+    ['silent: a timeout', `mysql://shop:s3cret@127.0.0.1:${silent}/shop`, new RegExp(`^cannot reach MySQL at mysql://shop@127\\.0\\.0\\.1:${silent}/shop \\(MYSQL_URL\\): no answer within 700 ms \\(ETIMEDOUT; SECKILL_MYSQL_TIMEOUT_MS\\)`)],
+    ['not MySQL', `mysql://shop:s3cret@127.0.0.1:${web}/shop`, new RegExp(`^cannot reach MySQL at mysql://shop@127\\.0\\.0\\.1:${web}/shop \\(MYSQL_URL\\): .*PROTOCOL_CONNECTION_LOST`)],
+  ];
+  // The local redis-server starts (no REDIS_URL) and is stopped again when MySQL fails.
+  for (const [what, url, message] of cases) {
+    const r = await run(t, ['serve'], { MYSQL_URL: url, REDIS_URL: '', SECKILL_MYSQL_TIMEOUT_MS: '700' });
+    failsWith(t, r, message, what);
+    t.notMatch(r.stderr, /s3cret/, `${what}: the password is not logged`);
+  }
+});
+
+
 t.test('a fatal line has no stack; SECKILL_LOG_LEVEL=debug logs it in the line before', async (t) => {
   const closed = await closedPort();
   const env = { MYSQL_URL: `mysql://u@127.0.0.1:${closed}/x`, REDIS_URL: '' };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { ConfigError, type Config } from '../config';
-import { connectMysql } from '../orders/mysql';
+import { connectMysqlNamed } from './mysql-connect';
 import type { RedisClient } from '../redis/scripts';
 import { connectConfiguredRedis } from './redis-connect';
 import { mariadbSocket } from './mariadb-server';
@@ -24,7 +24,7 @@ export async function connectExisting(config: Config, name: string): Promise<{ r
   }
   const redis = await connectConfiguredRedis(config, config.redisUrl || socket, Math.max(config.redisTimeoutMs, 5_000), name);
   try {
-    const pool = await connectMysql(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl }, config.mysqlTimeoutMs);
+    const pool = await connectMysqlNamed(config.mysqlUrl === '' ? { socket: mysqlSocket } : { url: config.mysqlUrl }, config.mysqlTimeoutMs);
     return { redis, pool };
   } catch (err) {
     redis.disconnect();

@@ -1,7 +1,7 @@
 import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config';
 import { log } from '../log';
-import { connectMysql } from '../orders/mysql';
+import { connectMysqlNamed } from './mysql-connect';
 import { lockDataDir } from './data-dir-lock';
 import type { LocalService, ServiceHealth } from './local-service';
 import { startLocalMariadb } from './mariadb-server';
@@ -58,7 +58,7 @@ export async function startServices(config: Config): Promise<Services> {
     const redis = r.value;
     const mariadb = m.value;
     const mysqlTarget = mariadb !== undefined ? { socket: mariadb.socket } : config.mysqlUrl !== 'none' ? { url: config.mysqlUrl } : undefined;
-    if (mysqlTarget !== undefined) pool = await connectMysql(mysqlTarget, config.mysqlTimeoutMs);
+    if (mysqlTarget !== undefined) pool = await connectMysqlNamed(mysqlTarget, config.mysqlTimeoutMs);
     const health = (): Record<string, ServiceHealth> => Object.fromEntries(started.map((s) => [s.name, s.health()]));
     return { redisTarget: redis?.socket ?? config.redisUrl, pool, mysqlTarget, health, stop };
   } catch (err) {
