@@ -194,6 +194,13 @@ function checkUrls(config: Config): void {
   if (redisScheme !== undefined && !/^rediss?$/i.test(redisScheme)) {
     throw new ConfigError(`REDIS_URL must be redis://…, rediss://… or a unix socket path (/…), got "${redisScheme}://…"`);
   }
+  if (r !== '' && redisScheme === undefined && !r.startsWith('/')) {
+    // MYSQL_URL has a `none`; Redis decides every buy, so REDIS_URL has none.
+    if (r.toLowerCase() === 'none') throw new ConfigError('REDIS_URL=none: seckill needs Redis (it decides every buy); leave REDIS_URL empty to start a local redis-server');
+    // host:port (what redis-cli takes) would be read by ioredis as a URL with the scheme "host:".
+    const hostPort = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:\d{1,5})?$/.test(r);
+    throw new ConfigError(`REDIS_URL must be redis://…, rediss://… or a unix socket path (/…): ${hostPort ? `write redis://${r}` : 'got a value without a scheme'}`);
+  }
 }
 
 /** REDIS_CLUSTER_NODES → host and port of each node given; a malformed entry names the variable. */

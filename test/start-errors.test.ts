@@ -106,6 +106,30 @@ t.test('MySQL: the start-up error names MYSQL_URL, the address (no password) and
 });
 
 
+t.test('Redis: REDIS_URL without a scheme gets a hint, none is refused, and the real reason survives', async (t) => {
+  const closed = await closedPort();
+  const silent = await silentServer(t);
+  const web = await httpServer(t);
+  const cases: [string, string, RegExp][] = [
+    ['host:port', 'localhost:6379', /^REDIS_URL must be redis:\/\/…, rediss:\/\/… or a unix socket path \(\/…\): write redis:\/\/localhost:6379$/],
+    ['none', 'none', /^REDIS_URL=none: seckill needs Redis .*leave REDIS_URL empty to start a local redis-server$/],
+    ['refused', `redis://127.0.0.1:${closed}`, new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${closed} \\(REDIS_URL\\): connection refused \\(ECONNREFUSED\\)`)],
+    ['no such host', 'redis://no-such-host.invalid:6379', /^cannot reach Redis at redis:\/\/no-such-host\.invalid:6379 \(REDIS_URL\): no such host \(ENOTFOUND\)$/],
+    ['no such socket', '/nonexistent/redis.sock', /^cannot reach Redis at \/nonexistent\/redis\.sock \(REDIS_URL\): no such socket file \(ENOENT\)$/],
+    ['silent: a timeout', `redis://127.0.0.1:${silent}`, /\(REDIS_URL\): connected, but no answer within 300 ms \(SECKILL_REDIS_TIMEOUT_MS\)/],
+    ['not Redis', `redis://127.0.0.1:${web}`, /\(REDIS_URL\): what answers there is not a Redis server \(Protocol error/],
+  ];
+  for (const [what, url, message] of cases) {
+    const r = await run(t, ['serve'], { REDIS_URL: url, MYSQL_URL: 'none', SECKILL_REDIS_TIMEOUT_MS: '300' });
+    failsWith(t, r, message, what);
+    t.notMatch(r.last.msg, /Connection is closed/, `${what}: not just "Connection is closed."`);
+  }
+  // The standalone tools connect the same way.
+  const p = await run(t, ['persister'], { REDIS_URL: `redis://127.0.0.1:${closed}`, MYSQL_URL: 'mysql://u@127.0.0.1:1/x' });
+  failsWith(t, p, /^cannot reach Redis at .*\(REDIS_URL\): connection refused \(ECONNREFUSED\)/, 'seckill persister');
+});
+
+
 t.test('a fatal line has no stack; SECKILL_LOG_LEVEL=debug logs it in the line before', async (t) => {
   const closed = await closedPort();
   const env = { MYSQL_URL: `mysql://u@127.0.0.1:${closed}/x`, REDIS_URL: '' };

@@ -22,9 +22,26 @@ export async function connectRedis(target: string, commandTimeoutMs: number, nam
   // ioredis needs an error listener; outages are logged once each way by
   // services/redis-watch.ts, so each failed reconnect is only debug noise.
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
-  await redis.connect();
+  // A failed connect() rejects with "Connection is closed." only: the reason (refused, no such host, timed out)
+  // came as the first 'error' event. That one is thrown, and the connection stops retrying.
+  let reason: Error | undefined;
+  const remember = (err: Error): void => {
+    reason ??= err;
+  };
+  redis.on('error', remember);
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw reason ?? err;
+  } finally {
+    redis.off('error', remember);
+  }
   return redis;
 }
+
+/** How long a connection to Redis may take to open (ioredis's connectTimeout). */
+export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 
 /** The per-connection half of "fail fast", shared by a single Redis and each node of a Cluster. */
 function failFast(commandTimeoutMs: number, name: string): RedisOptions {
@@ -33,7 +50,7 @@ function failFast(commandTimeoutMs: number, name: string): RedisOptions {
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: commandTimeoutMs,
-    connectTimeout: 2_000,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
   };
 }
 
