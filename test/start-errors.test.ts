@@ -105,7 +105,6 @@ t.test('MySQL: the start-up error names MYSQL_URL, the address (no password) and
   }
 });
 
-
 t.test('Redis: REDIS_URL without a scheme gets a hint, none is refused, and the real reason survives', async (t) => {
   const closed = await closedPort();
   const silent = await silentServer(t);
@@ -129,7 +128,6 @@ t.test('Redis: REDIS_URL without a scheme gets a hint, none is refused, and the 
   failsWith(t, p, /^cannot reach Redis at .*\(REDIS_URL\): connection refused \(ECONNREFUSED\)/, 'seckill persister');
 });
 
-
 t.test('a fatal line has no stack; SECKILL_LOG_LEVEL=debug logs it in the line before', async (t) => {
   const closed = await closedPort();
   const env = { MYSQL_URL: `mysql://u@127.0.0.1:${closed}/x`, REDIS_URL: '' };
@@ -145,4 +143,17 @@ t.test('a fatal line has no stack; SECKILL_LOG_LEVEL=debug logs it in the line b
   t.equal(before.level, 'debug', 'the line before is at debug level');
   t.equal(before.msg, `the stack of: ${fatal.msg}`);
   t.match(before.err?.stack, /\n\s+at /, 'and carries the stack');
+});
+
+t.test('port in use: the last line says "address in use", with one process and with two workers', async (t) => {
+  const other = net.createServer();
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => other.close(r)));
+  const port = (other.address() as net.AddressInfo).port;
+  for (const workers of ['1', '2']) {
+    const r = await run(t, ['serve'], { PORT: String(port), SECKILL_WORKERS: workers, REDIS_URL: '', MYSQL_URL: 'none' }, 30_000);
+    failsWith(t, r, new RegExp(`^address in use: cannot listen on 127\\.0\\.0\\.1:${port}\\b`), `SECKILL_WORKERS=${workers}`);
+    t.notMatch(r.last.msg, /exited before listening/, `SECKILL_WORKERS=${workers}: the reason, not the symptom`);
+    if (workers === '2') t.match(r.stderr, /"worker":0[^\n]*"msg":"worker failed to start: address in use: /, "the worker's own line says it too");
+  }
 });

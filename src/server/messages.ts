@@ -18,7 +18,13 @@ export interface Pong {
   readonly t: 'pong';
 }
 
-export type ToPrimary = Listening | Pong;
+/** Worker → primary: it cannot start, and why (sent just before it exits 1), so the primary's last line says it. */
+export interface Failed {
+  readonly t: 'failed';
+  readonly message: string;
+}
+
+export type ToPrimary = Listening | Pong | Failed;
 
 /** Primary → worker: stop listening, answer what is parked, close, exit. */
 export interface Close {

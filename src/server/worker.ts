@@ -1,7 +1,7 @@
 import { Blocklist } from '../admission/blocklist';
 import { EventStore } from '../events/event-store';
 import { assertNativeUws } from '../http/uws';
-import { exitOnUncaught, log, setLogFormat } from '../log';
+import { exitOnUncaught, firstLine, log, setLogFormat } from '../log';
 import { workerProcessId } from '../metrics/fleet-counts';
 import { openMysqlPool } from '../orders/mysql';
 import { startFront } from './front';
@@ -91,6 +91,10 @@ async function main(): Promise<void> {
 
 exitOnUncaught();
 main().catch((err: unknown) => {
-  log.fatal({ err }, 'worker failed to start');
-  process.exit(1);
+  // The primary says why in its own last line (or in its restart line): it is told here, then this process exits.
+  const message = firstLine(err);
+  log.debug({ err }, `the stack of: worker failed to start: ${message}`);
+  log.error(`worker failed to start: ${message}`);
+  if (process.send === undefined || !process.connected) process.exit(1);
+  process.send({ t: 'failed', message } satisfies ToPrimary, () => process.exit(1));
 });

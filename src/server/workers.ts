@@ -49,6 +49,8 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   /** When the current child last answered a ping (its spawn time until then). */
   lastPong: number;
+  /** Why the current child could not start, as it said before exiting. */
+  failure: string | undefined;
 }
 
 /**
@@ -132,8 +134,9 @@ export class WorkerSupervisor {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, SECKILL_WORKER: JSON.stringify(start) },
     });
-    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve(), wait: 0, timer: undefined, lastPong: Date.now() };
+    const slot: Slot = previous ?? { index, child, listening: false, startedAt: Date.now(), exited: Promise.resolve(), wait: 0, timer: undefined, lastPong: Date.now(), failure: undefined };
     slot.child = child;
+    slot.failure = undefined;
     slot.listening = false;
     slot.startedAt = Date.now();
     slot.lastPong = Date.now();
@@ -145,6 +148,9 @@ export class WorkerSupervisor {
           break;
         case 'pong':
           if (slot.child === child) slot.lastPong = Date.now();
+          break;
+        case 'failed':
+          if (slot.child === child) slot.failure = m.message;
           break;
         default:
           // A worker of another version (or a bug) must not bring the whole server down: logged, ignored.
@@ -166,7 +172,11 @@ export class WorkerSupervisor {
         resolve(m.port);
       };
       child.on('message', onMessage);
-      child.once('exit', (code, signal) => reject(new Error(`worker ${slot.index} exited before listening (${signal ?? `code ${code}`}): see the lines above`)));
+      // 'close', not 'exit': it comes after the IPC channel is drained, so the worker's `failed` message has arrived.
+      // The start fails with the worker's own reason ("address in use: …"), as a single process's would.
+      child.once('close', (code, signal) =>
+        reject(new Error(slot.failure ?? `worker ${slot.index} exited before listening (${signal ?? `code ${code}`}): see the lines above`)),
+      );
     });
   }
 
@@ -195,7 +205,7 @@ export class WorkerSupervisor {
     if (this.closing || !this.running) return;
     const ranLong = Date.now() - slot.startedAt > RESTART_RESET_MS;
     slot.wait = ranLong ? RESTART_MIN_MS : slot.wait === 0 ? RESTART_MIN_MS * 4 : Math.min(RESTART_MAX_MS, slot.wait * 2);
-    log.error({ worker: slot.index, code, signal, restartInMs: slot.wait }, 'worker exited: restarting it');
+    log.error({ worker: slot.index, code, signal, restartInMs: slot.wait, ...(slot.failure === undefined ? {} : { reason: slot.failure }) }, 'worker exited: restarting it');
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
       if (this.closing) return;
