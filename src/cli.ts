@@ -7,6 +7,7 @@ import { AdminApi } from './cli/admin-api';
 import { eventGet, eventList, eventPause } from './cli/event-list';
 import { eventPut } from './cli/event-put';
 import { fatal } from './cli/fatal';
+import { refusalOf } from './cli/refusal';
 import { HELP } from './cli/help';
 import { onStopSignals } from './cli/stop-signals';
 import { parseDuration } from './cli/time';
@@ -175,8 +176,9 @@ async function eventPutCommand(argv: string[]): Promise<void> {
   const [id, flags] = eventId(rest, 'event put');
   const { ok, text, notes } = await eventPut(adminApi(opts.url, flags), id, opts);
   for (const note of notes) process.stderr.write(note + '\n');
+  // A refusal is an error like any other (one line, `seckill: …`, or a fatal log line): stdout is for the event put.
+  if (!ok) throw new ConfigError(`event put ${id}: ${refusalOf(text)}`);
   process.stdout.write(text + '\n');
-  if (!ok) process.exitCode = 1;
 }
 
 async function eventListCommand(argv: string[]): Promise<void> {

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import t, { type Test } from 'tap';
 import { SECRET } from './helpers/app';
-import { CLI } from './helpers/process';
+import { runCli, type CliRun } from './helpers/run-cli';
 import { tempDir } from './helpers/services';
 
 /**
@@ -13,37 +12,9 @@ import { tempDir } from './helpers/services';
  * Each run is bounded: a start that hangs fails the test instead.
  */
 
-interface Run {
-  readonly code: number | string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** The last stderr line, parsed (a JSON log line: stderr is a pipe here). */
-  readonly last: { level: string; msg: string; code?: string; err?: unknown };
-  readonly ms: number;
-}
-
-/** Runs the built CLI with pipes (not a terminal), as a process manager would; killed after `limitMs`. */
-async function run(t: Test, args: string[], env: Record<string, string>, limitMs = 20_000): Promise<Run> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, SECKILL_LOG_FORMAT: '', SECKILL_LOG_LEVEL: '', HOST: '127.0.0.1', PORT: '0', SECKILL_JWT_SECRET: SECRET, SECKILL_DATA_DIR: tempDir(t), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
-  clearTimeout(killer);
-  const lines = stderr.trim().split('\n');
-  let last: Run['last'] = { level: '', msg: lines[lines.length - 1] ?? '' };
-  try {
-    last = JSON.parse(lines[lines.length - 1] ?? '') as Run['last'];
-  } catch {
-    // not JSON: the test's match on it will say so
-  }
-  return { code: code ?? signal, stdout, stderr, last, ms: Date.now() - started };
+/** `seckill serve` (or another command) with a data folder of the test's own, expected to fail at start. */
+function run(t: Test, args: string[], env: Record<string, string>, limitMs?: number): Promise<CliRun> {
+  return runCli(args, { HOST: '127.0.0.1', PORT: '0', SECKILL_JWT_SECRET: SECRET, SECKILL_DATA_DIR: tempDir(t), ...env }, limitMs);
 }
 
 /** A listening socket that takes connections and never says a word (a hung server, or a firewall that accepts). */
@@ -78,7 +49,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function failsWith(t: Test, r: Run, message: RegExp, what: string): void {
+function failsWith(t: Test, r: CliRun, message: RegExp, what: string): void {
   t.equal(r.code, 1, `${what}: exit 1`);
   t.equal(r.last.level, 'fatal', `${what}: the last line is the fatal one`);
   t.match(r.last.msg, message, `${what}: ${r.last.msg}`);
