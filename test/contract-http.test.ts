@@ -108,7 +108,7 @@ for (const workers of WORKER_COUNTS) {
         outcome(t, await orderOf(p, 'none', 'w1'), 'unknown event', 404, { c: 7 });
         outcome(t, await orderOf(p, 'sale', 'nobody'), 'no order', 404, { c: 11 });
         const post = await ask(p, 'POST', '/events/sale/order', bearer(token('w1')));
-        t.same([post.status, post.headers.get('allow'), json(post)], [405, 'GET', { c: 9 }]);
+        t.same([post.status, post.headers.get('allow'), json(post)], [405, 'GET, HEAD', { c: 9 }]);
       });
     });
 
@@ -121,7 +121,7 @@ for (const workers of WORKER_COUNTS) {
         t.same([a.status, a.headers.get('cache-control'), a.headers.get('content-type'), json(a)], [200, 'public, max-age=1', 'application/json', view]);
         outcome(t, await ask(p, 'GET', '/events/none'), 'unknown event', 404, { c: 7 });
         const del = await ask(p, 'DELETE', '/events/sale');
-        t.same([del.status, del.headers.get('allow')], [405, 'GET']);
+        t.same([del.status, del.headers.get('allow')], [405, 'GET, HEAD']);
       });
     });
 
@@ -154,7 +154,7 @@ for (const workers of WORKER_COUNTS) {
         const none = await ask(p, 'GET', '/admin/events/none', bearer(ADMIN));
         t.match([none.status, json(none)], [404, { c: 7 }]);
         const other = await ask(p, 'DELETE', '/admin/events/sale', bearer(ADMIN));
-        t.same([other.status, other.headers.get('allow')], [405, 'GET, PUT']);
+        t.same([other.status, other.headers.get('allow')], [405, 'GET, HEAD, PUT']);
       });
       t.equal(await s.redis.get(eventKeys('sale').stock), '0', 'the refused change took nothing back');
     });

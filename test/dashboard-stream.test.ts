@@ -60,7 +60,8 @@ t.test('the page is served to anyone and holds no sale data; the stream needs th
     t.match(res.headers.get('content-type'), type);
     t.notMatch(await res.text(), /hushhush/);
   }
-  t.equal((await fetch(`${app.base}/admin`)).status, 404, 'the page is /admin/, with its slash');
+  const bare = await fetch(`${app.base}/admin`, { redirect: 'manual' });
+  t.same([bare.status, bare.headers.get('location')], [302, '/admin/'], 'the page is /admin/, with its slash: /admin leads there');
   t.equal((await fetch(`${app.base}/admin/`, { method: 'POST' })).status, 405);
   t.equal((await fetch(`${app.base}/admin/stream`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })).status, 405);
 

@@ -70,14 +70,28 @@ export function writePayAnswer(x: Exchange, status: number, code: Outcome, order
   x.end(format === Format.Msgpack ? packr.pack({ c: code, o: order, p }) : `{"c":${code},"o":${order},"p":"${p}"}`);
 }
 
-/** 405 for a known path with the wrong method: code 9 plus the Allow header HTTP requires. */
+/** Each Allow value as written, with HEAD next to GET. */
+const ALLOW = new Map<string, string>();
+
+/**
+ * 405 for a known path with the wrong method: code 9 plus the Allow header
+ * HTTP requires. A path with GET answers HEAD too (Routes.get), so its
+ * Allow lists HEAD whether `allow` says so or not.
+ */
 export function writeMethodNotAllowed(x: Exchange, allow: string, format: Format): void {
-  x.head(405).header('Allow', allow).end(body(Outcome.BadRequest, 0, format));
+  let methods = ALLOW.get(allow);
+  if (methods === undefined) ALLOW.set(allow, (methods = /\bGET\b/.test(allow) && !/\bHEAD\b/.test(allow) ? allow.replace(/\bGET\b/, 'GET, HEAD') : allow));
+  x.head(405).header('Allow', methods).end(body(Outcome.BadRequest, 0, format));
 }
 
 /** 413 for a body over the limit; the connection is closed so the rest is not read. */
 export function writeTooLarge(x: Exchange, format: Format): void {
   x.head(413).end(body(Outcome.BadRequest, 0, format), true);
+}
+
+/** 426 for a plain GET of the WebSocket endpoint: code 9, and the Upgrade it needs (RFC 9110 §15.5.22). */
+export function writeUpgradeRequired(x: Exchange, format: Format): void {
+  x.head(426).header('Upgrade', 'websocket').end(body(Outcome.BadRequest, 0, format));
 }
 
 /** 404 for a path no route knows: code 9 (bad request). */

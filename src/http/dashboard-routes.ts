@@ -56,8 +56,8 @@ export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): vo
     ['/admin/dashboard.css', page('dashboard.css')],
     ['/admin/dashboard.js', page('dashboard.js')],
   ];
-  // Only /admin/ itself: the page's relative URLs (dashboard.js, stream, events/…) need the slash, and a
-  // bare /admin stays an unknown path (404, code 9) rather than a redirect, like every other 4xx probe.
+  // /admin/ itself: the page's relative URLs (dashboard.js, stream, events/…) need the slash; `/` and a bare
+  // /admin are redirected here (redirect-routes.ts).
   for (const [route, asset] of files) {
     routes.get(route, (x) => writeAsset(x, asset));
     routes.any(route, (x) => writeMethodNotAllowed(x, 'GET', Format.Json));

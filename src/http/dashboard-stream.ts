@@ -16,6 +16,11 @@ const MAX_SKIPPED = 20;
  */
 export function openStream(x: Exchange, feed: DashboardFeed): boolean {
   if (!feed.accepting) return false;
+  // HEAD: the stream's head, and nothing to subscribe.
+  if (x.headOnly) {
+    streamHead(x).endWithoutBody();
+    return true;
+  }
   let done = false;
   let choked = false;
   let skipped = 0;
@@ -58,12 +63,19 @@ export function openStream(x: Exchange, feed: DashboardFeed): boolean {
   return true;
 }
 
+function streamHead(x: Exchange): Exchange {
+  return (
+    x
+      .head(200, 'text/event-stream; charset=utf-8')
+      .header('Cache-Control', 'no-store')
+      .header('X-Content-Type-Options', 'nosniff')
+      // Proxies (nginx) buffer responses by default, which would hold the ticks back.
+      .header('X-Accel-Buffering', 'no')
+  );
+}
+
 function writeStreamHead(x: Exchange): void {
-  x.head(200, 'text/event-stream; charset=utf-8')
-    .header('Cache-Control', 'no-store')
-    .header('X-Content-Type-Options', 'nosniff')
-    // Proxies (nginx) buffer responses by default, which would hold the ticks back.
-    .header('X-Accel-Buffering', 'no');
+  streamHead(x);
   // A first comment line sends the headers now, so the page knows it is connected.
   x.write(': seckill dashboard stream\n\n');
 }

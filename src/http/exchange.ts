@@ -27,7 +27,11 @@ function statusLine(status: number): string {
  * - **Headers.** `head` is the one header writer: the status line, the
  *   headers a status requires (`WWW-Authenticate` on 401, `Retry-After` on
  *   429 and 503), CORS (the origin was read from the request by the
- *   router), and the content type.
+ *   router), and the content type. Header names are written in one case, each word
+ *   capitalized (`Retry-After`), as uWS writes its own (`Date`,
+ *   `Content-Length`).
+ * - **HEAD.** An Exchange for a HEAD request (`headOnly`) writes the same
+ *   status and headers as for GET, `Content-Length` included, and no body.
  */
 export class Exchange {
   private gone = false;
@@ -38,6 +42,8 @@ export class Exchange {
     private readonly res: HttpResponse,
     /** The listed Origin this request came from (CORS on), else undefined. */
     readonly origin: string | undefined,
+    /** A HEAD request: every answer is written without its body. */
+    readonly headOnly = false,
   ) {}
 
   /** The client left: the response is gone, nothing may be written. */
@@ -93,9 +99,17 @@ export class Exchange {
     return this;
   }
 
-  /** The body, and the end of the answer; `close` closes the connection after it. */
+  /**
+   * The body, and the end of the answer; `close` closes the connection after
+   * it. HEAD: the body's length, and no body (`close` concerns answers to
+   * buys and bodies too large, never a HEAD's).
+   */
   end(body?: RecognizedString, close = false): void {
-    this.res.end(body, close);
+    if (!this.headOnly) return void this.res.end(body, close);
+    // endWithoutBody(n) with n > 0 leaves the response open in this uWS build, and any argument at all is
+    // read as a length (undefined too): the length goes in as a header, and the call takes none.
+    this.res.writeHeader('Content-Length', String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
+    this.endWithoutBody();
   }
 
   /**

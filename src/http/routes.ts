@@ -22,6 +22,10 @@ type Method = 'get' | 'post' | 'put' | 'head' | 'any';
  * methods the API has and the request headers a browser must be allowed to
  * send: `authorization` (`accept` is always allowed). An Origin not listed
  * gets no CORS header: the browser then keeps the answer from the page.
+ *
+ * HEAD is GET without the body (RFC 9110 §9.3.2): every `get` route answers
+ * it too, through an Exchange that writes the same head and no body; any
+ * other HEAD (a 404, a 405) is written without its body as well.
  */
 export class Routes {
   private readonly allowed: ReadonlySet<string> | undefined;
@@ -33,8 +37,9 @@ export class Routes {
     this.allowed = corsOrigins.length === 0 ? undefined : new Set(corsOrigins);
   }
 
+  /** GET, and HEAD on the same handler (its Exchange writes no body). */
   get(pattern: string, handler: Handler): this {
-    return this.on('get', pattern, handler);
+    return this.on('get', pattern, handler).on('head', pattern, handler);
   }
 
   post(pattern: string, handler: Handler): this {
@@ -43,10 +48,6 @@ export class Routes {
 
   put(pattern: string, handler: Handler): this {
     return this.on('put', pattern, handler);
-  }
-
-  head(pattern: string, handler: Handler): this {
-    return this.on('head', pattern, handler);
   }
 
   /** Any method not registered on `pattern` otherwise (uWS prefers the specific ones). */
@@ -66,14 +67,16 @@ export class Routes {
 
   private on(method: Method, pattern: string, handler: Handler): this {
     const allowed = this.allowed;
+    // HEAD, or for `any` (every method not registered otherwise) whatever the request says: a HEAD 404 or 405 gets no body either.
+    const head = method === 'head' ? true : method === 'any' ? undefined : false;
     if (allowed === undefined) {
-      this.app[method](pattern, (res, req) => handler(new Exchange(res, undefined), req));
+      this.app[method](pattern, (res, req) => handler(new Exchange(res, undefined, head ?? req.getMethod() === 'head'), req));
       return this;
     }
     this.app[method](pattern, (res, req) => {
       const origin = req.getHeader('origin');
       const listed = origin !== '' && allowed.has(origin) ? origin : undefined;
-      const x = new Exchange(res, listed);
+      const x = new Exchange(res, listed, head ?? req.getMethod() === 'head');
       if (listed !== undefined && req.getMethod() === 'options' && req.getHeader('access-control-request-method') !== '') return preflight(x);
       handler(x, req);
     });

@@ -43,23 +43,14 @@ export interface Probes {
   readonly ready: () => Record<string, boolean>;
 }
 
-/** A probe's answer; HEAD gets the same status and headers, no body. */
-function answer(x: Exchange, status: number, body: Record<string, unknown>, head: boolean): void {
-  if (!head) return writeJson(x, status, body);
-  // endWithoutBody(n) with n > 0 leaves the response open in this uWS build: give the length as a header.
-  x.head(status, 'application/json')
-    .header('Content-Length', String(Buffer.byteLength(JSON.stringify(body))))
-    .endWithoutBody();
-}
-
-function readiness(x: Exchange, probes: Probes, head: boolean): void {
+function readiness(x: Exchange, probes: Probes): void {
   const checks = probes.ready();
   const ok = Object.values(checks).every(Boolean);
-  answer(x, ok ? 200 : 503, { ok, ...checks }, head);
+  writeJson(x, ok ? 200 : 503, { ok, ...checks });
 }
 
-function liveness(x: Exchange, probes: Probes, head: boolean): void {
-  answer(x, 200, { ok: true, ...probes.health() }, head);
+function liveness(x: Exchange, probes: Probes): void {
+  writeJson(x, 200, { ok: true, ...probes.health() });
 }
 
 /**
@@ -73,11 +64,10 @@ function liveness(x: Exchange, probes: Probes, head: boolean): void {
  * reads more plainly so.
  */
 export function registerFallbackRoutes(routes: Routes, probes: Probes): void {
+  // `get` answers HEAD too (routes.ts): the same status and headers, no body.
   routes
-    .get('/healthz', (x) => liveness(x, probes, false))
-    .head('/healthz', (x) => liveness(x, probes, true))
-    .get('/readyz', (x) => readiness(x, probes, false))
-    .head('/readyz', (x) => readiness(x, probes, true))
+    .get('/healthz', (x) => liveness(x, probes))
+    .get('/readyz', (x) => readiness(x, probes))
     .any('/healthz', (x) => writeMethodNotAllowed(x, 'GET, HEAD', Format.Json))
     .any('/readyz', (x) => writeMethodNotAllowed(x, 'GET, HEAD', Format.Json))
     .any('/*', (x, req) => writeNoRoute(x, formatOf(req.getHeader('accept'))));

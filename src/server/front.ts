@@ -23,6 +23,7 @@ import { registerEventRoute } from '../http/event-route';
 import { registerMetricsRoute } from '../http/metrics-route';
 import { registerOrderRoute } from '../http/order-route';
 import { registerPayRoute } from '../http/pay-route';
+import { registerRedirects } from '../http/redirect-routes';
 import { closeListenSocket, listen, registerFallbackRoutes } from '../http/server';
 import { uws } from '../http/uws';
 import { AnswerCounts } from '../events/answer-counts';
@@ -172,6 +173,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     persisting: o.pool !== undefined,
   });
   registerDashboardRoutes(routes, { assets: loadAssets(), feed: dashboard, isAdmin, catalog, redis });
+  registerRedirects(routes);
   // Redis and MySQL checked in the background: the probes read what was found, never wait on I/O.
   const dependencies = new Dependencies(redis, o.pool, config.redisTimeoutMs);
   await dependencies.start();

@@ -2,7 +2,7 @@ import type { Admission, EventLookup } from '../admission/admission';
 import type { AddressKey } from '../admission/address-key';
 import { Channel, Stage, type AnswerCounts } from '../events/answer-counts';
 import type { VerifyUser } from '../auth/jwt';
-import { Format, writeOutcome } from '../http/codec';
+import { Format, formatOf, writeMethodNotAllowed, writeOutcome, writeUpgradeRequired } from '../http/codec';
 import { clientAddress } from '../http/client-address';
 import type { Routes } from '../http/routes';
 import { log } from '../log';
@@ -154,6 +154,10 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       conn.closed();
     },
   });
+
+  // uWS hands a GET that is no upgrade on to the next route: 426, the upgrade it lacks; another method: 405.
+  routes.get('/ws', (x, req) => writeUpgradeRequired(x, formatOf(req.getHeader('accept'))));
+  routes.any('/ws', (x, req) => writeMethodNotAllowed(x, 'GET', formatOf(req.getHeader('accept'))));
 
   return {
     pushes,
