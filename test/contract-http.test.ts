@@ -17,13 +17,15 @@ const SHOP = 'https://shop.example.com';
 /** Per-user buys a second, per process: the one way to get 5 without starving the queue. */
 const USER_RATE = 20;
 
-/** A buy answer is at most 100 bytes, a 401 at most 106 (test/bytes.test.ts). */
+/** A buy answer is at most 100 bytes, a 401 at most 106, or 165 with the reason a token was refused (test/bytes.test.ts). */
 function outcome(t: Test, a: RawAnswer, what: string, status: number, body: Record<string, number>): void {
   t.equal(a.status, status, `${what}: HTTP ${status}`);
   t.same(json(a), body, `${what}: ${JSON.stringify(body)}`);
-  t.ok(a.bytes <= (status === 401 ? 106 : 100), `${what}: ${a.bytes} bytes`);
+  const challenge = a.headers.get('www-authenticate');
+  t.ok(a.bytes <= (status !== 401 ? 100 : challenge === 'Bearer' ? 106 : 165), `${what}: ${a.bytes} bytes`);
   t.equal(a.headers.get('retry-after'), status === 429 || status === 503 ? '1' : undefined, `${what}: Retry-After exactly on 429 and 503`);
-  t.equal(a.headers.get('www-authenticate'), status === 401 ? 'Bearer' : undefined, `${what}: WWW-Authenticate exactly on 401`);
+  if (status !== 401) t.equal(challenge, undefined, `${what}: WWW-Authenticate exactly on 401`);
+  else t.match(challenge, /^Bearer( error="invalid_token", error_description="[a-z ]+")?$/, `${what}: WWW-Authenticate on 401 (${challenge})`);
 }
 
 const buyOf = (port: number, event: string, user: string | undefined, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawAnswer> =>

@@ -190,3 +190,55 @@ t.test('header names are written in one case: each word capitalized', async (t) 
   t.ok(seen.has('WWW-Authenticate') && seen.has('Access-Control-Allow-Headers') && seen.has('Location') && seen.has('Allow'), 'the sample covers 401, preflight, redirect and 405');
 });
 
+t.test('a 401 says why in WWW-Authenticate: expired, bad signature, malformed, …; none without a token', async (t) => {
+  const app = await frontDoor(t);
+  const past = createSigner({ key: SECRET, expiresIn: 1000, clockTimestamp: Date.now() - 60_000 });
+  const later = createSigner({ key: SECRET, notBefore: 3_600_000 });
+  const tokens: [string, string | undefined, string][] = [
+    ['expired', `Bearer ${past({ sub: 'ada' })}`, 'expired'],
+    ['signed with another secret', `Bearer ${createSigner({ key: 'another-secret' })({ sub: 'ada' })}`, 'bad signature'],
+    ['not a JWT', 'Bearer not-a-jwt', 'malformed'],
+    ['not yet valid', `Bearer ${later({ sub: 'ada' })}`, 'not yet valid'],
+    ['sub too long', `Bearer ${token('x'.repeat(200))}`, 'bad sub'],
+    ['alg none', `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"ada"}').toString('base64url')}.`, 'bad signature'],
+  ];
+  const challenge = (why: string): string => `Bearer error="invalid_token", error_description="${why}"`;
+  for (const [what, authorization, why] of tokens) {
+    const headers = { authorization: authorization! };
+    const b = await fetch(`${app.base}/events/spring/buy`, { method: 'POST', headers });
+    t.same([b.status, b.headers.get('www-authenticate'), await b.json()], [401, challenge(why), { c: 8 }], `buy, ${what}: ${why}`);
+    const o = await fetch(`${app.base}/events/spring/order`, { headers });
+    t.same([o.status, o.headers.get('www-authenticate')], [401, challenge(why)], `order, ${what}`);
+    await o.arrayBuffer();
+  }
+  // The WebSocket upgrade, with the token in the query as a browser sends it.
+  const s = await connect(app.port);
+  t.teardown(() => s.destroy());
+  const upgrade = readAnswer(s);
+  s.write(
+    rawRequest('GET', `/ws?access_token=${past({ sub: 'ada' })}`, {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    }),
+  );
+  const ws = await upgrade;
+  t.same([ws.status, ws.headers.get('www-authenticate')], [401, challenge('expired')], '/ws upgrade, expired');
+  for (const [what, headers] of [
+    ['no token', {}],
+    ['another scheme', { authorization: `Basic ${Buffer.from('ada:pw').toString('base64')}` }],
+  ] as const) {
+    const b = await fetch(`${app.base}/events/spring/buy`, { method: 'POST', headers });
+    t.same([b.status, b.headers.get('www-authenticate')], [401, 'Bearer'], `${what}: the bare challenge (RFC 6750 §3.1: no error code)`);
+    await b.arrayBuffer();
+  }
+  const fromPage = await fetch(`${app.base}/events/spring/buy`, { method: 'POST', headers: { origin: SHOP, authorization: tokens[0]![1]! } });
+  t.same(
+    [fromPage.headers.get('access-control-allow-origin'), fromPage.headers.get('access-control-expose-headers')],
+    [SHOP, 'WWW-Authenticate'],
+    'a page on a listed origin may read why',
+  );
+  await fromPage.arrayBuffer();
+});
+

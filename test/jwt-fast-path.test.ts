@@ -3,7 +3,8 @@ import { createSigner, createVerifier } from 'fast-jwt';
 import t from 'tap';
 import { createHs256FastPath } from '../src/auth/hs256';
 import { constantTimeEqual, createHmacSha256 } from '../src/auth/hmac-sha256';
-import { createUserVerifier, MAX_USER_ID } from '../src/auth/jwt';
+import { createUserVerifier, MAX_USER_ID, type TokenRefusal } from '../src/auth/jwt';
+import { refusalOfFastJwt } from '../src/auth/refusal';
 
 const SECRET = 'fast-path-secret';
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
@@ -21,6 +22,15 @@ function reference(token: string): string | undefined {
     return typeof sub === 'string' && sub.length > 0 && sub.length <= MAX_USER_ID ? sub : undefined;
   } catch {
     return undefined;
+  }
+}
+/** Why fast-jwt alone refuses a token (its error code, or our `sub` rule), or undefined when it accepts it. */
+function referenceRefusal(token: string): TokenRefusal | undefined {
+  try {
+    const sub = (fastJwt(token) as { sub?: unknown }).sub;
+    return typeof sub === 'string' && sub.length > 0 && sub.length <= MAX_USER_ID ? undefined : 'bad sub';
+  } catch (err) {
+    return refusalOfFastJwt((err as { code?: unknown }).code);
   }
 }
 const fast = createHs256FastPath(SECRET);
@@ -101,9 +111,27 @@ t.test('the fast path and fast-jwt give the same answer on every kind of token',
   const accepted = Object.values(cases).filter((c) => reference(c) !== undefined).length;
   t.ok(accepted >= 9 && accepted < Object.keys(cases).length - 30, `${accepted} accepted, the rest refused`);
   t.not(fast(valid), 'not-mine', 'the usual token is decided by the fast path');
-  t.equal(fast(cases['bad signature (one character changed)']!), 'refused', 'a bad signature is refused there, not handed on');
+  t.equal(fast(cases['bad signature (one character changed)']!), 'bad signature', 'a bad signature is refused there, not handed on');
   t.equal(fast(cases['alg none']!), 'not-mine', 'another header goes to fast-jwt');
   t.equal(fast(cases['signature, non-canonical last character']!), 'not-mine', 'an odd signature encoding goes to fast-jwt');
+});
+
+t.test('and the same reason for every token refused: what a 401 says in WWW-Authenticate', async (t) => {
+  const said = new Set<TokenRefusal>();
+  for (const [name, token] of Object.entries(cases)) {
+    // An empty token is no token: a 401 without a reason (RFC 6750 §3.1).
+    if (token === '') continue;
+    let why: TokenRefusal | undefined;
+    const user = ours(`Bearer ${token}`, { tokenRefused: (w) => (why = w) });
+    t.equal(why, referenceRefusal(token), `${name}: ${why ?? 'accepted'}`);
+    t.equal(why === undefined, user !== undefined, `${name}: a reason exactly when refused`);
+    if (why !== undefined) said.add(why);
+  }
+  t.same([...said].sort(), ['bad signature', 'bad sub', 'expired', 'malformed', 'not yet valid', 'wrong algorithm'], 'every reason occurs');
+  let told = false;
+  t.equal(ours('', { tokenRefused: () => (told = true) }), undefined);
+  t.equal(ours(`Basic ${valid}`, { tokenRefused: () => (told = true) }), undefined);
+  t.notOk(told, 'no token, or another scheme: no reason (no error code in the 401)');
 });
 
 t.test('random one-character changes of valid tokens: same answers', async (t) => {

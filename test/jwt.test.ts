@@ -27,6 +27,12 @@ for (const [alg, { privateKey, publicKey }] of Object.entries(pairs)) {
       t.equal(verify(`Bearer ${foreign({ sub: 'ada' })}`), undefined, 'another key type is refused');
       const expired = createSigner({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), expiresIn: 1000, clockTimestamp: Date.now() - 10_000 });
       t.equal(verify(`Bearer ${expired({ sub: 'ada' })}`), undefined, 'expired is refused');
+      const why: string[] = [];
+      const sink = { tokenRefused: (w: string) => void why.push(w) };
+      verify(`Bearer ${expired({ sub: 'ada' })}`, sink);
+      verify(`Bearer ${mintToken('some-secret', 'ada')}`, sink);
+      verify(`Bearer ${foreign({ sub: 'ada' })}`, sink);
+      t.same(why, ['expired', 'wrong algorithm', 'wrong algorithm'], 'each refusal says why (the 401 passes it on)');
     }
   });
 }

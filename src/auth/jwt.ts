@@ -2,12 +2,20 @@ import { createPublicKey, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { createSigner, createVerifier, type Algorithm } from 'fast-jwt';
 import { createHs256FastPath } from './hs256';
+import { refusalOfFastJwt, type RefusalSink, type TokenRefusal } from './refusal';
 import { TokenCache } from './token-cache';
 
 /** Longest user id accepted in `sub` (it is stored in Redis and MySQL). */
 export const MAX_USER_ID = 128;
 
-export type VerifyUser = (authorization: string) => string | undefined;
+export type { RefusalSink, TokenRefusal } from './refusal';
+
+/**
+ * `authorization` → the user id, or undefined. A token that is there and
+ * refused is explained to `sink` (no token, or another scheme, is not: RFC
+ * 6750 §3.1 gives those no error code).
+ */
+export type VerifyUser = (authorization: string, sink?: RefusalSink) => string | undefined;
 
 /** PEM text as given, or read from the file the value names. */
 function readPem(value: string): string {
@@ -31,7 +39,8 @@ function algorithmsFor(pem: string): Algorithm[] {
 /**
  * Turns an `authorization` header into a user id (the JWT's `sub`), or
  * undefined for anything else: no header, not Bearer, bad signature, wrong
- * algorithm, expired, not yet valid (`nbf`), no or odd `sub`. HS256 with the
+ * algorithm, expired, not yet valid (`nbf`), no or odd `sub` (each told to
+ * the caller's RefusalSink: refusal.ts). HS256 with the
  * shared secret, or RS256/ES256/EdDSA with the public key; `exp` and `nbf`
  * are enforced when present.
  *
@@ -51,26 +60,33 @@ export function createUserVerifier(secret: string, publicKey: string, cacheMiB: 
     requiredClaims: ['sub'],
   });
   const fast = pem === '' ? createHs256FastPath(secret) : undefined;
-  const verify = (token: string): Record<string, unknown> | undefined => {
+  const verify = (token: string): Record<string, unknown> | TokenRefusal => {
     const r = fast === undefined ? 'not-mine' : fast(token);
-    if (r === 'refused') return undefined;
-    if (r !== 'not-mine') return r.payload;
+    if (typeof r === 'object') return r.payload;
+    if (r !== 'not-mine') return r;
     try {
       return slow(token) as Record<string, unknown>;
-    } catch {
-      return undefined;
+    } catch (err) {
+      return refusalOfFastJwt((err as { code?: unknown }).code);
     }
   };
   const cache = TokenCache.ofMiB(cacheMiB);
-  return (authorization) => {
+  return (authorization, sink) => {
     if (authorization.length < 8 || !isBearer(authorization)) return undefined;
     const token = authorization.slice(7);
     const hit = cache.get(token);
     if (hit !== undefined && Date.now() <= hit.expiresMs) return hit.user;
     const payload = verify(token);
-    const sub = payload?.sub;
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID) return undefined;
-    const exp = payload?.exp;
+    if (typeof payload === 'string') {
+      sink?.tokenRefused(payload);
+      return undefined;
+    }
+    const sub = payload.sub;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID) {
+      sink?.tokenRefused('bad sub');
+      return undefined;
+    }
+    const exp = payload.exp;
     cache.set(token, { user: sub, expiresMs: typeof exp === 'number' ? exp * 1000 : Infinity });
     return sub;
   };

@@ -38,11 +38,11 @@ export function registerBuyRoute(routes: Routes, admission: Admission, verifyUse
       return x.readBody(MAX_BUY_BODY, (body) =>
         x.later(() => {
           if (body === undefined) tooLarge(x, format);
-          else admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization), address);
+          else admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address);
         }),
       );
     }
-    admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization), address);
+    admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address);
   });
   routes.any('/events/:event/buy', (x, req) => {
     refused.count(Channel.Http, Stage.Http, Outcome.BadRequest);

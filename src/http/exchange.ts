@@ -1,4 +1,5 @@
 import type { HttpResponse, RecognizedString, us_socket_context_t } from 'uWebSockets.js';
+import type { RefusalSink, TokenRefusal } from '../auth/refusal';
 
 /** Seconds a client should wait before retrying a 429 or 503 (RFC 9110 Retry-After). */
 export const RETRY_AFTER_S = '1';
@@ -9,6 +10,14 @@ function statusLine(status: number): string {
   let line = STATUS_LINES.get(status);
   if (line === undefined) STATUS_LINES.set(status, (line = `${status} `));
   return line;
+}
+
+/** `WWW-Authenticate` on a 401: the bare scheme (no token, or not ours to explain), or why the token was refused (RFC 6750 §3). */
+const CHALLENGES = new Map<TokenRefusal | undefined, string>();
+function challenge(why: TokenRefusal | undefined): string {
+  let value = CHALLENGES.get(why);
+  if (value === undefined) CHALLENGES.set(why, (value = why === undefined ? 'Bearer' : `Bearer error="invalid_token", error_description="${why}"`));
+  return value;
 }
 
 /**
@@ -25,18 +34,20 @@ function statusLine(status: number): string {
  *   uWS requires an abort handler on a response that outlives its handler:
  *   call `onAbort` before the handler returns.
  * - **Headers.** `head` is the one header writer: the status line, the
- *   headers a status requires (`WWW-Authenticate` on 401, `Retry-After` on
- *   429 and 503), CORS (the origin was read from the request by the
- *   router), and the content type. Header names are written in one case, each word
+ *   headers a status requires (`WWW-Authenticate` on 401, with the reason a
+ *   token was refused when `tokenRefused` was told; `Retry-After` on 429 and
+ *   503), CORS (the origin was read from the request by the router), and
+ *   the content type. Header names are written in one case, each word
  *   capitalized (`Retry-After`), as uWS writes its own (`Date`,
  *   `Content-Length`).
  * - **HEAD.** An Exchange for a HEAD request (`headOnly`) writes the same
  *   status and headers as for GET, `Content-Length` included, and no body.
  */
-export class Exchange {
+export class Exchange implements RefusalSink {
   private gone = false;
   private armed = false;
   private listeners: (() => void)[] | undefined;
+  private refusal: TokenRefusal | undefined;
 
   constructor(
     private readonly res: HttpResponse,
@@ -45,6 +56,11 @@ export class Exchange {
     /** A HEAD request: every answer is written without its body. */
     readonly headOnly = false,
   ) {}
+
+  /** The token of this request was refused, and why: a 401 then says so in `WWW-Authenticate`. */
+  tokenRefused(why: TokenRefusal): void {
+    this.refusal = why;
+  }
 
   /** The client left: the response is gone, nothing may be written. */
   get aborted(): boolean {
@@ -82,12 +98,14 @@ export class Exchange {
   head(status: number, contentType?: string): this {
     const res = this.res;
     if (status !== 200) res.writeStatus(statusLine(status));
-    if (status === 401) res.writeHeader('WWW-Authenticate', 'Bearer');
+    if (status === 401) res.writeHeader('WWW-Authenticate', challenge(this.refusal));
     const retry = status === 429 || status === 503;
     if (retry) res.writeHeader('Retry-After', RETRY_AFTER_S);
     if (this.origin !== undefined) {
       res.writeHeader('Access-Control-Allow-Origin', this.origin);
+      // A page may read why it must retry later, or why its token was refused.
       if (retry) res.writeHeader('Access-Control-Expose-Headers', 'Retry-After');
+      else if (status === 401) res.writeHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
     }
     if (contentType !== undefined) res.writeHeader('Content-Type', contentType);
     return this;

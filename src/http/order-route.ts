@@ -42,7 +42,7 @@ export function registerOrderRoute(
 ): void {
   routes.get('/events/:event/order', (x, req) => {
     const format = formatOf(req.getHeader('accept'));
-    const user = deps.verifyUser(req.getHeader('authorization'));
+    const user = deps.verifyUser(req.getHeader('authorization'), x);
     const eventId = req.getParameter(0);
     if (user === undefined) return writeOutcome(x, Outcome.Unauthorized, 0, format);
     const event = deps.catalog.get(eventId);

@@ -122,7 +122,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
         o.refused.count(Channel.Ws, Stage.Http, Outcome.Unavailable);
         return writeOutcome(x, Outcome.Unavailable, 0, Format.Json);
       }
-      const user = cred === '' ? undefined : o.verifyUser(cred);
+      const user = cred === '' ? undefined : o.verifyUser(cred, x);
       if (cred !== '' && user === undefined) {
         o.refused.count(Channel.Ws, Stage.Http, Outcome.Unauthorized);
         return writeOutcome(x, Outcome.Unauthorized, 0, Format.Json);
