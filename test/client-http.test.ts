@@ -89,7 +89,7 @@ t.test('CORS: listed origins only, preflight answered, Retry-After exposed', asy
   });
   t.equal(pre.status, 204, 'preflight answered');
   t.equal(pre.headers.get('access-control-allow-origin'), SHOP);
-  t.equal(pre.headers.get('access-control-allow-headers'), 'authorization', 'only the header needed');
+  t.equal(pre.headers.get('access-control-allow-headers'), 'authorization, content-type', "only the headers a buy and an admin put need");
   t.match(pre.headers.get('access-control-allow-methods'), /POST/);
   t.equal(pre.headers.get('vary'), 'Origin');
 

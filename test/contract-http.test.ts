@@ -208,7 +208,7 @@ for (const workers of WORKER_COUNTS) {
         const pre = await ask(p, 'OPTIONS', '/events/sale/buy', { origin: SHOP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' });
         t.same(
           [pre.status, pre.headers.get('access-control-allow-origin'), pre.headers.get('access-control-allow-headers'), pre.headers.get('vary')],
-          [204, SHOP, 'authorization', 'Origin'],
+          [204, SHOP, 'authorization, content-type', 'Origin'],
           'preflight answered',
         );
         t.match(pre.headers.get('access-control-allow-methods'), /POST/);

@@ -242,3 +242,21 @@ t.test('a 401 says why in WWW-Authenticate: expired, bad signature, malformed, â
   await fromPage.arrayBuffer();
 });
 
+t.test('CORS: the preflight allows content-type, so a page can PUT JSON to the admin API', async (t) => {
+  const app = await frontDoor(t);
+  const pre = await fetch(`${app.base}/admin/events/autumn`, {
+    method: 'OPTIONS',
+    headers: { origin: SHOP, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization, content-type' },
+  });
+  t.equal(pre.status, 204);
+  const allowed = (pre.headers.get('access-control-allow-headers') ?? '').split(',').map((h) => h.trim());
+  t.ok(allowed.includes('content-type') && allowed.includes('authorization'), `Access-Control-Allow-Headers: ${allowed.join(', ')}`);
+  t.match(pre.headers.get('access-control-allow-methods'), /\bPUT\b/);
+  const put = await fetch(`${app.base}/admin/events/autumn`, {
+    method: 'PUT',
+    headers: { origin: SHOP, authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ stock: 3, start: Date.now() + 60_000, end: Date.now() + 120_000 }),
+  });
+  t.same([put.status, put.headers.get('access-control-allow-origin')], [201, SHOP], 'the put the preflight let through');
+  await put.arrayBuffer();
+});

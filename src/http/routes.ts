@@ -9,6 +9,9 @@ const METHODS = 'GET, HEAD, POST, PUT';
 
 type Method = 'get' | 'post' | 'put' | 'head' | 'any';
 
+/** The request headers a page on a listed origin may send: a buy's token, and an admin put's JSON body (`accept` is always allowed). */
+const ALLOWED_HEADERS = 'authorization, content-type';
+
 /**
  * The app's routes, registered through here so that every handler gets an
  * Exchange (src/http/exchange.ts) and never a raw uWS response.
@@ -20,8 +23,9 @@ type Method = 'get' | 'post' | 'put' | 'head' | 'any';
  * reads on 429 and 503). A preflight (OPTIONS with a listed Origin and
  * `Access-Control-Request-Method`) is answered here, on any path, with the
  * methods the API has and the request headers a browser must be allowed to
- * send: `authorization` (`accept` is always allowed). An Origin not listed
- * gets no CORS header: the browser then keeps the answer from the page.
+ * send: `authorization` and `content-type` (`accept` is always allowed). An
+ * Origin not listed gets no CORS header: the browser then keeps the answer
+ * from the page.
  *
  * HEAD is GET without the body (RFC 9110 §9.3.2): every `get` route answers
  * it too, through an Exchange that writes the same head and no body; any
@@ -87,7 +91,7 @@ export class Routes {
 function preflight(x: Exchange): void {
   x.head(204)
     .header('Access-Control-Allow-Methods', METHODS)
-    .header('Access-Control-Allow-Headers', 'authorization')
+    .header('Access-Control-Allow-Headers', ALLOWED_HEADERS)
     .header('Access-Control-Max-Age', PREFLIGHT_MAX_AGE_S)
     .header('Vary', 'Origin')
     .endWithoutBody();
