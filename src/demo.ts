@@ -3,6 +3,7 @@ import type { RunningApp } from './app';
 import { mintToken } from './auth/jwt';
 import { startAfresh } from './events/reset';
 import type { SaleEvent } from './events/sale-event';
+import { eventKeys } from './redis/keys';
 import { ResetEventResult } from './redis/scripts';
 
 export const DEMO_EVENT = 'demo';
@@ -17,6 +18,22 @@ export interface DemoSale {
   readonly end: number;
   /** Kept from an earlier run (still open), rather than created now. */
   readonly kept: boolean;
+  /** Two users who have not bought in it: the banner's buyer, and the one it suggests minting next. */
+  readonly buyers: readonly [string, string];
+}
+
+const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
+
+/**
+ * The first two of alice, bob, … then user11, user12, … who have not bought
+ * in the demo sale: after a restart the banner's curl line still buys
+ * (alice's would answer 2, already bought). One HMGET of the buyers hash.
+ */
+async function freshBuyers(app: RunningApp): Promise<[string, string]> {
+  const candidates = [...NAMES, ...Array.from({ length: DEMO_STOCK + 2 }, (_, i) => `user${NAMES.length + i + 1}`)];
+  const orders = await app.redis.hmget(eventKeys(DEMO_EVENT).buyers, ...candidates);
+  const fresh = candidates.filter((_, i) => orders[i] === null);
+  return [fresh[0] ?? 'alice', fresh[1] ?? 'bob'];
 }
 
 /**
@@ -44,12 +61,12 @@ export async function ensureDemoEvent(app: RunningApp): Promise<DemoSale> {
   const event = await app.catalog.load(DEMO_EVENT);
   if (event === undefined) throw new Error('the demo event is not in Redis after it was started anew');
   app.catalog.announce?.(event);
-  return { stock: def.stock, remaining: def.stock, start: def.start, end: def.end, kept: false };
+  return { stock: def.stock, remaining: def.stock, start: def.start, end: def.end, kept: false, buyers: ['alice', 'bob'] };
 }
 
 async function kept(app: RunningApp, event: SaleEvent): Promise<DemoSale> {
   const remaining = Number((await app.redis.get(event.keys.stock)) ?? event.remaining);
-  return { stock: event.stock, remaining, start: event.start, end: event.end, kept: true };
+  return { stock: event.stock, remaining, start: event.start, end: event.end, kept: true, buyers: await freshBuyers(app) };
 }
 
 function minutes(ms: number): string {
@@ -64,26 +81,44 @@ export function describeDemo(sale: DemoSale, now = Date.now()): string {
   return `${left}, ${until}${sale.kept ? ', kept from the previous run' : ''}`;
 }
 
+/**
+ * What `npm start` prints once the demo sale is up: curl lines that buy and
+ * ask for the order as a user who has not bought yet, the dashboard link
+ * with the admin token in its fragment (never sent to a server, kept by the
+ * browser across the redirect from `/`), the stats, and how to create
+ * another sale. Without an admin token (SECKILL_JWT_SECRET given, no
+ * SECKILL_ADMIN_TOKEN) it says how to get one instead of printing an empty
+ * `Bearer `.
+ */
 export function demoBanner(host: string, port: number, jwtSecret: string, adminToken: string, sale: DemoSale, dataDir: string): string {
-  const token = mintToken(jwtSecret, 'alice', 24 * HOUR);
+  const [user, next] = sale.buyers;
+  const token = mintToken(jwtSecret, user, 24 * HOUR);
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const base = `http://${shown}:${port}`;
+  const admin =
+    adminToken === ''
+      ? [
+          `The dashboard (${base}/admin/), the stats and event put need an admin token: set SECKILL_ADMIN_TOKEN and start again.`,
+        ]
+      : [
+          'Watch the sale (the dashboard in a browser, or the stats):',
+          `  ${base}/admin/#token=${adminToken}`,
+          `  curl -s -H 'authorization: Bearer ${adminToken}' ${base}/admin/events/${DEMO_EVENT}`,
+          '',
+          'Create another sale (the admin token is read from the data folder):',
+          `  npx seckill event put spring --stock 1000 --start +10m --end +1h${port === 8080 ? '' : ` --url ${base}`}`,
+        ];
   return [
     '',
     `seckill is serving the demo sale "${DEMO_EVENT}" (${describeDemo(sale)}) on ${base}`,
     ...(sale.kept ? [`To start the demo afresh: stop the server, delete its data folder (rm -rf ${relativeDir(dataDir)}), start again.`] : []),
     '',
-    'Buy one unit as user "alice" (token valid 24 h; mint others with: npx seckill token --user bob):',
+    `Buy one unit as user "${user}" (token valid 24 h; mint others with: npx seckill token --user ${next}):`,
     `  curl -s -X POST -H 'authorization: Bearer ${token}' ${base}/events/${DEMO_EVENT}/buy`,
-    'Her order (code 11 until she has one):',
+    `${user}'s order (code 11 until there is one):`,
     `  curl -s -H 'authorization: Bearer ${token}' ${base}/events/${DEMO_EVENT}/order`,
     '',
-    'Watch the sale (the dashboard in a browser, or the stats):',
-    `  ${base}/admin/#token=${adminToken}`,
-    `  curl -s -H 'authorization: Bearer ${adminToken}' ${base}/admin/events/${DEMO_EVENT}`,
-    '',
-    'Create another sale (the admin token is read from the data folder):',
-    `  npx seckill event put spring --stock 1000 --start +10m --end +1h${port === 8080 ? '' : ` --url ${base}`}`,
+    ...admin,
     '',
   ].join('\n');
 }

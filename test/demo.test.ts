@@ -2,6 +2,7 @@ import t from 'tap';
 import { findBinary } from '../src/services/local-service';
 import { spawnServer } from './helpers/process';
 import { tempDir } from './helpers/services';
+import { until } from './helpers/wait';
 
 t.test('npm start: demo sale, generated secrets, a curl line that works', async (t) => {
   const dataDir = tempDir(t);
@@ -26,6 +27,7 @@ t.test('npm start: demo sale, generated secrets, a curl line that works', async 
   // "pending" until the persister has written it, then "confirmed".
   t.match(await (await fetch(orderUrl!, { headers: { authorization: `Bearer ${token}` } })).json(), { c: 0, o: 1, s: /^(pending|confirmed)$/ }, 'the printed order query finds it');
   t.match(banner, new RegExp(`${server.base.replace(/\./g, '\\.')}/admin/#token=${adminToken}\n`), 'the dashboard link carries the admin token in its fragment');
+  t.match(banner, /Buy one unit as user "alice" \(token valid 24 h; mint others with: npx seckill token --user bob\)/, 'a fresh sale: alice buys');
   server.child.kill('SIGTERM');
   t.equal(await server.exited, 0);
 
@@ -40,6 +42,23 @@ t.test('npm start: demo sale, generated secrets, a curl line that works', async 
   });
   t.match(banner2, /"demo" \(99 of 100 units left, open until \d\d:\d\d UTC, (59|60) minutes from now, kept from the previous run\)/, 'the banner tells what is left');
   t.match(banner2, /To start the demo afresh: stop the server, delete its data folder/);
+  // alice bought in the first run: the banner offers someone who has not, and its curl line buys.
+  t.match(banner2, /Buy one unit as user "bob" \(token valid 24 h; mint others with: npx seckill token --user carol\)/, 'after a restart: a user who has not bought yet');
+  const [, token2, url2] = /curl -s -X POST -H 'authorization: Bearer ([^']+)' (\S+)/.exec(banner2)!;
+  t.not(token2, token, "not alice's token");
+  const again2 = await fetch(url2!, { method: 'POST', headers: { authorization: `Bearer ${token2}` } });
+  t.same(await again2.json(), { c: 0, o: 2 }, 'the printed command buys a unit again');
+});
+
+t.test('the demo with SECKILL_JWT_SECRET and no admin token: no empty Bearer, it says what to set', async (t) => {
+  const server = await spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: 'given-secret-0123', SECKILL_ADMIN_TOKEN: '', REDIS_URL: '', MYSQL_URL: 'none' }, ['serve', '--demo']);
+  await until(() => /curl -s -X POST/.test(server.output()), 'the banner', 30_000, 20);
+  const banner = server.output();
+  t.notMatch(banner, /Bearer\s*'/, 'no curl line with an empty Bearer');
+  t.notMatch(banner, /#token=\s/, 'no dashboard link with an empty token');
+  t.match(banner, /need an admin token: set SECKILL_ADMIN_TOKEN/, 'it says what to set');
+  const [, token, url] = /curl -s -X POST -H 'authorization: Bearer ([^']+)' (\S+)/.exec(banner)!;
+  t.same(await (await fetch(url!, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).json(), { c: 0, o: 1 }, 'its buy line works');
 });
 
 t.test('a missing service binary names the package and the variable', async (t) => {
