@@ -311,9 +311,12 @@ async function main(argv: string[]): Promise<void> {
   process.exitCode = asked ? 0 : 2;
 }
 
-if (require.main === module) {
+/** The command line: this file run directly (the Docker image's `seckill`), or through bin/seckill.js (a checkout's `npx seckill`). */
+export function runCli(): void {
   // Repeats of a failure counted and not yet told are logged on the way out.
   process.on('exit', flushRepeatedLogs);
   exitOnUncaught();
   main(process.argv.slice(2)).catch(fatal);
 }
+
+if (require.main === module) runCli();

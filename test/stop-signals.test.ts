@@ -67,7 +67,7 @@ t.test('Ctrl-C on npm start in a terminal: one graceful stop, exit 0, no service
   // The shell survives the Ctrl-C (a trap, unlike an ignored signal, is not inherited) to write npm's exit code.
   const script = path.join(dir, 'run.sh');
   const env = Object.entries({ ...DEMO_ENV, SECKILL_DATA_DIR: dataDir }).map(([k, v]) => `export ${k}='${v}'`).join('\n');
-  fs.writeFileSync(script, `${env}\ncd '${ROOT}'\ntrap : INT\nnpm run -s demo > '${log}' 2>&1\necho $? > '${code}'\n`);
+  fs.writeFileSync(script, `${env}\ncd '${ROOT}'\ntrap : INT\nnpm start -s > '${log}' 2>&1\necho $? > '${code}'\n`);
   const tmux = ['-L', `sk-test-${process.pid}`];
   execFileSync('tmux', [...tmux, '-f', '/dev/null', 'new-session', '-d', '-s', 'stop', '-x', '200', '-y', '50', `bash ${script}`]);
   t.teardown(() => {
@@ -92,7 +92,7 @@ t.test('Ctrl-C on npm start in a terminal: one graceful stop, exit 0, no service
 
 t.test('SIGTERM to the process group of npm start (systemd\'s default): one graceful stop, exit 0', async (t) => {
   const dataDir = tempDir(t);
-  const npm = spawn('npm', ['run', '-s', 'demo'], {
+  const npm = spawn('npm', ['start', '-s'], {
     cwd: ROOT,
     env: { ...process.env, ...DEMO_ENV, SECKILL_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
