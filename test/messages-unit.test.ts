@@ -36,6 +36,7 @@ const TO_PRIMARY: Samples<ToPrimary> = {
     { t: 'listening', port: 65535 },
   ],
   pong: [{ t: 'pong' }],
+  failed: [{ t: 'failed', message: 'address in use: 127.0.0.1:8080' }],
 };
 
 function all<U extends { readonly t: string }>(samples: Samples<U>): U[] {
@@ -56,7 +57,7 @@ t.test('every message kind round-trips through JSON unchanged', async (t) => {
     }
   }
   t.same(Object.keys(TO_WORKER).sort(), ['close', 'ping', 'restarts', 'services'], 'primary → worker');
-  t.same(Object.keys(TO_PRIMARY).sort(), ['listening', 'pong'], 'worker → primary');
+  t.same(Object.keys(TO_PRIMARY).sort(), ['failed', 'listening', 'pong'], 'worker → primary');
 });
 
 t.test('a WorkerStart round-trips through the environment as JSON, with each form of the MySQL target', async (t) => {
