@@ -1,12 +1,11 @@
 import { Redis } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
-import { connectMysql } from '../src/orders/mysql';
 import { eventKeys } from '../src/redis/keys';
-import { ADMIN, buy, putEvent, SECRET } from './helpers/app';
+import { ADMIN, buy, putEvent } from './helpers/app';
 import { crowd, type Told } from './helpers/crowd';
 import { freeze, spawnServer, type ServerProcess } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
+import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
 /**
@@ -36,25 +35,10 @@ interface Stack {
   readonly env: (extra?: Record<string, string>) => Record<string, string>;
 }
 
-/** A redis-server and a mariadbd of the test's own, a client of each, and the environment of a server on them. */
+/** A redis-server and a mariadbd of the test's own (test/helpers/shared-stack.ts), and the environment of a server on them. */
 async function stack(t: Test): Promise<Stack> {
-  const dir = tempDir(t);
-  const redis = await testRedis(t, dir);
-  const db = await testMysql(t, dir);
-  const r = new Redis(redis.socket);
-  t.teardown(() => r.disconnect());
-  const pool = await connectMysql({ socket: db.socket });
-  t.teardown(() => pool.end());
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    SECKILL_JWT_SECRET: SECRET,
-    SECKILL_ADMIN_TOKEN: ADMIN,
-    REDIS_URL: redis.socket,
-    MYSQL_URL: db.url,
-    SECKILL_WORKERS: '1',
-    SECKILL_DATA_DIR: tempDir(t),
-    ...extra,
-  });
-  return { redisPid: redis.pid, r, pool, env };
+  const s = await sharedStack(t);
+  return { redisPid: s.local.pid, r: s.redis, pool: s.pool, env: (extra = {}) => s.env({ SECKILL_WORKERS: '1', ...extra }) };
 }
 
 async function redisPaused(s: Stack, id: string): Promise<boolean> {
@@ -80,6 +64,18 @@ async function sleeping(s: Stack): Promise<boolean> {
     "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE state = 'User sleep' AND info LIKE '%SLEEP(1.5)%'",
   );
   return Number(rows[0]?.n) > 0;
+}
+
+/** Pauses `event` through `a`; once a test trigger holds the pause in `where`, freezes Redis until the call is answered. */
+async function pauseWhileRedisFrozen(s: Stack, a: ServerProcess, event: string, where: string): Promise<PauseAnswer> {
+  const pausing = admin(a.base, `/admin/events/${event}/pause`);
+  await until(() => sleeping(s), `the pause held in ${where}`, 10_000, 5);
+  await freeze(s.redisPid);
+  try {
+    return await pausing;
+  } finally {
+    process.kill(s.redisPid, 'SIGCONT');
+  }
 }
 
 /** Redis loses everything; resolves once the server restored the event from MySQL (its refresh finds it gone). */
@@ -119,15 +115,7 @@ t.test('a pause whose Redis call gets no answer is kept by MySQL: Redis may stil
   await s.pool.query(`CREATE TRIGGER pt_slow BEFORE INSERT ON event_pauses FOR EACH ROW BEGIN
     IF NEW.paused_since_ms IS NOT NULL THEN SET @slept = SLEEP(1.5); END IF;
   END`);
-  const pausing = admin(a.base, '/admin/events/pt/pause');
-  await until(() => sleeping(s), 'the pause held in its first write to the row', 10_000, 5);
-  await freeze(s.redisPid);
-  let answer: PauseAnswer;
-  try {
-    answer = await pausing;
-  } finally {
-    process.kill(s.redisPid, 'SIGCONT');
-  }
+  const answer = await pauseWhileRedisFrozen(s, a, 'pt', 'its first write to the row');
   await s.pool.query('DROP TRIGGER pt_slow');
   t.match(answer, { status: 503, body: { c: 10 } }, 'no answer from Redis: 503, code 10');
   // Redis runs the script it had received once it goes on: the sale is paused after all.
@@ -150,15 +138,7 @@ t.test('Redis stalling just after the pause was kept does not turn it into a 503
   await s.pool.query(`CREATE TRIGGER ps_slow BEFORE UPDATE ON event_pauses FOR EACH ROW BEGIN
     IF NEW.paused_since_ms IS NOT NULL AND OLD.paused_since_ms IS NOT NULL THEN SET @slept = SLEEP(1.5); END IF;
   END`);
-  const pausing = admin(a.base, '/admin/events/ps/pause');
-  await until(() => sleeping(s), 'the pause held in its last write to the row', 10_000, 5);
-  await freeze(s.redisPid);
-  let answer: PauseAnswer;
-  try {
-    answer = await pausing;
-  } finally {
-    process.kill(s.redisPid, 'SIGCONT');
-  }
+  const answer = await pauseWhileRedisFrozen(s, a, 'ps', 'its last write to the row');
   await s.pool.query('DROP TRIGGER ps_slow');
   t.match(answer, { status: 200, body: { result: 'done', paused: true } }, 'the pause is answered done');
   t.ok((await redisPaused(s, 'ps')) && (await mysqlPaused(s, 'ps')), 'it is in Redis and in MySQL');

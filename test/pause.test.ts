@@ -1,10 +1,9 @@
-import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { eventKeys } from '../src/redis/keys';
-import { ADMIN, buy, putEvent, SECRET, testApp, token } from './helpers/app';
+import { ADMIN, buy, putEvent, testApp, token } from './helpers/app';
 import { crowd, type Told } from './helpers/crowd';
 import { spawnServer } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
+import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 
 /**
@@ -76,17 +75,8 @@ t.test('parked buys are answered 16 when the pause lands, not at their deadline'
 
 for (const workers of [1, 2]) {
   t.test(`two instances of ${workers} worker(s) under a crowd: no unit decided while paused, the rest sold exactly after`, async (t) => {
-    const dir = tempDir(t);
-    const redis = await testRedis(t, dir);
-    const db = await testMysql(t, dir);
-    const env = (): Record<string, string> => ({
-      SECKILL_JWT_SECRET: SECRET,
-      SECKILL_ADMIN_TOKEN: ADMIN,
-      REDIS_URL: redis.socket,
-      MYSQL_URL: db.url,
-      SECKILL_WORKERS: String(workers),
-      SECKILL_DATA_DIR: tempDir(t),
-    });
+    const stack = await sharedStack(t);
+    const env = (): Record<string, string> => stack.env({ SECKILL_WORKERS: String(workers) });
     const a = await spawnServer(t, env());
     const b = await spawnServer(t, env());
     const stock = 400;
@@ -116,8 +106,7 @@ for (const workers of [1, 2]) {
     const late = first.filter((x) => x.sent > pausedAt);
     t.ok(late.length > 0 && late.every((x) => x.code === 16), `every buy sent after the pause answered 16, on both instances (${late.length})`);
     t.ok((codes(first)[16] ?? 0) > 2_000, `the crowd heard 16: ${JSON.stringify(codes(first))}`);
-    const r = new Redis(redis.socket);
-    t.teardown(() => r.disconnect());
+    const r = stack.redis;
     t.equal(Number(await r.get(eventKeys('pc').seq)), orders, "Redis' order counter did not move");
     await until(async () => ((await (await fetch(`${b.base}/events/pc`)).json()) as { paused: boolean }).paused, 'b shows paused', 5_000, 10);
 
@@ -143,17 +132,8 @@ t.test('a pause survives Redis losing the event: the restore from MySQL keeps it
 });
 
 async function pausedThroughLoss(t: Test): Promise<void> {
-  const dir = tempDir(t);
-  const redis = await testRedis(t, dir);
-  const db = await testMysql(t, dir);
-  const s = await spawnServer(t, {
-    SECKILL_JWT_SECRET: SECRET,
-    SECKILL_ADMIN_TOKEN: ADMIN,
-    REDIS_URL: redis.socket,
-    MYSQL_URL: db.url,
-    SECKILL_WORKERS: '1',
-    SECKILL_DATA_DIR: tempDir(t),
-  });
+  const stack = await sharedStack(t);
+  const s = await spawnServer(t, stack.env({ SECKILL_WORKERS: '1' }));
   t.equal((await putEvent(s.base, 'pl', { stock: 10 })).status, 201);
   t.match(await buy(s.base, 'pl', 'before'), { c: 0, o: 1 });
   t.equal((await admin(s.base, '/admin/events/pl/pause')).body.result, 'done');
@@ -162,8 +142,7 @@ async function pausedThroughLoss(t: Test): Promise<void> {
     return ((await res.json()) as { s?: string }).s === 'confirmed';
   };
   await until(stored, 'the win stored in MySQL', 10_000, 50);
-  const r = new Redis(redis.socket);
-  t.teardown(() => r.disconnect());
+  const r = stack.redis;
   await r.flushall();
   // The event refresh finds the event gone and restores it from MySQL, with its switch.
   const restoredPaused = async (): Promise<boolean> => {
