@@ -3,8 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
-import { LatencyHistogram } from '../bench/latency-histogram';
-import { openLoop } from '../bench/open-loop';
+import { LatencyHistogram } from '../../bench/latency-histogram';
+import { openLoop } from '../../bench/open-loop';
 
 /** A keep-alive server that answers `{"c":1}` to every buy, records when each request arrived and its token, and can hold one answer back. */
 async function server(t: Test, holdNth = 0, holdMs = 0): Promise<{ url: string; arrivals: number[]; tokens: string[] }> {
