@@ -295,7 +295,7 @@ async function main(argv: string[]): Promise<void> {
   }
   // `seckill`, `seckill --demo` and `seckill --port 9000` are `seckill serve …`.
   const implicitServe = argv.length === 0 || (argv[0]!.startsWith('--') && argv[0] !== '--help' && argv[0] !== '-h');
-  // `event` takes a second word (put, list, get); `seckill event` and `seckill event --help` are its help.
+  // `event` takes a second word (put, list, get, pause, resume); `seckill event` and `seckill event --help` are its help.
   const eventWord = argv[0] === 'event' && argv[1] !== undefined && !argv[1].startsWith('-');
   const words = implicitServe ? ['serve'] : eventWord ? argv.slice(0, 2) : argv.slice(0, 1);
   const command = words.join(' ');
@@ -307,7 +307,7 @@ async function main(argv: string[]): Promise<void> {
   // Help asked for is on stdout with 0; a command missing or unknown gets the nearest help on stderr, with 2.
   const asked = ['help', '--help', '-h'].includes(command) || (help && page === command);
   (asked ? process.stdout : process.stderr).write((HELP[page]?.() ?? '') + '\n');
-  if (!asked) process.stderr.write(command === 'event' ? '\nseckill: event needs a command: put, list or get\n' : `\nseckill: unknown command "${command}"\n`);
+  if (!asked) process.stderr.write(command === 'event' ? '\nseckill: event needs a command: put, list, get, pause or resume\n' : `\nseckill: unknown command "${command}"\n`);
   process.exitCode = asked ? 0 : 2;
 }
 

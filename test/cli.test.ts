@@ -78,7 +78,7 @@ t.test('--help on every command: stdout, exit 0; every serve flag listed', async
   t.match(event.stdout, /event put ID[\s\S]*event list[\s\S]*event get ID[\s\S]*event pause ID, event resume ID/, 'event --help: its commands');
   const bare = await cli(['event']);
   t.same([bare.code, bare.stdout], [2, ''], 'event alone: exit 2, nothing on stdout');
-  t.match(bare.stderr, /^usage: seckill event[\s\S]*event needs a command: put, list or get/);
+  t.match(bare.stderr, /^usage: seckill event[\s\S]*event needs a command: put, list, get, pause or resume/);
   const unknown = await cli(['event', 'delete', 'x']);
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /^usage: seckill event[\s\S]*unknown command "event delete"/, "an unknown event command: event's help");
