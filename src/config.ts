@@ -109,7 +109,7 @@ export function flagsToEnv(argv: readonly string[]): Record<string, string> {
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const env = byFlag.get(flag);
-    if (env === undefined) throw new ConfigError(`unknown option ${flag}`);
+    if (env === undefined) throw new ConfigError(flag.startsWith('-') ? `unknown option ${flag}` : `unexpected argument "${arg}" (options start with --)`);
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`${flag} needs a value`);
     out[env] = value;

@@ -42,6 +42,7 @@ t.test('bad values name the variable', async (t) => {
   t.equal(proxies.ipRate, 20);
   t.same(trustedProxyList(proxies.trustedProxies), ['10.0.0.0/8', '127.0.0.1', 'loopback', 'fd00::/8', '192.168.0.0/255.255.0.0']);
   t.throws(() => loadConfig({}, ['--nope', '1']), /unknown option --nope/);
+  t.throws(() => loadConfig({}, ['extra']), /unexpected argument "extra" \(options start with --\)/, 'a stray word is no option');
   t.throws(() => loadConfig({}, ['--port']), /--port needs a value/);
 });
 
