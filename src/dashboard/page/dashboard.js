@@ -116,6 +116,12 @@
     stopStream();
     const token = sessionStorage.getItem(KEY);
     if (!token) return showLogin('');
+    if ($('dash').hidden) {
+      // A token in hand: no form asking for one while the stream is tried (or retried), but where it stands.
+      $('login').hidden = true;
+      $('conn').hidden = false;
+      setConn('connecting…', 'down');
+    }
     const mine = new AbortController();
     controller = mine;
     let res;
