@@ -38,6 +38,8 @@ t.test('GET /admin/events: every event with its state, units left and window', a
 
   const anonymous = await fetch(`${app.base}/admin/events`);
   t.same([anonymous.status, await anonymous.json()], [401, { c: 8, error: 'admin token required' }], 'the admin token is needed');
+  const wrong = await fetch(`${app.base}/admin/events`, { headers: { authorization: 'Bearer not-the-admin-token' } });
+  t.same([wrong.status, await wrong.json()], [401, { c: 8, error: 'wrong admin token' }], 'a token sent but not the admin one: said so, not "required"');
   const post = await fetch(`${app.base}/admin/events`, { method: 'POST', headers: admin });
   t.same([post.status, post.headers.get('allow'), ((await post.json()) as { c: number }).c], [405, 'GET, HEAD', 9], 'another method: 405');
 });

@@ -1,3 +1,4 @@
+import { adminRefusal } from './admin-refusal';
 import { Outcome, OUTCOMES } from '../outcome';
 import type { Catalog } from '../events/catalog';
 import { parseDefinition, pastStart } from '../events/definition';
@@ -151,7 +152,8 @@ async function list(deps: AdminDeps): Promise<Record<string, unknown>> {
 /** GET /admin/events, PUT and GET /admin/events/{event}, behind SECKILL_ADMIN_TOKEN. */
 export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
   routes.get('/admin/events', (x, req) => {
-    if (!deps.isAdmin(req.getHeader('authorization'))) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    const authorization = req.getHeader('authorization');
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, adminRefusal(authorization));
     respondLater(x, list(deps).then((l) => [200, l]));
   });
 
@@ -161,7 +163,7 @@ export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
     const length = contentLength(req.getHeader('content-length'));
-    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, adminRefusal(authorization));
     if (!EVENT_ID.test(id)) return error(x, 400, Outcome.BadRequest, 'event id must match [A-Za-z0-9_-]{1,64}');
     if (length > MAX_ADMIN_BODY) return error(x, 413, Outcome.BadRequest, `body over ${MAX_ADMIN_BODY} bytes`);
     x.readBody(MAX_ADMIN_BODY, (body) => {
@@ -193,7 +195,7 @@ export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
   routes.get('/admin/events/:event', (x, req) => {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
-    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, adminRefusal(authorization));
     const event = deps.catalog.get(id);
     if (event === undefined) return error(x, 404, Outcome.UnknownEvent, 'no such event');
     respondLater(x, stats(deps, event).then((s) => [200, s]));
@@ -212,7 +214,7 @@ function pauseHandler(deps: AdminDeps, on: boolean): Handler {
   return (x, req) => {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
-    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, 'admin token required');
+    if (!deps.isAdmin(authorization)) return error(x, 401, Outcome.Unauthorized, adminRefusal(authorization));
     if (!EVENT_ID.test(id)) return error(x, 400, Outcome.BadRequest, 'event id must match [A-Za-z0-9_-]{1,64}');
     respondLater(
       x,

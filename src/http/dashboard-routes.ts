@@ -1,3 +1,4 @@
+import { adminRefusal } from './admin-refusal';
 import type { Asset } from '../dashboard/assets';
 import type { DashboardFeed } from '../dashboard/feed';
 import { firstSoldOut, readHistory, sampleRow, sampleStep, sampleWindow } from '../dashboard/history';
@@ -65,7 +66,7 @@ export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): vo
 
   routes.get('/admin/stream', (x, req) => {
     const authorization = req.getHeader('authorization');
-    if (!deps.isAdmin(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: 'admin token required' });
+    if (!deps.isAdmin(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: adminRefusal(authorization) });
     if (!openStream(x, deps.feed)) {
       writeJson(x, 503, { c: Outcome.Unavailable, error: 'too many dashboard streams, or the server is stopping' });
     }
@@ -75,7 +76,7 @@ export function registerDashboardRoutes(routes: Routes, deps: DashboardDeps): vo
   routes.get('/admin/events/:event/history', (x, req) => {
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0);
-    if (!deps.isAdmin(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: 'admin token required' });
+    if (!deps.isAdmin(authorization)) return writeJson(x, 401, { c: Outcome.Unauthorized, error: adminRefusal(authorization) });
     const event = deps.catalog.get(id);
     if (event === undefined) return writeJson(x, 404, { c: Outcome.UnknownEvent, error: 'no such event' });
     x.onAbort();
