@@ -19,10 +19,8 @@ function slug(heading: string): string {
 function anchors(file: string): Set<string> {
   const text = fs.readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '');
   const out = new Set<string>();
-  for (const m of text.matchAll(/^#{1,6} (.+)$/gm)) {
-    const explicit = /\{#([\w-]+)\}\s*$/.exec(m[1]!);
-    out.add(explicit ? explicit[1]! : slug(m[1]!));
-  }
+  // GitHub's anchors only: it prints a `{#id}` after a heading as text.
+  for (const m of text.matchAll(/^#{1,6} (.+)$/gm)) out.add(slug(m[1]!));
   return out;
 }
 
