@@ -1,4 +1,11 @@
 import type { HttpResponse, RecognizedString, us_socket_context_t } from 'uWebSockets.js';
+
+/** Bodies longer than this get an abort handler before they are written (see Exchange.end). */
+const PENDING_RISK_BYTES = 4096;
+
+function byteLength(body: RecognizedString): number {
+  return typeof body === 'string' ? body.length : body.byteLength;
+}
 import type { RefusalSink, TokenRefusal } from '../auth/refusal';
 
 /** Seconds a client should wait before retrying a 429 or 503 (RFC 9110 Retry-After). */
@@ -123,7 +130,13 @@ export class Exchange implements RefusalSink {
    * buys and bodies too large, never a HEAD's).
    */
   end(body?: RecognizedString, close = false): void {
-    if (!this.headOnly) return void this.res.end(body, close);
+    if (!this.headOnly) {
+      // A body the socket may not take at once (the dashboard's script, /metrics) can leave the answer pending
+      // when the client stops reading or hangs up, and uWS aborts the process when a handler returns with an
+      // answer pending and no abort handler: register one. A buy's few bytes never need it.
+      if (body !== undefined && byteLength(body) > PENDING_RISK_BYTES) this.onAbort();
+      return void this.res.end(body, close);
+    }
     // endWithoutBody(n) with n > 0 leaves the response open in this uWS build, and any argument at all is
     // read as a length (undefined too): the length goes in as a header, and the call takes none.
     this.res.writeHeader('Content-Length', String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
