@@ -39,7 +39,9 @@ function challenge(why: TokenRefusal | undefined): string {
  * - **Later writes.** An answer written after an asynchronous step goes
  *   through `later`, which corks, and does nothing when the client left.
  *   uWS requires an abort handler on a response that outlives its handler:
- *   call `onAbort` before the handler returns.
+ *   call `onAbort` before the handler returns. An answer written at once
+ *   can outlive it too (a large body the socket did not take, the client
+ *   gone): `end` registers one before any body over 4 KB.
  * - **Headers.** `head` is the one header writer: the status line, the
  *   headers a status requires (`WWW-Authenticate` on 401, with the reason a
  *   token was refused when `tokenRefused` was told; `Retry-After` on 429 and
