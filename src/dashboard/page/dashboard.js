@@ -500,7 +500,13 @@
    */
   function drawCharts(card, e, h, s) {
     const q = (sel) => card.querySelector(sel);
-    const rows = h.samples;
+    // A sale put open (its start is when it was put) may sell before its first sample: its start, with nothing
+    // sold and nothing answered, is the row before it, or those first wins would never show as a rate.
+    const first = h.samples[0];
+    const rows =
+      first !== undefined && first[0] > e.start && first[0] - e.start <= 60_000
+        ? [[e.start, e.stock].concat(first.slice(2).map(() => 0))].concat(h.samples)
+        : h.samples;
     const note = q('.history-note');
     q('.charts').hidden = rows.length < 2;
     if (rows.length < 2) {
