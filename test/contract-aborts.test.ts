@@ -27,6 +27,9 @@ function hangups(): Hangup[] {
   const upgrade = rawRequest('GET', '/ws', { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' });
   const chunkedPay = rawRequest('POST', '/events/pay/orders/1/paid', { ...bearer(PAYER), 'transfer-encoding': 'chunked' }, chunked('{"ref":"abc"}'));
   const chunkedBuy = rawRequest('POST', '/events/ab/buy', { ...bearer(token('chunky')), 'transfer-encoding': 'chunked' }, chunked('x'.repeat(40)));
+  // A pause or resume with a chunked body nobody reads (the route takes none).
+  const chunkedPause = rawRequest('POST', '/admin/events/ab/pause', { ...bearer(ADMIN), 'transfer-encoding': 'chunked' }, chunked('{"why":"x"}'));
+  const chunkedResume = rawRequest('POST', '/admin/events/ab/resume', { ...bearer(ADMIN), 'transfer-encoding': 'chunked' }, chunked('{"why":"x"}'));
   return [
     { route: 'GET /healthz', bytes: rawRequest('GET', '/healthz') },
     { route: 'HEAD /healthz', bytes: rawRequest('HEAD', '/healthz') },
@@ -38,6 +41,13 @@ function hangups(): Hangup[] {
     { route: 'admin GET', bytes: rawRequest('GET', '/admin/events/ab', bearer(ADMIN)) },
     { route: 'admin PUT', bytes: Buffer.concat([putHead, Buffer.from(def)]) },
     { route: 'admin PUT mid-body', bytes: Buffer.concat([putHead, Buffer.from(def)]), cut: putHead.length + 10 },
+    { route: 'admin events list', bytes: rawRequest('GET', '/admin/events', bearer(ADMIN)) },
+    { route: 'admin history', bytes: rawRequest('GET', '/admin/events/ab/history', bearer(ADMIN)) },
+    { route: 'pause', bytes: chunkedPause },
+    { route: 'resume mid-body', bytes: chunkedResume, cut: chunkedResume.length - 8 },
+    { route: 'resume', bytes: chunkedResume },
+    { route: 'GET / (redirect)', bytes: rawRequest('GET', '/') },
+    { route: 'HEAD dashboard script', bytes: rawRequest('HEAD', '/admin/dashboard.js') },
     { route: 'GET /metrics', bytes: rawRequest('GET', '/metrics', bearer(ADMIN)) },
     { route: 'dashboard page', bytes: rawRequest('GET', '/admin/') },
     { route: 'dashboard script', bytes: rawRequest('GET', '/admin/dashboard.js') },
