@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { ADMIN, buy, count, openEvent, putEvent, testApp } from './helpers/app';
-import { CHROMIUM, launchBrowser } from './helpers/browser';
+import { CHROMIUM, browserPage } from './helpers/browser';
 import { testMysql } from './helpers/services';
 import { until } from './helpers/wait';
 
@@ -30,11 +30,9 @@ async function peakY(chart: Locator): Promise<number> {
 
 t.test('a sale as the dashboard shows it, and again after a reload', async (t) => {
   const app = await testApp(t);
-  const browser = await launchBrowser();
-  t.teardown(() => browser.closeAll());
   const streams: number[] = [];
 
-  const page = await browser.newPage();
+  const page = await browserPage(t);
   page.on('response', (r) => {
     if (r.url().endsWith('/admin/stream')) streams.push(r.status());
   });
@@ -108,9 +106,7 @@ t.test('after the sale: ended sales collapse to their totals, open ones come fir
   t.equal(count(answers, (a) => a.c === 0), 3);
   t.equal((await putEvent(app.base, 'later', { stock: 9, start: now + 3_600_000, end: now + 7_200_000 })).status, 201);
   await openEvent(t, app.base, 'now', 4);
-  const browser = await launchBrowser();
-  t.teardown(() => browser.closeAll());
-  const page = await browser.newPage();
+  const page = await browserPage(t);
   // The public route says when it has ended.
   await until(async () => ((await (await fetch(`${app.base}/events/brief`)).json()) as { state: string }).state === 'ended', 'the brief sale ended', 10_000, 100);
   await open(page, app.base);
@@ -145,9 +141,7 @@ t.test('wins and refusals on their own scales; times with their zone; 400 px wid
   // 5 wins and a crowd of refusals in the same seconds.
   const answers = await Promise.all(Array.from({ length: 400 }, (_, i) => buy(app.base, 'crowd', `c${i}`)));
   t.equal(count(answers, (a) => a.c === 0), 5);
-  const browser = await launchBrowser({ width: 400, height: 900 }, 'Asia/Shanghai');
-  t.teardown(() => browser.closeAll());
-  const page = await browser.newPage();
+  const page = await browserPage(t, { width: 400, height: 900 }, 'Asia/Shanghai');
   await open(page, app.base);
   const crowd = card(page, 'crowd');
   await crowd.locator('.t-requests', { hasText: /^400$/ }).waitFor();
@@ -182,9 +176,7 @@ t.test('the amber "waiting for MySQL" shows where a persister is expected', asyn
   await openEvent(t, app.base, 'slow', 2);
   const answers = await Promise.all(['x', 'y'].map((u) => buy(app.base, 'slow', u)));
   t.equal(count(answers, (a) => a.c === 0), 2);
-  const browser = await launchBrowser();
-  t.teardown(() => browser.closeAll());
-  const page = await browser.newPage();
+  const page = await browserPage(t);
   await open(page, app.base);
   const slow = card(page, 'slow');
   await slow.locator('.lag-big', { hasText: /^2$/ }).waitFor();
@@ -195,9 +187,7 @@ t.test('the amber "waiting for MySQL" shows where a persister is expected', asyn
 t.test('the pause button: pauses the sale (buys answer 16), shows it, and resumes it', async (t) => {
   const app = await testApp(t);
   await openEvent(t, app.base, 'held', 5);
-  const browser = await launchBrowser();
-  t.teardown(() => browser.closeAll());
-  const page = await browser.newPage();
+  const page = await browserPage(t);
   await open(page, app.base);
   const held = card(page, 'held');
   await held.locator('button.pause', { hasText: 'pause' }).click();
@@ -212,10 +202,8 @@ t.test('the pause button: pauses the sale (buys answer 16), shows it, and resume
 t.test('a wrong token shows the login state and no sale data; the right one opens the dashboard', async (t) => {
   const app = await testApp(t);
   await openEvent(t, app.base, 'secretsale', 5);
-  const browser = await launchBrowser();
-  t.teardown(() => browser.closeAll());
 
-  const page = await browser.newPage();
+  const page = await browserPage(t);
   const streams: number[] = [];
   page.on('response', (r) => {
     if (r.url().endsWith('/admin/stream')) streams.push(r.status());
@@ -245,9 +233,7 @@ t.test('a wrong token shows the login state and no sale data; the right one open
 
 t.test('create an event from the page: default times taken at the press, payWithin, the API errors shown', async (t) => {
   const app = await testApp(t);
-  const browser = await launchBrowser();
-  t.teardown(() => browser.closeAll());
-  const page = await browser.newPage();
+  const page = await browserPage(t);
   // The page is opened "ten minutes ago": a default computed at load would be ten minutes stale at the press.
   await page.clock.setFixedTime(Date.now() - 600_000);
   await open(page, app.base);

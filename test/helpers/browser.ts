@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Test } from 'tap';
 
 /** Debian's chromium (`apt-get install chromium`; .ci/run installs it when missing). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,4 +35,11 @@ export async function launchBrowser(
       fs.rmSync(profile, { recursive: true, force: true });
     },
   });
+}
+
+/** One page of a headless Chromium of the test's own, closed (profile and all) when the test ends. */
+export async function browserPage(t: Test, viewport?: { width: number; height: number }, timezoneId?: string): Promise<Page> {
+  const browser = await launchBrowser(viewport, timezoneId);
+  t.teardown(() => browser.closeAll());
+  return browser.newPage();
 }
