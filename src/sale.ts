@@ -9,7 +9,8 @@ export enum PutEventResult {
   Created = 1,
   Updated = 2,
   Unchanged = 3,
-  Started = 4,
+  /** Refused: the event has buyers (or has granted an order), and the definition differs. */
+  HasBuyers = 4,
   /** A restore from MySQL is under way: retry. */
   Restoring = 5,
 }

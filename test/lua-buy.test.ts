@@ -147,7 +147,7 @@ t.test('lua scripts', async (t) => {
 
     const s = eventKeys('sale');
     const before = await redis.get(s.stock);
-    t.same(await putEvent(redis, s, { ...open, stock: 99 }), { result: PutEventResult.Started, remaining: Number(before) });
+    t.same(await putEvent(redis, s, { ...open, stock: 99 }), { result: PutEventResult.HasBuyers, remaining: Number(before) });
     t.same(await putEvent(redis, s, open), { result: PutEventResult.Unchanged, remaining: 0 }, 're-putting a running sale changes nothing');
     t.equal(await redis.hlen(s.buyers), 3, 'buyers kept');
     t.equal(await redis.hget(s.meta, 'stock'), '3');
@@ -158,7 +158,7 @@ t.test('lua scripts', async (t) => {
     await putEvent(redis, k, { ...open, stock: 5 });
     await buy(redis, k, ['x']);
     const r = await putEvent(redis, k, { ...open, stock: 5, start: now + 3_600_000, end: now + 7_200_000 });
-    t.equal(r.result, PutEventResult.Started);
+    t.equal(r.result, PutEventResult.HasBuyers);
     t.equal(r.remaining, 4);
   });
 });

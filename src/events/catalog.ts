@@ -66,7 +66,7 @@ export class Catalog {
       if (stored !== undefined) await this.restoreLocked(conn, stored);
       await store.save(conn, id, def);
       const outcome = await this.putRedis(id, def);
-      const keep = outcome.result !== PutEventResult.Started && outcome.result !== PutEventResult.Restoring;
+      const keep = outcome.result !== PutEventResult.HasBuyers && outcome.result !== PutEventResult.Restoring;
       return [outcome, keep];
     });
   }
@@ -133,7 +133,7 @@ export class Catalog {
 
   private async putRedis(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
     const { result, remaining } = await putEvent(this.redis, eventKeys(id), def);
-    if (result === PutEventResult.Started || result === PutEventResult.Restoring) {
+    if (result === PutEventResult.HasBuyers || result === PutEventResult.Restoring) {
       return { result, event: (await this.load(id)) ?? new SaleEvent(id, def, remaining) };
     }
     return { result, event: this.upsert(id, def, remaining) };

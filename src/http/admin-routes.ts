@@ -121,14 +121,14 @@ const PUT_STATUS: Record<PutEventResult, number> = {
   [PutEventResult.Created]: 201,
   [PutEventResult.Updated]: 200,
   [PutEventResult.Unchanged]: 200,
-  [PutEventResult.Started]: 409,
+  [PutEventResult.HasBuyers]: 409,
   [PutEventResult.Restoring]: 503,
 };
 const PUT_WORD: Record<PutEventResult, string> = {
   [PutEventResult.Created]: 'created',
   [PutEventResult.Updated]: 'updated',
   [PutEventResult.Unchanged]: 'unchanged',
-  [PutEventResult.Started]: 'refused: the sale has buyers; only an identical definition is accepted',
+  [PutEventResult.HasBuyers]: 'refused: the sale has buyers; only an identical definition is accepted',
   [PutEventResult.Restoring]: 'refused: the event is being restored from MySQL; retry',
 };
 
