@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { eventKeys } from '../src/redis/keys';
 import { ADMIN, buy, putEvent, testApp, token } from './helpers/app';
-import { crowd, type Told } from './helpers/crowd';
+import { crowd, wins, type Told } from './helpers/crowd';
 import { spawnServer } from './helpers/process';
 import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
@@ -89,8 +89,8 @@ for (const workers of [1, 2]) {
     const users = Array.from({ length: 3_000 }, (_, i) => `c${i}`);
     const first = await crowd([a.base, b.base], 'pc', users, {
       concurrency: 64,
-      onAnswer: (_, wins) => {
-        if (wins >= 150 && pausing === undefined) {
+      onAnswer: (_, sold) => {
+        if (sold >= 150 && pausing === undefined) {
           pausing = admin(a.base, '/admin/events/pc/pause');
           void pausing.then(() => (pausedAt = Date.now()));
         }
@@ -99,10 +99,10 @@ for (const workers of [1, 2]) {
     const pause = await (pausing as Promise<PauseAnswer>);
     t.equal(pause.body.result, 'done', 'paused');
     const orders = pause.body.orders ?? -1;
-    const wins = first.filter((x) => x.code === 0);
+    const won = wins(first);
     t.ok(orders >= 150 && orders < stock, `the pause took effect after order ${orders}`);
-    t.same(wins.filter((x) => x.order > orders), [], 'no order above the pause point was decided');
-    t.equal(wins.length, orders, 'every order decided before the pause was told to its user');
+    t.same(won.filter((x) => x.order > orders), [], 'no order above the pause point was decided');
+    t.equal(won.length, orders, 'every order decided before the pause was told to its user');
     const late = first.filter((x) => x.sent > pausedAt);
     t.ok(late.length > 0 && late.every((x) => x.code === 16), `every buy sent after the pause answered 16, on both instances (${late.length})`);
     t.ok((codes(first)[16] ?? 0) > 2_000, `the crowd heard 16: ${JSON.stringify(codes(first))}`);
@@ -114,7 +114,7 @@ for (const workers of [1, 2]) {
     t.equal((await admin(b.base, '/admin/events/pc/resume')).body.result, 'done', 'resumed');
     const again = first.filter((x) => x.code === 16).map((x) => x.user).concat(Array.from({ length: 500 }, (_, i) => `n${i}`));
     const second = await crowd([a.base, b.base], 'pc', again, { concurrency: 64 });
-    const all = [...wins, ...second.filter((x) => x.code === 0)];
+    const all = [...won, ...wins(second)];
     t.equal(all.length, stock, `exactly the stock sold: ${JSON.stringify(codes(second))}`);
     t.equal(new Set(all.map((x) => x.user)).size, stock, 'one unit per user');
     t.equal(new Set(all.map((x) => x.order)).size, stock, 'each order number once');

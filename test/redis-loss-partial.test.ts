@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { ADMIN, putEvent, token } from './helpers/app';
-import { crowd } from './helpers/crowd';
+import { crowd, wins } from './helpers/crowd';
 import { spawnServer, type ServerProcess } from './helpers/process';
 import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
@@ -44,15 +44,15 @@ t.test('only sk:{E}:stock is deleted mid-sale: the sale must still sell every un
   const told = await crowd([a.base], 'dstock', Array.from({ length: 600 }, (_, i) => `s${i}`), {
     concurrency: 20,
     timeoutMs: 30_000,
-    onAnswer: (_x, wins) => {
-      if (!deleted && wins >= 100) {
+    onAnswer: (_x, sold) => {
+      if (!deleted && sold >= 100) {
         deleted = true;
         delAt = Date.now();
         void s.redis.del('sk:{dstock}:stock');
       }
     },
   });
-  const won = told.filter((x) => x.code === 0).length;
+  const won = wins(told).length;
   const soldOutAfter = told.filter((x) => x.code === 1 && x.sent > delAt).length;
   t.comment(`won ${won}, sold-out answers after the DEL ${soldOutAfter}`);
   await until(async () => (await s.redis.xlen('sk:{dstock}:orders')) === 0, 'drained', 20_000, 50);
@@ -85,8 +85,8 @@ t.test('only sk:{E}:meta is deleted mid-sale: restored, sells out exactly', asyn
   const told = await crowd([a.base], 'dmeta', Array.from({ length: 600 }, (_, i) => `m${i}`), {
     concurrency: 20,
     timeoutMs: 30_000,
-    onAnswer: (_x, wins) => {
-      if (!deleted && wins >= 100) {
+    onAnswer: (_x, sold) => {
+      if (!deleted && sold >= 100) {
         deleted = true;
         void s.redis.del('sk:{dmeta}:meta');
       }
@@ -94,5 +94,5 @@ t.test('only sk:{E}:meta is deleted mid-sale: restored, sells out exactly', asyn
   });
   await until(async () => (await s.redis.xlen('sk:{dmeta}:orders')) === 0, 'drained', 20_000, 50);
   t.equal(await stored(s.pool, 'dmeta'), 300, 'exact stock in MySQL');
-  t.equal(told.filter((x) => x.code === 0).length, 300, '300 told won');
+  t.equal(wins(told).length, 300, '300 told won');
 });

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { connectMysql } from '../src/orders/mysql';
 import { startLocalRedis, type LocalRedis } from '../src/services/redis-server';
 import { ADMIN, putEvent, SECRET } from './helpers/app';
-import { crowd, type Told } from './helpers/crowd';
+import { crowd, wins, type Told } from './helpers/crowd';
 import { spawnServer, type ServerProcess } from './helpers/process';
 import { tempDir, testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
@@ -79,9 +79,9 @@ async function checkSale(t: Test, s: Stack, event: string, stock: number, told: 
   t.equal(Number(c?.n), 0, 'no conflicting order');
   t.equal(told.filter((x) => x.code === 7).length, 0, 'no client was told "unknown event"');
 
-  const wins = told.filter((x) => x.code === 0);
+  const won = wins(told);
   // Sent after the loss: a request sent before it may have been granted before it, and answered after.
-  const after = wins.filter((x) => x.sent > lostAt);
+  const after = won.filter((x) => x.sent > lostAt);
   const unstored = after.filter((x) => stored.get(x.user) !== x.order);
   t.same(unstored.slice(0, 5), [], `every user told "won" after the loss has that order in MySQL (${after.length} of them)`);
   const numbers = new Map<number, string>();
@@ -91,12 +91,12 @@ async function checkSale(t: Test, s: Stack, event: string, stock: number, told: 
     return other !== undefined && other !== x.user;
   });
   t.same(twice, [], 'no order number was granted twice after the loss');
-  const before = wins.filter((x) => x.sent <= lostAt);
+  const before = won.filter((x) => x.sent <= lostAt);
   const lost = before.filter((x) => stored.get(x.user) !== x.order);
   // Told "won" before the loss and not yet persisted: the window the README states. Those users may buy again.
   t.ok(lost.length < before.length, `${lost.length} of ${before.length} wins told before the loss were not yet in MySQL`);
   for (const x of lost) t.not(stored.get(x.user), x.order, 'a lost order never reappears under its old number');
-  const repeat = wins.filter((x) => wins.some((y) => y.user === x.user && y.order !== x.order && stored.get(x.user) === x.order && stored.get(y.user) === y.order));
+  const repeat = won.filter((x) => won.some((y) => y.user === x.user && y.order !== x.order && stored.get(x.user) === x.order && stored.get(y.user) === y.order));
   t.same(repeat, [], 'no user holds two stored orders');
 }
 
@@ -111,8 +111,8 @@ t.test('two servers selling, FLUSHALL, one restarted: exact stock, no number twi
   const told = await crowd(bases, 'flash', Array.from({ length: 5000 }, (_, i) => `f${i}`), {
     concurrency: 40,
     timeoutMs: 90_000,
-    onAnswer: (_x, wins) => {
-      if (fault !== undefined || wins < 800) return;
+    onAnswer: (_x, sold) => {
+      if (fault !== undefined || sold < 800) return;
       fault = (async () => {
         await s.redis.flushall();
         lostAt = Date.now();
@@ -139,8 +139,8 @@ t.test('two servers selling, FLUSHALL with no restart: the sale resumes once res
   const told = await crowd([a.base, b.base], 'nore', Array.from({ length: 5000 }, (_, i) => `n${i}`), {
     concurrency: 40,
     timeoutMs: 90_000,
-    onAnswer: (_x, wins) => {
-      if (flushed === undefined && wins >= 1000) {
+    onAnswer: (_x, sold) => {
+      if (flushed === undefined && sold >= 1000) {
         lostAt = Date.now();
         flushed = s.redis.flushall();
       }
@@ -163,8 +163,8 @@ t.test('redis-server restarted on an empty data dir mid-sale', async (t) => {
   const told = await crowd([a.base, b.base], 'empty', Array.from({ length: 3500 }, (_, i) => `e${i}`), {
     concurrency: 40,
     timeoutMs: 90_000,
-    onAnswer: (_x, wins) => {
-      if (restarted !== undefined || wins < 600) return;
+    onAnswer: (_x, sold) => {
+      if (restarted !== undefined || sold < 600) return;
       restarted = (async () => {
         await s.local.stop();
         lostAt = Date.now();

@@ -8,12 +8,26 @@ export interface Told {
   readonly sent: number;
   /** Date.now() when the answer arrived. */
   readonly at: number;
+  /** This click was told to retry (5, 6, 10) before, and this answer is its retry's. */
+  readonly afterRetry: boolean;
+}
+
+/**
+ * The answers that tell a user this crowd made them a buyer: "won" (0), or
+ * "already bought" (2) to the retry of a click told "timeout" (6) or
+ * "unavailable" (10), or whose connection failed. Those two may be answered while Redis still runs the
+ * batch (Consumer.sweep, Consumer.resolve): the click may have won, and its
+ * retry says so with the order number. For users who were buyers before the
+ * crowd, filter them out first: their retry's 2 is their old order.
+ */
+export function wins(told: readonly Told[]): Told[] {
+  return told.filter((x) => x.code === 0 || (x.code === 2 && x.afterRetry));
 }
 
 export interface CrowdOptions {
   /** Requests in flight at once. */
   readonly concurrency: number;
-  /** Called after every answer, with the "won" answers so far; may change `bases` (a server stopped or added). */
+  /** Called after every answer, with the wins so far (see `wins`); may change `bases` (a server stopped or added). */
   readonly onAnswer?: (told: Told, wins: number) => void;
   /** Stop once this returns true (checked after each answer). */
   readonly done?: (all: readonly Told[]) => boolean;
@@ -32,16 +46,17 @@ const RETRY = new Set([5, 6, 10]);
  */
 export async function crowd(bases: string[], event: string, users: readonly string[], opts: CrowdOptions): Promise<Told[]> {
   const told: Told[] = [];
-  const queue = [...users];
+  const queue = users.map((user) => ({ user, retried: false }));
   const tokens = new Map(users.map((u) => [u, token(u)]));
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   let next = 0;
   let stop = false;
-  let wins = 0;
+  let won = 0;
   const worker = async (): Promise<void> => {
     while (!stop) {
-      const user = queue.shift();
-      if (user === undefined) return;
+      const click = queue.shift();
+      if (click === undefined) return;
+      const { user } = click;
       if (Date.now() > deadline) throw new Error(`crowd: timed out with ${queue.length + 1} users left`);
       const live = bases.filter(Boolean);
       const base = live[next++ % Math.max(1, live.length)];
@@ -55,21 +70,22 @@ export async function crowd(bases: string[], event: string, users: readonly stri
         code = body.c;
         order = body.o ?? 0;
       } catch {
-        queue.push(user);
+        // The request may have been decided and its answer lost: the retry's 2 is then this click's win.
+        queue.push({ user, retried: true });
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      const t: Told = { user, code, order, sent, at: Date.now() };
+      const t: Told = { user, code, order, sent, at: Date.now(), afterRetry: click.retried };
       told.push(t);
-      if (code === 0) wins++;
+      if (wins([t]).length > 0) won++;
       if (process.env.CROWD_DEBUG && told.length % 500 === 0) {
         const by: Record<number, number> = {};
         for (const x of told) by[x.code] = (by[x.code] ?? 0) + 1;
         process.stderr.write(`crowd: ${told.length} answers, queue ${queue.length}, ${JSON.stringify(by)}\n`);
       }
-      opts.onAnswer?.(t, wins);
+      opts.onAnswer?.(t, won);
       if (RETRY.has(code)) {
-        queue.push(user);
+        queue.push({ user, retried: true });
         if (code === 10) await new Promise((r) => setTimeout(r, 5));
       }
       if (opts.done?.(told)) stop = true;
