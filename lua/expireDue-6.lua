@@ -23,9 +23,12 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, stockKey, dueKey, ownersKey, expiredKey, ordersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
-local meta = rcall('HMGET', metaKey, 'stock', 'lease')
+local meta = rcall('HMGET', metaKey, 'stock', 'lease', 'limit')
+local lots = meta[3] ~= false
+local units = 0
 if not meta[1] or meta[2] then
   return {-1}
 end
@@ -37,6 +40,14 @@ end
 local out = {0}
 for _, order in ipairs(due) do
   local user = rcall('HGET', ownersKey, order) or ''
+  if lots then
+    local q, sku
+    q, sku, user = lotOwner(user)
+    rcall('HINCRBY', metaKey, 'sku:' .. sku, q)
+    units = units + q
+  else
+    units = units + 1
+  end
   rcall('HDEL', ownersKey, order)
   rcall('HSET', expiredKey, order, user)
   rcall('XADD', ordersKey, '*', 's', 'x', 'o', order, 'u', user)
@@ -44,5 +55,5 @@ for _, order in ipairs(due) do
   out[#out + 1] = user
 end
 rcall('ZREM', dueKey, unpack(due))
-out[1] = rcall('INCRBY', stockKey, #due)
+out[1] = rcall('INCRBY', stockKey, units)
 return out

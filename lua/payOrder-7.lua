@@ -30,11 +30,13 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, stockKey, dueKey, ownersKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local paidKey, expiredKey, ordersKey = KEYS[5], KEYS[6], KEYS[7]
 local order = ARGV[1]
 
-local meta = rcall('HMGET', metaKey, 'stock', 'lease')
+local meta = rcall('HMGET', metaKey, 'stock', 'lease', 'limit')
+local lots = meta[3] ~= false
 if not meta[1] then
   return {7, -1, ''}
 end
@@ -45,7 +47,10 @@ end
 local deadline = tonumber(rcall('ZSCORE', dueKey, order))
 if deadline then
   local now = redisClock()
-  local user = rcall('HGET', ownersKey, order) or ''
+  local user, q, sku = rcall('HGET', ownersKey, order) or '', 1, nil
+  if lots then
+    q, sku, user = lotOwner(user)
+  end
   rcall('ZREM', dueKey, order)
   rcall('HDEL', ownersKey, order)
   if now < deadline then
@@ -55,7 +60,10 @@ if deadline then
   end
   rcall('HSET', expiredKey, order, user)
   rcall('XADD', ordersKey, '*', 's', 'x', 'o', order, 'u', user)
-  return {12, rcall('INCR', stockKey), user}
+  if lots then
+    rcall('HINCRBY', metaKey, 'sku:' .. sku, q)
+  end
+  return {12, rcall('INCRBY', stockKey, q), user}
 end
 if rcall('SISMEMBER', paidKey, order) == 1 then
   return {0, -1, ''}

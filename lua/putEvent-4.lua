@@ -10,8 +10,12 @@
   the new definition. An event that Redis lost but MySQL knows is not
   created here: it is restored first (restoreBegin-4.lua).
 
+  An event sold in lots (a limit above 1, or SKUs) also gets `limit`, its
+  `skus` and a count per SKU (`sku:<id>`: lua/include/lots.lua); a change
+  to a one-unit event deletes them again.
+
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ lease while restoring),
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, limit, skus, sku:<id> (+ lease while restoring),
                                    incarnation (Redis time in µs when this state
                                    was created or restored: a process whose
                                    copy has another one forgets its winners)
@@ -24,6 +28,8 @@
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
+    ARGV[6] limit (units per user; absent: 1)
+    ARGV[7] skus ('red:500,blue:300'; absent or '': none)
 
   Output: array {result, remaining}
     result 1 created, 2 updated (no buyers yet, before or after the start),
@@ -34,10 +40,12 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local stock, startMs, endMs, name, payWithin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local limit, skus = ARGV[6] or '1', ARGV[7] or ''
 
-local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease', 'payWithin')
+local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'limit', 'skus')
 if current[5] then
   return {5, -1}
 end
@@ -45,6 +53,7 @@ if not current[1] then
   local _, micros = redisClock()
   rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin,
     'incarnation', micros)
+  lotsWrite(metaKey, stock, limit, skus)
   rcall('SET', stockKey, stock, 'NX')
   rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}
@@ -53,7 +62,7 @@ end
 local remaining = tonumber(rcall('GET', stockKey) or '0')
 -- An event put before payWithin existed has none: that is 0.
 if current[1] == stock and current[2] == startMs and current[3] == endMs and current[4] == name
-    and (current[6] or '0') == payWithin then
+    and (current[6] or '0') == payWithin and (current[7] or '1') == limit and (current[8] or '') == skus then
   return {3, remaining}
 end
 
@@ -63,5 +72,6 @@ if rcall('HLEN', buyersKey) > 0 or tonumber(rcall('GET', seqKey) or '0') > 0 the
 end
 
 rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin)
+lotsWrite(metaKey, stock, limit, skus)
 rcall('SET', stockKey, stock)
 return {2, tonumber(stock)}

@@ -24,6 +24,7 @@
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
+    ARGV[6] limit, ARGV[7] skus: an event sold in lots (lua/include/lots.lua); absent: one unit per user
 
   Output: array {result, remaining}
     result 1 reset: the event was absent, or its sale had ended (Redis clock
@@ -35,6 +36,7 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, stockKey, seqKey = KEYS[1], KEYS[2], KEYS[5]
 
 local now, micros = redisClock()
@@ -52,6 +54,7 @@ end
 rcall('DEL', unpack(KEYS))
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4], 'payWithin', ARGV[5],
   'incarnation', micros)
+lotsWrite(metaKey, ARGV[1], ARGV[6] or '1', ARGV[7] or '')
 rcall('SET', stockKey, ARGV[1])
 rcall('SET', seqKey, 0)
 return {1, tonumber(ARGV[1])}

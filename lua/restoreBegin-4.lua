@@ -25,6 +25,8 @@
     ARGV[7] payWithin (s, 0: none)
     ARGV[8] paused since (ms, 0: not paused), ARGV[9] pausedMs, ARGV[10] pauses:
             the pause switch as MySQL kept it (pauseEvent-2.lua)
+    ARGV[11] limit, ARGV[12] skus: an event sold in lots (lua/include/lots.lua;
+            each SKU's count is set at the end, restoreEnd-9.lua); absent: one unit per user
 
   Output: integer
     0 present: Redis has the event whole and no restore is under way;
@@ -34,6 +36,7 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 local cur = rcall('HMGET', metaKey, 'stock', 'lease')
@@ -54,6 +57,7 @@ rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
   'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
   'incarnation', micros)
+lotsWrite(metaKey, ARGV[1], ARGV[11] or '1', ARGV[12] or '')
 -- The pause switch as MySQL kept it; a pause Redis still holds stays (a restore never reopens a paused sale).
 local p = rcall('HMGET', metaKey, 'paused', 'pausedMs', 'pauses')
 if tonumber(ARGV[8]) > 0 and not p[1] then

@@ -18,7 +18,10 @@
     ARGV[2] lease (ms), renewed by this chunk
     ARGV[3..] per order, four values: user id, order number, deadline (ms;
               0: the order has none, it is final), state ('p' paid,
-              'x' expired, '' neither: due when it has a deadline)
+              'x' expired, '' neither: due when it has a deadline); an event
+              sold in lots (the meta has `limit`) six: then its units and SKU
+              id too, and each order is added to its user's buyers value
+              (lua/include/lots.lua; added once, however often written)
 
   Output: integer
     1 written
@@ -27,26 +30,36 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3]
 local dueKey, ownersKey, paidKey, expiredKey = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
-if rcall('HGET', metaKey, 'restoring') ~= ARGV[1] then
+local cur = rcall('HMGET', metaKey, 'restoring', 'limit')
+if cur[1] ~= ARGV[1] then
   return 0
 end
+local lots = cur[2] ~= false
 local now = redisClock()
 rcall('HSET', metaKey, 'lease', now + tonumber(ARGV[2]))
 
 local high = tonumber(rcall('GET', seqKey) or '0')
 -- HSET in slices: unpack() of a whole large chunk would overflow Lua's stack.
 local slice = {}
-for i = 3, #ARGV, 4 do
+local stride = lots and 6 or 4
+for i = 3, #ARGV, stride do
   local user, order, deadline, state = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   local number = tonumber(order)
   if number > high then
     high = number
   end
-  slice[#slice + 1] = user
-  slice[#slice + 1] = order
+  local owner = user
+  if lots then
+    rcall('HSET', buyersKey, user, lotAdd(rcall('HGET', buyersKey, user), number, tonumber(ARGV[i + 4]), ARGV[i + 5]))
+    owner = ARGV[i + 4] .. ',' .. ARGV[i + 5] .. ',' .. user
+  else
+    slice[#slice + 1] = user
+    slice[#slice + 1] = order
+  end
   if #slice >= 1000 then
     rcall('HSET', buyersKey, unpack(slice))
     slice = {}
@@ -64,7 +77,7 @@ for i = 3, #ARGV, 4 do
     -- Due in MySQL's view; Redis, newer, may have it paid or expired already
     -- (a partial loss keeps those keys): then it stays settled.
     rcall('ZADD', dueKey, deadline, order)
-    rcall('HSET', ownersKey, order, user)
+    rcall('HSET', ownersKey, order, owner)
   end
 end
 if #slice > 0 then

@@ -11,6 +11,11 @@
   stock), and the sale opens again. The buyers, the counter and the stock
   come back together, in this one step.
 
+  An event sold in lots (the meta has `limit`): a stream win carries q and
+  k (its units and SKU) and is added to its user's buyers value; each SKU's
+  count becomes its stock less the units of its orders that did not expire,
+  and the count their sum (lua/include/lots.lua).
+
   Input:
     KEYS[1] meta    sk:{E}:meta    hash: stock, ..., restoring (token), lease;
                                    unpersisted is set to the won orders the
@@ -32,10 +37,12 @@
     -1 refused: this token no longer owns the restore
 ]]
 local rcall = redis.call
+-- #include lots.lua
 local metaKey, stockKey, buyersKey, seqKey, ordersKey, expiredKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local dueKey, ownersKey, paidKey = KEYS[7], KEYS[8], KEYS[9]
 
-local cur = rcall('HMGET', metaKey, 'stock', 'restoring')
+local cur = rcall('HMGET', metaKey, 'stock', 'restoring', 'limit', 'skus')
+local lots = cur[3] ~= false
 if cur[2] ~= ARGV[1] then
   return -1
 end
@@ -51,11 +58,16 @@ while true do
   for _, entry in ipairs(page) do
     local f = entry[2]
     local first, settled = nil, nil
-    local users = {}
+    local users, qs, skus = {}, {}, {}
     for i = 1, #f, 2 do
       local name = f[i]
       if name == 'u' then
         users[#users + 1] = f[i + 1]
+        qs[#users], skus[#users] = 1, ''
+      elseif name == 'q' then
+        qs[#users] = tonumber(f[i + 1])
+      elseif name == 'k' then
+        skus[#users] = f[i + 1]
       elseif name == 'o' then
         first = tonumber(f[i + 1])
       elseif name == 's' then
@@ -66,7 +78,14 @@ while true do
       -- A batch entry: its users hold first, first+1, ...; a settlement names one order.
       for k, user in ipairs(users) do
         local order = first + k - 1
-        rcall('HSETNX', buyersKey, user, order)
+        if lots then
+          -- A settlement names its order's user; the order (its units, its SKU) is a win entry's.
+          if not settled then
+            rcall('HSET', buyersKey, user, lotAdd(rcall('HGET', buyersKey, user), order, qs[k], skus[k]))
+          end
+        else
+          rcall('HSETNX', buyersKey, user, order)
+        end
         if order > high then
           high = order
         end
@@ -89,9 +108,32 @@ while true do
   from = '(' .. page[#page][1]
 end
 
-local remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey) + rcall('HLEN', expiredKey)
-if remaining < 0 then
+local remaining
+if lots then
+  local ids, stocks = lotsStocks(cur[4], cur[1])
+  local sold = {}
+  local all = rcall('HGETALL', buyersKey)
+  for i = 2, #all, 2 do
+    for o, q, sku in lotOrders(all[i]) do
+      if rcall('HEXISTS', expiredKey, o) == 0 then
+        sold[sku] = (sold[sku] or 0) + q
+      end
+    end
+  end
   remaining = 0
+  local set = {}
+  for i, id in ipairs(ids) do
+    local left = math.max(0, stocks[i] - (sold[id] or 0))
+    remaining = remaining + left
+    set[#set + 1] = 'sku:' .. id
+    set[#set + 1] = left
+  end
+  rcall('HSET', metaKey, unpack(set))
+else
+  remaining = tonumber(cur[1]) - rcall('HLEN', buyersKey) + rcall('HLEN', expiredKey)
+  if remaining < 0 then
+    remaining = 0
+  end
 end
 rcall('SET', stockKey, remaining)
 rcall('SET', seqKey, high)

@@ -18,7 +18,9 @@ export enum Outcome {
   Unavailable = 10,
   NoOrder = 11,
   Expired = 12,
-  // 13-15 are reserved for over_limit, short and challenge_required (quantities, proof of work).
+  OverLimit = 13,
+  Short = 14,
+  // 15 is reserved for challenge_required (proof of work).
   Paused = 16,
 }
 
@@ -31,9 +33,9 @@ export interface OutcomeInfo {
 }
 
 export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
-  { code: Outcome.Won, name: 'won', message: 'won: the body carries the order number', status: 200 },
+  { code: Outcome.Won, name: 'won', message: 'won: the body carries the order number, and "q" when more than one unit', status: 200 },
   { code: Outcome.SoldOut, name: 'sold_out', message: 'sold out', status: 200 },
-  { code: Outcome.AlreadyBought, name: 'already_bought', message: 'already bought: the body carries that order number', status: 200 },
+  { code: Outcome.AlreadyBought, name: 'already_bought', message: 'already bought (the user holds the event\'s limit): the body carries their last order number', status: 200 },
   { code: Outcome.NotStarted, name: 'not_started', message: 'the sale has not started', status: 200 },
   { code: Outcome.Ended, name: 'ended', message: 'the sale has ended', status: 200 },
   { code: Outcome.Busy, name: 'busy', message: 'queue full: retry later', status: 429 },
@@ -44,6 +46,8 @@ export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
   { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis or MySQL unavailable (the admin routes name which): retry', status: 503 },
   { code: Outcome.NoOrder, name: 'no_order', message: 'this user has no order for the event', status: 404 },
   { code: Outcome.Expired, name: 'expired', message: 'the order was not paid in time: its unit went back on sale; the body carries that order number', status: 200 },
+  { code: Outcome.OverLimit, name: 'over_limit', message: 'q is more than the user may still buy: the body carries "k", the units they may still buy', status: 200 },
+  { code: Outcome.Short, name: 'short', message: 'fewer than q units of that SKU are left: the body carries "n", the units left (a hint); nothing was bought', status: 200 },
   { code: Outcome.Paused, name: 'paused', message: 'the sale is paused by its operator: retry later', status: 503 },
 ].map((o) => Object.freeze(o)));
 

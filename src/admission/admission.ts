@@ -2,7 +2,7 @@ import { Outcome } from '../outcome';
 import type { SaleEvent } from '../events/sale-event';
 import type { Ledger } from './ledger';
 import { Parked, type ShutdownGate } from './parked';
-import { FOLLOW, prefilter, QUEUE, WAIT, type Decision } from './prefilter';
+import { FOLLOW, lotsCount, prefilter, QUEUE, WAIT, type Decision } from './prefilter';
 import { Stage, type AnswerCounts } from '../events/answer-counts';
 import type { Blocklist } from './blocklist';
 import type { Throttle } from './throttle';
@@ -73,15 +73,23 @@ export class Admission implements ShutdownGate {
   /**
    * `user` is undefined when the token did not verify; `address` is the
    * client's address key (src/admission/address-key.ts), given only while
-   * the per-address limit is on.
+   * the per-address limit is on. `q` and `sku` (an event sold in lots: the
+   * HTTP query, the WebSocket frame's map) default to one unit, no SKU; a q
+   * of 0 is a malformed one.
    */
-  buy(res: Reply, eventId: string, user: string | undefined, address?: string): void {
+  buy(res: Reply, eventId: string, user: string | undefined, address?: string, q = 1, sku = ''): void {
     if (this.closing) this.lastSeenClosing = Date.now();
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized);
     const { throttle, addresses, blocklist } = this.guards;
     if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized);
     const event = this.catalog.get(eventId);
     if (event === undefined) return this.refuse(res, Outcome.UnknownEvent);
+    // q from 1 to the limit; a SKU the event has, named exactly when it has SKUs. The plain buy passes at the first test.
+    let skuIndex = 0;
+    if (q !== 1 || sku !== '' || event.hasSkus) {
+      skuIndex = sku === '' ? (event.hasSkus ? -1 : 0) : event.hasSkus ? event.skuIndex(sku) : -1;
+      if (q < 1 || q > event.limit || skuIndex < 0) return this.answer(res, event, Outcome.BadRequest, 0, Stage.Prefilter);
+    }
     const now = Date.now();
     if (address !== undefined && addresses !== undefined && !addresses.allow(address, now)) {
       return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
@@ -89,17 +97,17 @@ export class Admission implements ShutdownGate {
     if (throttle !== undefined && !throttle.allow(user, now)) {
       return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
     }
-    const decision = prefilter(event, user, now);
+    const decision = prefilter(event, user, now, q, skuIndex);
     if (decision === QUEUE || decision === FOLLOW || decision === WAIT) {
       if (this.closing) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
       if (this.ledger.full) return this.answer(res, event, Outcome.Busy, 0, Stage.Queue);
       if (decision === QUEUE && !this.decider.redisReady) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
-      const p = this.park(res, event, user, now);
+      const p = this.park(res, event, user, now, q, skuIndex);
       if (decision === WAIT) this.ledger.stand(p);
       else this.admit(p, decision);
     } else {
       const order = decision === Outcome.AlreadyBought ? (event.winners.get(user) ?? 0) : 0;
-      this.answer(res, event, decision, order, Stage.Prefilter);
+      this.answer(res, event, decision, order, Stage.Prefilter, event.lots ? lotsCount(event, decision, user, skuIndex) : 0);
     }
   }
 
@@ -108,7 +116,7 @@ export class Admission implements ShutdownGate {
     const event = p.event;
     if (decision === FOLLOW) return this.ledger.follow(event.queued.get(p.user) as Parked, p);
     // Redis has nothing left but this process does not know every buyer: ask Redis, and read them meanwhile.
-    if (event.remaining <= 0 && !event.winnersComplete) this.catalog.completeWinners?.(event);
+    if (event.remaining <= 0 && !event.winnersComplete && !event.lots) this.catalog.completeWinners?.(event);
     this.ledger.reserve(p);
     this.decider.enqueue(p);
   }
@@ -121,20 +129,23 @@ export class Admission implements ShutdownGate {
   review(event: SaleEvent): void {
     const now = Date.now();
     for (let p = this.ledger.nextStanding(event); p !== undefined; p = this.ledger.nextStanding(event)) {
-      const decision: Decision = p.done ? Outcome.Unavailable : this.closing ? Outcome.Unavailable : prefilter(event, p.user, now);
+      const decision: Decision = p.done ? Outcome.Unavailable : this.closing ? Outcome.Unavailable : prefilter(event, p.user, now, p.q, p.sku);
       if (decision === WAIT) return;
       const admitted = (decision === QUEUE && this.decider.redisReady) || decision === FOLLOW;
       this.ledger.unstand(event, admitted);
       if (p.done) continue;
       if (admitted) this.admit(p, decision);
       else if (decision === QUEUE) this.ledger.answerParked(p, Outcome.Unavailable, 0, Stage.Queue);
-      else this.ledger.answerParked(p, decision, decision === Outcome.AlreadyBought ? (event.winners.get(p.user) ?? 0) : 0, Stage.Prefilter);
+      else {
+        const order = decision === Outcome.AlreadyBought ? (event.winners.get(p.user) ?? 0) : 0;
+        this.ledger.answerParked(p, decision, order, Stage.Prefilter, event.lots ? lotsCount(event, decision, p.user, p.sku) : 0);
+      }
     }
   }
 
-  private answer(res: Reply, event: SaleEvent, code: Outcome, order: number, stage: Stage): void {
+  private answer(res: Reply, event: SaleEvent, code: Outcome, order: number, stage: Stage, count = 0): void {
     event.answers.count(res.channel, stage, code);
-    res.answer(code, order, this.closing);
+    res.answer(code, order, this.closing, count);
   }
 
   /** Refused before any sale was looked at: no event's counts to add to. */
@@ -143,8 +154,8 @@ export class Admission implements ShutdownGate {
     res.answer(code, 0, this.closing);
   }
 
-  private park(res: Reply, event: SaleEvent, user: string, now: number): Parked {
-    const p = new Parked(this, res, event, user, now + this.timeoutMs);
+  private park(res: Reply, event: SaleEvent, user: string, now: number, q: number, sku: number): Parked {
+    const p = new Parked(this, res, event, user, now + this.timeoutMs, q, sku);
     res.parked(() => this.ledger.abandon(p));
     return p;
   }

@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { Outcome } from '../outcome';
 import { ReplyError } from 'ioredis';
-import { buy, type RedisClient } from '../redis/scripts';
+import { buy, buyLots, type BuyResult, type BuyLotsResult, type RedisClient } from '../redis/scripts';
 import type { SaleEvent } from '../events/sale-event';
 import { TokenBucket } from './token-bucket';
 import { logRepeated } from '../log-repeat';
 import { Stage } from '../events/answer-counts';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
+import { parseHolding } from '../redis/lots';
 
 /** How much earlier than Redis' clock says a won order's payment deadline is taken to be (at most half of payWithin). */
 const CLOCK_MARGIN_MS = 1_000;
@@ -134,8 +135,16 @@ export class Consumer<T extends Ticket> {
     return batches;
   }
 
+  /** One script call for a batch: buy-8.lua for a one-unit event, buyLots-8.lua (user, q, SKU per request) for one sold in lots. */
+  private call(event: SaleEvent, batch: T[]): Promise<BuyResult | BuyLotsResult> {
+    if (!event.lots) return buy(this.redis, event.keys, batch.map((t) => t.user));
+    const ids = event.skuIds;
+    const asks: (string | number)[] = [];
+    for (const t of batch) asks.push(t.user, t.q ?? 1, ids[t.sku ?? 0] ?? '');
+    return buyLots(this.redis, event.keys, asks);
+  }
+
   private async decide(event: SaleEvent, batch: T[]): Promise<void> {
-    const users = batch.map((t) => t.user);
     this.inFlight.add(batch);
     const started = performance.now();
     // A win's payment deadline is Redis' clock when it ran the batch + payWithin: never earlier than now + payWithin,
@@ -143,7 +152,7 @@ export class Consumer<T extends Ticket> {
     const payMs = event.payWithin * 1000;
     const sureUntil = Date.now() + payMs - Math.min(CLOCK_MARGIN_MS, payMs / 2);
     try {
-      const result = await buy(this.redis, event.keys, users);
+      const result = await this.call(event, batch);
       this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
       if (result.remaining < 0) {
         // Redis lost the event (7) or is restoring it (10). Retry, never
@@ -159,11 +168,18 @@ export class Consumer<T extends Ticket> {
       }
       const before = event.remaining;
       event.syncRemaining(result.remaining);
-      for (let i = 0; i < batch.length; i++) event.heard((batch[i] as T).user, result.codes[i] as Outcome, result.orders[i] ?? 0, sureUntil);
-      // Nothing left, and Redis holds as many buyers as this process knows: it knows them all, "sold out" may come from memory.
-      if (result.remaining <= 0 && result.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);
-      for (let i = 0; i < batch.length; i++) {
-        this.sink.settle(batch[i] as T, result.codes[i] as Outcome, result.orders[i] ?? 0, Stage.Redis);
+      if ('counts' in result) {
+        event.syncSkus(result.skuLeft);
+        const { codes, orders, counts } = result;
+        for (let i = 0; i < batch.length; i++) event.heardLot((batch[i] as T).user, codes[i] as Outcome, orders[i] ?? 0, counts[i] ?? 0, sureUntil);
+        for (let i = 0; i < batch.length; i++) this.sink.settle(batch[i] as T, codes[i] as Outcome, orders[i] ?? 0, Stage.Redis, counts[i] ?? 0);
+      } else {
+        for (let i = 0; i < batch.length; i++) event.heard((batch[i] as T).user, result.codes[i] as Outcome, result.orders[i] ?? 0, sureUntil);
+        // Nothing left, and Redis holds as many buyers as this process knows: it knows them all, "sold out" may come from memory.
+        if (result.remaining <= 0 && result.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);
+        for (let i = 0; i < batch.length; i++) {
+          this.sink.settle(batch[i] as T, result.codes[i] as Outcome, result.orders[i] ?? 0, Stage.Redis);
+        }
       }
       if (before > 0 && result.remaining === 0) this.options.onSoldOut?.(event);
     } catch (err) {
@@ -195,7 +211,19 @@ export class Consumer<T extends Ticket> {
         const [orders, stock] = await Promise.all([this.redis.hmget(event.keys.buyers, ...users), this.redis.get(event.keys.stock)]);
         const before = event.remaining;
         if (stock !== null) event.syncRemaining(Number(stock));
+        // A lots event's user may hold orders from before: this request won when their newest order is of its q and
+        // SKU and holds units this process had not heard of (a retry would otherwise be another order).
+        const heldBefore = event.lots ? batch.map((t) => event.heldBy(t.user)) : [];
         batch.forEach((t, i) => {
+          if (event.lots) {
+            const h = parseHolding(orders[i]);
+            const last = h.orders[h.orders.length - 1];
+            const won = last !== undefined && h.units > (heldBefore[i] ?? 0) && last.q === (t.q ?? 1) && last.sku === (event.skuIds[t.sku ?? 0] ?? '');
+            const q = t.q ?? 1;
+            event.holdAtLeast(t.user, h.units - (won ? q : 0));
+            if (won) event.heardLot(t.user, Outcome.Won, last.order, q);
+            return this.sink.settle(t, won ? Outcome.Won : Outcome.Unavailable, won ? last.order : 0, Stage.Redis, won ? q : 0);
+          }
           const order = Number(orders[i] ?? 0);
           const code = order > 0 ? Outcome.Won : Outcome.Unavailable;
           // Its deadline is unknown (Redis' clock when it ran the call): "already bought" comes from Redis then.

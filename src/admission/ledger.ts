@@ -31,7 +31,7 @@ export class Ledger implements TicketSink<Parked> {
     return this.queue.full;
   }
 
-  /** A leader admitted: it holds one unit of the event's estimate until settled. */
+  /** A leader admitted: it holds its units (one on a one-unit event) of the event's estimate until settled. */
   reserve(p: Parked): void {
     p.event.reserve(p);
   }
@@ -70,14 +70,14 @@ export class Ledger implements TicketSink<Parked> {
   }
 
   /** A request parked and never queued (standing by) gets its answer now. */
-  answerParked(p: Parked, code: Outcome, order: number, stage: Stage): void {
-    this.reply(p, code, order, stage);
+  answerParked(p: Parked, code: Outcome, order: number, stage: Stage, count = 0): void {
+    this.reply(p, code, order, stage, count);
   }
 
   /** A leader's outcome is known: drop its reservation, answer it and its followers. */
-  settle(p: Parked, code: Outcome, order: number, stage: Stage): void {
+  settle(p: Parked, code: Outcome, order: number, stage: Stage, count = 0): void {
     const soldOut = p.event.release(p);
-    this.reply(p, code, order, stage);
+    this.reply(p, code, order, stage, count);
     const followers = this.queue.releaseFollowers(p);
     if (followers !== undefined) {
       const fc = followerOutcome(code);
@@ -128,7 +128,7 @@ export class Ledger implements TicketSink<Parked> {
     if (this.standby.has(event)) this.onFreed?.(event);
   }
 
-  private reply(p: Parked, code: Outcome, order: number, stage: Stage): void {
-    if (p.answer(code, order, stage)) this.queue.live--;
+  private reply(p: Parked, code: Outcome, order: number, stage: Stage, count = 0): void {
+    if (p.answer(code, order, stage, count)) this.queue.live--;
   }
 }

@@ -26,14 +26,18 @@ export class Parked implements Ticket {
     readonly event: SaleEvent,
     readonly user: string,
     readonly deadline: number,
+    /** Units asked for (an event sold in lots; else 1). */
+    readonly q = 1,
+    /** The SKU's index in the event's definition (0 without SKUs). */
+    readonly sku = 0,
   ) {}
 
-  /** Answers this request (after an async step: corked), once. */
-  answer(code: Outcome, order: number, stage: Stage): boolean {
+  /** Answers this request (after an async step: corked), once; `count` as Reply.answer's. */
+  answer(code: Outcome, order: number, stage: Stage, count = 0): boolean {
     if (this.done) return false;
     this.done = true;
     this.event.answers.count(this.reply.channel, stage, code);
-    this.reply.answerLater(code, order, this.gate.closing);
+    this.reply.answerLater(code, order, this.gate.closing, count);
     return true;
   }
 

@@ -25,11 +25,12 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
  * the first request's answer instead ("already bought" with the order number
  * when that one won).
  */
-export function prefilter(event: SaleEvent, user: string, now: number): Decision {
+export function prefilter(event: SaleEvent, user: string, now: number, q = 1, sku = 0): Decision {
   if (now < event.start) return Outcome.NotStarted;
   if (now >= event.end) return Outcome.Ended;
   // Paused by its operator: no unit is decided, whoever asks (Redis answers 16 too).
   if (event.paused) return Outcome.Paused;
+  if (event.lots) return prefilterLots(event, user, now, q, sku);
   if (event.boughtFor(user, now)) return Outcome.AlreadyBought;
   if (event.queued.has(user)) return FOLLOW;
   // A winner whose payment deadline may have passed: Redis says paid or not yet swept (2) or expired (12).
@@ -40,4 +41,34 @@ export function prefilter(event: SaleEvent, user: string, now: number): Decision
   if (event.remaining <= 0) return event.winnersComplete ? Outcome.SoldOut : QUEUE;
   if (event.available <= 0) return WAIT;
   return QUEUE;
+}
+
+/**
+ * The same checks for an event sold in lots (a limit above 1, or SKUs), in
+ * units: the user's units as this process heard them (Redis may hold more,
+ * never fewer: expired orders' units still count) against the limit (2 at
+ * the limit, 13 past it), then the SKU's count as last heard (1 at 0, 14
+ * below q: both statements about the SKU stay true whoever asks), then the
+ * units of the SKU claimed by undecided requests (wait behind them). A
+ * user's second request while the first is undecided is queued too, not
+ * made a follower: it is another order. A user whose order expired, or one
+ * at the limit whose payment deadline may have passed, goes to Redis
+ * (2 or 12). Admission works out 13's and 14's counts (lotsCount).
+ */
+function prefilterLots(event: SaleEvent, user: string, now: number, q: number, sku: number): Decision {
+  const held = event.heldBy(user);
+  if (held >= event.limit) return event.boughtFor(user, now) && !event.expired.has(user) ? Outcome.AlreadyBought : QUEUE;
+  if (held + q > event.limit) return Outcome.OverLimit;
+  const left = event.skuRemaining(sku);
+  if (left <= 0) return Outcome.SoldOut;
+  if (left < q) return Outcome.Short;
+  if (event.skuAvailable(sku) < q) return WAIT;
+  return QUEUE;
+}
+
+/** The count a lots answer from memory carries: 13's units the user may still buy, 14's units left; else 0. */
+export function lotsCount(event: SaleEvent, decision: Decision, user: string, sku: number): number {
+  if (decision === Outcome.OverLimit) return event.limit - event.heldBy(user);
+  if (decision === Outcome.Short) return event.skuRemaining(sku);
+  return 0;
 }

@@ -8,10 +8,14 @@ import type { Outcome } from '../outcome';
  */
 export interface Reply {
   readonly channel: Channel;
-  /** Answers now, inside the transport's own callback. `closing`: the server is shutting down. */
-  answer(code: Outcome, order: number, closing: boolean): void;
+  /**
+   * Answers now, inside the transport's own callback. `closing`: the server
+   * is shutting down. `count` (an event sold in lots): a win's units, 13's
+   * units the user may still buy, 14's units left; else 0.
+   */
+  answer(code: Outcome, order: number, closing: boolean, count?: number): void;
   /** Answers after an asynchronous step (the transport corks). */
-  answerLater(code: Outcome, order: number, closing: boolean): void;
+  answerLater(code: Outcome, order: number, closing: boolean, count?: number): void;
   /**
    * The request was parked: call `gone` if its client leaves before
    * answerLater (then never write to it). Registered before anything

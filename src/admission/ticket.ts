@@ -7,14 +7,18 @@ export interface Ticket {
   readonly event: SaleEvent;
   readonly user: string;
   readonly deadline: number;
+  /** Units asked for (absent: 1). */
+  readonly q?: number;
+  /** The SKU's index in the event's definition (absent: 0, no SKUs). */
+  readonly sku?: number;
   /** Still worth a unit: someone waits for its answer. */
   wanted(): boolean;
 }
 
 /** Where the consumer's decisions go. */
 export interface TicketSink<T extends Ticket> {
-  /** Its outcome is known (from Redis, or the queue: busy, timeout, unavailable). */
-  settle(t: T, code: Outcome, order: number, stage: Stage): void;
+  /** Its outcome is known (from Redis, or the queue: busy, timeout, unavailable); `count` as Reply.answer's. */
+  settle(t: T, code: Outcome, order: number, stage: Stage, count?: number): void;
   /** Its deadline passed while Redis decides it: answer now; settle follows. */
   answerEarly(t: T, code: Outcome, stage: Stage): void;
   /** Nobody wants it any more: never decided. */

@@ -3,7 +3,8 @@ import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { pauseEvent, PauseResult, putEvent, type PauseOutcome, type RedisClient } from '../redis/scripts';
-import { PutEventResult, type EventDefinition, type ExpiredOrder } from '../sale';
+import { parseSkuText, PutEventResult, type EventDefinition, type ExpiredOrder } from '../sale';
+import { parseHolding } from '../redis/lots';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
 import { RESTORE_LEASE_MS, restoreFromStore } from './restore';
@@ -236,10 +237,10 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused', 'limit', 'skus'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease, payWithin, incarnation, paused] = meta;
+    const [units, start, end, name, lease, payWithin, incarnation, paused, limit, skuText] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
@@ -248,9 +249,18 @@ export class Catalog {
       if (lease != null && Number(lease) < Date.now()) void this.restore(id);
       if (existing !== undefined) return existing;
     }
-    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0) };
+    const skus = parseSkuText(skuText);
+    const def: EventDefinition = {
+      stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0),
+      ...(limit != null && Number(limit) > 1 ? { limit: Number(limit) } : {}), ...(skus === undefined ? {} : { skus }),
+    };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
     const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock), Number(paused ?? 0));
+    // Sold in lots: each SKU's count too (absent while a restore runs: the definition's stocks stand meanwhile).
+    if (event.lots && lease == null && stock !== null) {
+      const left = await this.redis.hmget(keys.meta, ...event.skuIds.map((sku) => `sku:${sku}`));
+      if (left.every((n) => n !== null)) event.syncSkus(left.map(Number));
+    }
     if (!this.withWinners) return event;
     const generation = event.winnersGeneration;
     // New here, or a new incarnation in Redis (restored, or wiped and created again): read every winner.
@@ -301,6 +311,8 @@ export class Catalog {
     const event = this.events.get(id);
     if (event === undefined) return;
     event.unitsReturned(remaining, expired);
+    // Sold in lots: the units went back to their SKUs' counts, which a re-read brings here.
+    if (event.lots) void this.load(id).catch((err: unknown) => log.debug({ event: id, err: (err as Error).message }, 'could not re-read the SKU counts'));
     // This process sells again at once; the other processes re-read the event.
     for (const w of this.watchers) w(event);
     if (expired.length > 0) this.announce?.(event);
@@ -331,8 +343,17 @@ export class Catalog {
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(event.keys.buyers, cursor, 'COUNT', 1000);
-      // A buyer in the hash is what Redis would answer "already bought".
-      for (let i = 0; i + 1 < flat.length; i += 2) event.heard(flat[i] as string, Outcome.AlreadyBought, Number(flat[i + 1]));
+      // A buyer in the hash is what Redis would answer "already bought" (a lots event: their units, their last order).
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if (!event.lots) {
+          event.heard(flat[i] as string, Outcome.AlreadyBought, Number(flat[i + 1]));
+          continue;
+        }
+        const h = parseHolding(flat[i + 1]);
+        const last = h.orders[h.orders.length - 1];
+        event.holdAtLeast(flat[i] as string, h.units);
+        if (last !== undefined) event.learnWinner(flat[i] as string, last.order);
+      }
       cursor = next;
     } while (cursor !== '0');
   }

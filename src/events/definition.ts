@@ -4,6 +4,11 @@ export const MAX_STOCK = 10_000_000;
 export const MAX_NAME = 200;
 /** The longest payment deadline: 7 days, in seconds. */
 export const MAX_PAY_WITHIN = 7 * 24 * 3600;
+/** The most units one user may hold in an event. */
+export const MAX_LIMIT = 100;
+/** The most SKUs an event may have. */
+export const MAX_SKUS = 100;
+export const SKU_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** A start this far in the past (or more) is taken for a mistake, unless it is `now` or the event's own start. */
 export const PAST_START_MS = 60_000;
 
@@ -78,9 +83,13 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['stock', 'start', 'end', 'name', 'payWithin'].includes(k)) return `unknown field "${k}"`;
+    if (!['stock', 'start', 'end', 'name', 'payWithin', 'limit', 'skus'].includes(k)) return `unknown field "${k}"`;
   }
-  const stock = o.stock;
+  const skus = parseSkus(o.skus);
+  if (typeof skus === 'string') return skus;
+  const sum = skus === undefined ? undefined : Object.values(skus).reduce((a, b) => a + b, 0);
+  if (sum !== undefined && o.stock !== undefined && o.stock !== sum) return `stock must equal the sum of the SKUs' stocks (${sum}), or be left out`;
+  const stock = o.stock ?? sum;
   if (typeof stock !== 'number' || !Number.isInteger(stock) || stock < 1 || stock > MAX_STOCK) {
     return `stock must be a whole number from 1 to ${MAX_STOCK}`;
   }
@@ -95,5 +104,26 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof payWithin !== 'number' || !Number.isInteger(payWithin) || payWithin < 0 || payWithin > MAX_PAY_WITHIN) {
     return `payWithin must be a whole number of seconds from 0 to ${MAX_PAY_WITHIN} (0: a win is final)`;
   }
-  return { stock, start, end, name, payWithin };
+  const limit = o.limit ?? 1;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    return `limit must be a whole number from 1 to ${MAX_LIMIT} (the units one user may hold)`;
+  }
+  // Limit 1 and no SKUs is the plain event: neither field is kept, so it reads back exactly as before.
+  return { stock, start, end, name, payWithin, ...(limit > 1 ? { limit } : {}), ...(skus === undefined ? {} : { skus }) };
+}
+
+/** `{"red": 500, "blue": 300}`: each id's stock; undefined when absent; else what is wrong. */
+function parseSkus(input: unknown): Record<string, number> | undefined | string {
+  if (input === undefined) return undefined;
+  const shape = `skus must be an object of 1 to ${MAX_SKUS} SKU ids ([A-Za-z0-9_-], up to 32 characters) and their stocks ({"red":500,"blue":300})`;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return shape;
+  const entries = Object.entries(input as Record<string, unknown>);
+  if (entries.length < 1 || entries.length > MAX_SKUS) return shape;
+  const skus: Record<string, number> = {};
+  for (const [id, n] of entries) {
+    if (!SKU_ID.test(id)) return `SKU id "${id.slice(0, 40)}" must match [A-Za-z0-9_-]{1,32}`;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_STOCK) return `SKU ${id}: stock must be a whole number from 1 to ${MAX_STOCK}`;
+    skus[id] = n;
+  }
+  return skus;
 }

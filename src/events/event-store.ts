@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { NOT_PAUSED, type EventDefinition, type PauseState } from '../sale';
+import { NOT_PAUSED, parseSkuText, skuText, type EventDefinition, type PauseState } from '../sale';
 
 export interface StoredEvent extends EventDefinition {
   readonly id: string;
@@ -7,6 +7,8 @@ export interface StoredEvent extends EventDefinition {
 }
 
 function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent {
+  const limit = Number(r.per_user ?? 1);
+  const skus = parseSkuText(r.skus as string | null);
   return {
     id: String(r.id),
     name: String(r.name),
@@ -14,6 +16,8 @@ function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent 
     start: Number(r.start_ms),
     end: Number(r.end_ms),
     payWithin: Number(r.pay_within_s ?? 0),
+    ...(limit > 1 ? { limit } : {}),
+    ...(skus === undefined ? {} : { skus }),
     pause,
   };
 }
@@ -22,11 +26,14 @@ function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent 
 export interface StoredOrder {
   readonly user: string;
   readonly order: number;
+  /** Its units and SKU ('' for none): 1 and '' on a one-unit event. */
+  readonly qty: number;
+  readonly sku: string;
   readonly payBy: number;
   readonly state: '' | 'p' | 'x';
 }
 
-const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s';
+const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s, per_user, skus';
 
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
@@ -56,10 +63,10 @@ export class EventStore {
   /** Writes the definition inside the caller's transaction. */
   async save(conn: PoolConnection, id: string, def: EventDefinition): Promise<void> {
     await conn.query(
-      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s, per_user, skus) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE name = VALUES(name), stock = VALUES(stock), start_ms = VALUES(start_ms), end_ms = VALUES(end_ms),
-         pay_within_s = VALUES(pay_within_s)`,
-      [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0],
+         pay_within_s = VALUES(pay_within_s), per_user = VALUES(per_user), skus = VALUES(skus)`,
+      [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0, def.limit ?? 1, def.skus === undefined ? null : skuText(def)],
     );
   }
 
@@ -121,7 +128,7 @@ export class EventStore {
   /** Up to `limit` orders with order numbers above `after`, in order (a keyset page), with their payment state. */
   async ordersAfter(conn: PoolConnection, eventId: string, after: number, limit: number): Promise<StoredOrder[]> {
     const [rows] = await conn.query<RowDataPacket[]>(
-      `SELECT o.user_id, o.order_no, o.pay_by_ms, p.state FROM orders o
+      `SELECT o.user_id, o.order_no, o.qty, o.sku, o.pay_by_ms, p.state FROM orders o
        LEFT JOIN order_payments p ON p.event_id = o.event_id AND p.order_no = o.order_no
        WHERE o.event_id = ? AND o.order_no > ? ORDER BY o.order_no LIMIT ?`,
       [eventId, after, limit],
@@ -129,6 +136,8 @@ export class EventStore {
     return rows.map((r) => ({
       user: String(r.user_id),
       order: Number(r.order_no),
+      qty: Number(r.qty ?? 1),
+      sku: String(r.sku ?? ''),
       payBy: Number(r.pay_by_ms ?? 0),
       state: r.state === 'paid' ? 'p' : r.state === 'expired' ? 'x' : '',
     }));
@@ -168,6 +177,18 @@ export class EventStore {
       [eventId],
     );
     return { orders: Number(row?.orders ?? 0), users: Number(row?.users ?? 0) };
+  }
+
+  /** Every order of an event sold in lots: order number → its user, units and SKU. */
+  async lots(eventId: string): Promise<Map<number, { user: string; qty: number; sku: string }>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT order_no, user_id, qty, sku FROM orders WHERE event_id = ?', [eventId]);
+    return new Map(rows.map((r) => [Number(r.order_no), { user: String(r.user_id), qty: Number(r.qty), sku: String(r.sku) }]));
+  }
+
+  /** One user's orders of an event, by order number: units and SKU (the order query of an event sold in lots). */
+  async userOrders(eventId: string, user: string): Promise<Set<number>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT order_no FROM orders WHERE event_id = ? AND user_id = ?', [eventId, user]);
+    return new Set(rows.map((r) => Number(r.order_no)));
   }
 
   /** Orders kept in order_conflicts for an event, oldest first. */

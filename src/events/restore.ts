@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PoolConnection } from 'mysql2/promise';
 import { eventKeys } from '../redis/keys';
+import { sellsLots } from '../sale';
 import { restoreBegin, RestoreBegin, restoreChunk, restoreEnd, type RedisClient } from '../redis/scripts';
 import type { EventStore, StoredEvent } from './event-store';
 
@@ -51,7 +52,12 @@ export async function restoreFromStore(
     const page = await store.ordersAfter(conn, event.id, after, RESTORE_CHUNK);
     if (page.length === 0) break;
     const quads: (string | number)[] = [];
-    for (const o of page) quads.push(o.user, o.order, o.payBy, o.state);
+    // Sold in lots: each order's units and SKU follow (restoreChunk-7.lua reads six values an order then).
+    const lots = sellsLots(event);
+    for (const o of page) {
+      quads.push(o.user, o.order, o.payBy, o.state);
+      if (lots) quads.push(o.qty, o.sku);
+    }
     if (!(await restoreChunk(redis, keys, token, leaseMs, quads))) throw new RestoreLostError(`restore of ${event.id} was taken over or lost`);
     orders += page.length;
     after = (page[page.length - 1] as { order: number }).order;

@@ -6,6 +6,10 @@ import { Outcome } from '../outcome';
 /** A request admitted for a user and not yet decided (admission's Parked: this layer knows it by its user only). */
 export interface Leader {
   readonly user: string;
+  /** Units asked for (absent: 1). */
+  readonly q?: number;
+  /** The SKU's index in the definition (absent: 0, no SKUs). */
+  readonly sku?: number;
 }
 
 /**
@@ -47,6 +51,16 @@ export class SaleEvent {
   private expiredCount = 0;
   /** Epoch ms the current pause began; 0: not paused. */
   private pausedSince = 0;
+  /** Sold in lots (a limit above 1, or SKUs): lua/buyLots-8.lua decides it, and the fields below are used. */
+  private lotsOn = false;
+  /** The SKU ids in the definition's order ([''] without SKUs), and each one's index. */
+  private skuList: readonly string[] = [''];
+  private skuIndexes = new Map<string, number>();
+  /** Per SKU: Redis' count as last heard, and units reserved by undecided leaders. */
+  private skuLeft: number[] = [0];
+  private skuHeld: number[] = [0];
+  /** Lots: user → units Redis granted them, as far as this process heard (never more than Redis holds). */
+  private readonly heldUnits = new Map<string, number>();
 
   constructor(
     readonly id: string,
@@ -54,8 +68,96 @@ export class SaleEvent {
     remaining: number,
   ) {
     this.keys = eventKeys(id);
-    this.def = { ...def, payWithin: def.payWithin ?? 0 };
+    this.def = SaleEvent.fill(def);
     this.redisRemaining = remaining;
+    this.defineLots();
+  }
+
+  private static fill(def: EventDefinition): Readonly<Required<EventDefinition>> {
+    return { ...def, payWithin: def.payWithin ?? 0, limit: def.limit ?? 1, skus: def.skus ?? {} };
+  }
+
+  /** After the definition changed: the SKUs (their counts at their whole stock until Redis says otherwise). */
+  private defineLots(): void {
+    const entries = Object.entries(this.def.skus);
+    this.lotsOn = this.def.limit > 1 || entries.length > 0;
+    const ids = entries.length === 0 ? [''] : entries.map(([id]) => id);
+    if (ids.join(',') === this.skuList.join(',') && this.skuLeft.length === ids.length) return;
+    this.skuList = ids;
+    this.skuIndexes = new Map(ids.map((id, i) => [id, i]));
+    this.skuLeft = entries.length === 0 ? [this.def.stock] : entries.map(([, n]) => n);
+    this.skuHeld = ids.map(() => 0);
+  }
+
+  /** Sold in lots: a limit above 1, or SKUs (lua/buyLots-8.lua); false: the one-unit fast path. */
+  get lots(): boolean {
+    return this.lotsOn;
+  }
+
+  /** Units one user may hold (1 on a one-unit event). */
+  get limit(): number {
+    return this.def.limit;
+  }
+
+  /** The event has SKUs: a buy must name one. */
+  get hasSkus(): boolean {
+    return this.skuList[0] !== '';
+  }
+
+  /** The SKU ids in the definition's order (`['']` without SKUs). */
+  get skuIds(): readonly string[] {
+    return this.skuList;
+  }
+
+  /** The definition's SKUs and their stocks (empty without SKUs). */
+  get skus(): Readonly<Record<string, number>> {
+    return this.def.skus;
+  }
+
+  /** A SKU id's index; -1 when the event has no such SKU. */
+  skuIndex(id: string): number {
+    return this.skuIndexes.get(id) ?? -1;
+  }
+
+  /** Redis' count of a SKU's units left, as last heard (lots). */
+  skuRemaining(sku: number): number {
+    return this.skuLeft[sku] ?? 0;
+  }
+
+  /** A SKU's units this process may still admit requests for (lots). */
+  skuAvailable(sku: number): number {
+    return (this.skuLeft[sku] ?? 0) - (this.skuHeld[sku] ?? 0);
+  }
+
+  /** Each SKU's count after a lots batch, restore or re-read (in the definition's order). */
+  syncSkus(left: readonly number[]): void {
+    if (left.length !== this.skuLeft.length) return;
+    for (let i = 0; i < left.length; i++) this.skuLeft[i] = left[i] as number;
+  }
+
+  /** Units Redis granted `user`, as far as this process heard (lots; 0: none known). */
+  heldBy(user: string): number {
+    return this.heldUnits.get(user) ?? 0;
+  }
+
+  /**
+   * What Redis answered `user` on a lots event: a win adds its units, "already
+   * bought" and "over limit" say how many they hold at least; a win or
+   * "already bought" also makes its order their last known one.
+   */
+  heardLot(user: string, code: Outcome, order: number, count: number, sureUntil = 0): void {
+    if (code === Outcome.Won) this.holdAtLeast(user, this.heldBy(user) + count);
+    else if (code === Outcome.AlreadyBought || code === Outcome.Expired) this.holdAtLeast(user, this.def.limit);
+    else if (code === Outcome.OverLimit) this.holdAtLeast(user, this.def.limit - count);
+    else return;
+    if (code === Outcome.Expired) this.expiredOrders.set(user, order);
+    else if (code === Outcome.Won) this.learnWinner(user, order, sureUntil);
+    else if (code === Outcome.AlreadyBought) this.learnWinner(user, order);
+  }
+
+  /** Lots: `user` holds at least `units` (the catalog's read of the buyers hash, or an answer from Redis). */
+  holdAtLeast(user: string, units: number): void {
+    if (units > this.heldBy(user)) this.heldUnits.set(user, units);
   }
 
   /** Units on sale in all (the definition's; `define` is the only writer of the definition). */
@@ -102,7 +204,7 @@ export class SaleEvent {
     return this.redisRemaining;
   }
 
-  /** Leaders admitted here and not yet decided: each holds one unit of `remaining`. */
+  /** Units held by leaders admitted here and not yet decided (one each on a one-unit event). */
   get reserved(): number {
     return this.reservedCount;
   }
@@ -124,7 +226,9 @@ export class SaleEvent {
 
   /** A leader admitted (Ledger.reserve): it holds one unit until released. */
   reserve(leader: Leader): void {
-    this.reservedCount++;
+    const q = leader.q ?? 1;
+    this.reservedCount += q;
+    if (this.lotsOn) this.skuHeld[leader.sku ?? 0] = (this.skuHeld[leader.sku ?? 0] ?? 0) + q;
     this.queuedLeaders.set(leader.user, leader);
   }
 
@@ -134,7 +238,9 @@ export class SaleEvent {
    * process announced meanwhile now applies (tell the watchers).
    */
   release(leader: Leader): boolean {
-    this.reservedCount--;
+    const q = leader.q ?? 1;
+    this.reservedCount -= q;
+    if (this.lotsOn && (leader.sku ?? 0) < this.skuHeld.length) this.skuHeld[leader.sku ?? 0] = (this.skuHeld[leader.sku ?? 0] ?? 0) - q;
     if (this.queuedLeaders.get(leader.user) === leader) this.queuedLeaders.delete(leader.user);
     if (this.reservedCount > 0 || !this.soldOutPending) return false;
     this.soldOutPending = false;
@@ -203,6 +309,7 @@ export class SaleEvent {
     this.winnerOrders.clear();
     this.sureUntil.clear();
     this.expiredOrders.clear();
+    this.heldUnits.clear();
     this.expiredCount = 0;
     this.invalidateWinners();
     return true;
@@ -249,6 +356,7 @@ export class SaleEvent {
   /** Forgets the known winners (the event was wiped; or a test that wants Redis asked). */
   forgetWinners(): void {
     this.winnerOrders.clear();
+    this.heldUnits.clear();
     this.sureUntil.clear();
     this.invalidateWinners();
   }
@@ -269,7 +377,8 @@ export class SaleEvent {
 
   /** The definition and Redis' count as read from Redis (a count of 0 waits for this process's undecided leaders, as soldOut does). */
   define(def: EventDefinition, remaining: number): void {
-    this.def = { ...def, payWithin: def.payWithin ?? 0 };
+    this.def = SaleEvent.fill(def);
+    this.defineLots();
     if (remaining <= 0 && this.redisRemaining > 0 && this.reservedCount > 0) this.soldOutPending = true;
     else this.setRemaining(remaining);
   }

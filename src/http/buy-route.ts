@@ -3,6 +3,7 @@ import type { AddressKey } from '../admission/address-key';
 import { Channel, Stage, type AnswerCounts } from '../events/answer-counts';
 import type { VerifyUser } from '../auth/jwt';
 import { contentLength } from './body';
+import { parseBuyQuery } from './buy-query';
 import { formatOf, type Format, writeMethodNotAllowed, writeTooLarge } from './codec';
 import type { Exchange } from './exchange';
 import { clientAddress } from './client-address';
@@ -14,7 +15,7 @@ import type { Routes } from './routes';
 export const MAX_BUY_BODY = 1024;
 
 /**
- * POST /events/{event}/buy. Everything needed is copied from the request
+ * POST /events/{event}/buy (`?q=2&sku=red` on an event sold in lots). Everything needed is copied from the request
  * before anything else happens (uWS frees it when the handler returns). A
  * small body is ignored unread; only a chunked one has to be read to learn
  * its size, and the buy is decided once it has been. With `addressKey`
@@ -32,17 +33,20 @@ export function registerBuyRoute(routes: Routes, admission: Admission, verifyUse
     const eventId = req.getParameter(0);
     const length = req.getHeader('content-length');
     const address = addressKey === undefined ? undefined : clientAddress(addressKey, x, req);
+    // `?q=2&sku=red` (an event sold in lots); a plain buy has no query and reads nothing more.
+    const query = req.getQuery();
+    const ask = query ? parseBuyQuery(query) : undefined;
     if (length !== '') {
       if (!(contentLength(length) <= MAX_BUY_BODY)) return tooLarge(x, format);
     } else if (req.getHeader('transfer-encoding') !== '') {
       return x.readBody(MAX_BUY_BODY, (body) =>
         x.later(() => {
           if (body === undefined) tooLarge(x, format);
-          else admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address);
+          else admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address, ask?.q, ask?.sku);
         }),
       );
     }
-    admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address);
+    admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address, ask?.q, ask?.sku);
   });
   routes.any('/events/:event/buy', (x, req) => {
     refused.count(Channel.Http, Stage.Http, Outcome.BadRequest);

@@ -9,7 +9,8 @@ import type { Exchange } from './exchange';
  * and clients ignore it), the Date header uWS always writes, Content-Length,
  * the headers a status requires (Allow on 405, WWW-Authenticate on 401,
  * Retry-After on 429 and 503: when a retry may succeed, in seconds), and
- * a body of a few bytes: `{"c":code}` plus `"o":order` for codes 0 and 2, or
+ * a body of a few bytes: `{"c":code}` plus `"o":order` for codes 0 and 2
+ * (and a count on an event sold in lots: `"q"` on 0 when over 1, `"k"` on 13, `"n"` on 14), or
  * the same map as MessagePack on `accept: application/msgpack`.
  */
 const packr = new Packr({ useRecords: false });
@@ -26,7 +27,24 @@ const STATUS = OUTCOME_BY_CODE.map((o) => o?.status ?? 500);
 const JSON_BODY = OUTCOME_BY_CODE.map((_, code) => `{"c":${code}}`);
 const MSGPACK_BODY = OUTCOME_BY_CODE.map((_, code) => packr.pack({ c: code }));
 
-function body(code: Outcome, order: number, format: Format): string | Buffer {
+/** The key of an answer's count, by code: q for a win (when over 1), k for over_limit, n for short. */
+const COUNT_KEY = OUTCOME_BY_CODE.map((_, code) => (code === Outcome.Won ? 'q' : code === Outcome.OverLimit ? 'k' : code === Outcome.Short ? 'n' : ''));
+
+/** An answer with a count (an event sold in lots): `{"c":0,"o":7,"q":2}`, `{"c":13,"k":1}`, `{"c":14,"n":3}`. */
+function countedBody(code: Outcome, order: number, count: number, format: Format): string | Buffer {
+  const key = COUNT_KEY[code] ?? '';
+  if (format === Format.Msgpack) {
+    const map: Record<string, number> = { c: code };
+    if (order > 0) map.o = order;
+    if (key !== '') map[key] = count;
+    return packr.pack(map);
+  }
+  return `{"c":${code}${order > 0 ? `,"o":${order}` : ''}${key !== '' ? `,"${key}":${count}` : ''}}`;
+}
+
+function body(code: Outcome, order: number, format: Format, count = 0): string | Buffer {
+  // A count goes out with a win of more than one unit, 13 and 14 (always above 0 there).
+  if (count > 0 && (count > 1 || code !== Outcome.Won)) return countedBody(code, order, count, format);
   if (order > 0) {
     return format === Format.Msgpack ? packr.pack({ c: code, o: order }) : `{"c":${code},"o":${order}}`;
   }
@@ -40,8 +58,8 @@ function body(code: Outcome, order: number, format: Format): string | Buffer {
  * connection for its next request instead of sending it into a socket that
  * is about to go away.
  */
-export function writeOutcome(x: Exchange, code: Outcome, order: number, format: Format, close = false): void {
-  x.head(STATUS[code] ?? 200).end(body(code, order, format), close);
+export function writeOutcome(x: Exchange, code: Outcome, order: number, format: Format, close = false, count = 0): void {
+  x.head(STATUS[code] ?? 200).end(body(code, order, format, count), close);
 }
 
 /** An order's payment state: due with its deadline (ms), paid, or expired. */

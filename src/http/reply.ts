@@ -13,13 +13,13 @@ export class HttpReply implements Reply {
     private readonly format: Format,
   ) {}
 
-  answer(code: Outcome, order: number, closing: boolean): void {
-    writeOutcome(this.x, code, order, this.format, closing);
+  answer(code: Outcome, order: number, closing: boolean, count = 0): void {
+    writeOutcome(this.x, code, order, this.format, closing, count);
   }
 
-  answerLater(code: Outcome, order: number, closing: boolean): void {
+  answerLater(code: Outcome, order: number, closing: boolean, count = 0): void {
     const { x, format } = this;
-    x.later(() => writeOutcome(x, code, order, format, closing));
+    x.later(() => writeOutcome(x, code, order, format, closing, count));
   }
 
   parked(gone: () => void): void {

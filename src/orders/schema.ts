@@ -6,8 +6,9 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
  * shipped: add the next one.
  *
  * Identifiers and user ids are compared byte for byte (utf8mb4_bin), as
- * Redis does. The database itself refuses a second unit per user:
- * UNIQUE (event_id, user_id).
+ * Redis does. The database itself refuses a second order in the same
+ * place of a user's orders: UNIQUE (event_id, user_id, nth), nth being 1 for
+ * every order of a one-unit event (so one order per user there, as before).
  */
 export const MIGRATIONS: readonly (readonly string[])[] = [
   [
@@ -74,6 +75,18 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       pauses INT UNSIGNED NOT NULL DEFAULT 0,
       PRIMARY KEY (event_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
+  // Events sold in lots (issue 23): a limit of units per user and a stock per
+  // SKU; an order has its units (qty), its SKU ('' for none) and its place
+  // among the user's orders (nth, from 1): UNIQUE (event_id, user_id, nth)
+  // replaces one order per user, which is what it still means for an event
+  // with limit 1 and no SKUs (each order there is its user's first).
+  [
+    `ALTER TABLE events ADD COLUMN per_user SMALLINT UNSIGNED NOT NULL DEFAULT 1, ADD COLUMN skus TEXT NULL`,
+    `ALTER TABLE orders ADD COLUMN qty SMALLINT UNSIGNED NOT NULL DEFAULT 1, ADD COLUMN sku VARCHAR(32) NOT NULL DEFAULT '',
+      ADD COLUMN nth SMALLINT UNSIGNED NOT NULL DEFAULT 1,
+      ADD UNIQUE KEY user_order_place (event_id, user_id, nth), DROP INDEX one_unit_per_user`,
+    `ALTER TABLE order_conflicts ADD COLUMN qty SMALLINT UNSIGNED NOT NULL DEFAULT 1, ADD COLUMN sku VARCHAR(32) NOT NULL DEFAULT ''`,
   ],
 ];
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
-import { NOT_PAUSED, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
+import { NOT_PAUSED, skuText, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
 import type { EventKeys } from './keys';
 
 /**
@@ -19,6 +19,7 @@ import type { EventKeys } from './keys';
  */
 export const SCRIPT_KEYS = {
   buy: ['meta', 'stock', 'buyers', 'orders', 'seq', 'due', 'owners', 'expired'],
+  buyLots: ['meta', 'stock', 'buyers', 'orders', 'seq', 'due', 'owners', 'expired'],
   putEvent: ['meta', 'stock', 'buyers', 'seq'],
   resetEvent: ['meta', 'stock', 'buyers', 'orders', 'seq', 'due', 'owners', 'paid', 'expired'],
   restoreBegin: ['meta', 'stock', 'buyers', 'seq'],
@@ -118,6 +119,33 @@ export async function buy(redis: RedisClient, keys: EventKeys, users: string[]):
 }
 
 
+/** Result of one batch of an event sold in lots: as BuyResult, with a count per request and each SKU's units left. */
+export interface BuyLotsResult extends BuyResult {
+  /** q for a win, the units the user may still buy for 13, the SKU's units left for 14; else 0. */
+  readonly counts: Int32Array;
+  /** Units left per SKU, in the definition's order (empty with remaining -1). */
+  readonly skuLeft: number[];
+}
+
+/** One batch of an event sold in lots (lua/buyLots-8.lua): `asks` holds user, q and SKU id ('' for none) per request. */
+export async function buyLots(redis: RedisClient, keys: EventKeys, asks: (string | number)[]): Promise<BuyLotsResult> {
+  const raw = (await run(redis, 'buyLots', keys, asks)) as number[];
+  const n = asks.length / 3;
+  const codes = new Int32Array(n);
+  const orders = new Float64Array(n);
+  const counts = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    codes[i] = raw[3 * i + 1] ?? 10;
+    orders[i] = raw[3 * i + 2] ?? 0;
+    counts[i] = raw[3 * i + 3] ?? 0;
+  }
+  return { remaining: raw[0] ?? -1, codes, orders, counts, buyers: raw[3 * n + 1] ?? -1, skuLeft: raw.slice(3 * n + 2) };
+}
+
+/** The definition's lots as the scripts take them (ARGV): the limit, and the SKUs as skuText writes them. */
+function lotsArgs(def: EventDefinition): [string, string] {
+  return [String(def.limit ?? 1), skuText(def)];
+}
 
 export async function putEvent(
   redis: RedisClient,
@@ -130,6 +158,7 @@ export async function putEvent(
     String(def.end),
     def.name,
     String(def.payWithin ?? 0),
+    ...lotsArgs(def),
   ])) as [number, number];
   return { result: result as PutEventResult, remaining };
 }
@@ -150,7 +179,7 @@ export async function resetEvent(
   def: EventDefinition,
 ): Promise<{ result: ResetEventResult; remaining: number }> {
   const [result, remaining] = (await run(redis, 'resetEvent', keys, [
-    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0),
+    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0), ...lotsArgs(def),
   ])) as [number, number];
   return { result: result as ResetEventResult, remaining };
 }
@@ -173,13 +202,14 @@ export function restoreBegin(
 ): Promise<RestoreBegin> {
   return run(redis, 'restoreBegin', keys, [
     String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs), String(def.payWithin ?? 0),
-    String(pause.since), String(pause.pausedMs), String(pause.pauses),
+    String(pause.since), String(pause.pausedMs), String(pause.pauses), ...lotsArgs(def),
   ]) as Promise<RestoreBegin>;
 }
 
 /**
  * Writes stored orders back, four values each: user, order number, payment
- * deadline (ms, 0: none) and state ('p' paid, 'x' expired, '' neither).
+ * deadline (ms, 0: none) and state ('p' paid, 'x' expired, '' neither); six
+ * for an event sold in lots, its units and SKU id ('' for none) following.
  * False when the token lost the restore.
  */
 export async function restoreChunk(redis: RedisClient, keys: EventKeys, token: string, leaseMs: number, quads: (string | number)[]): Promise<boolean> {

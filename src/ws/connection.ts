@@ -33,11 +33,11 @@ export class Connection {
   ) {}
 
   /** Sends one answer frame (inside a uWS callback or a cork). Counts protocol errors; the tenth closes the connection. */
-  send(id: number, code: Outcome, order: number): void {
+  send(id: number, code: Outcome, order: number, count = 0): void {
     const ws = this.ws;
     if (ws === undefined) return;
     // Over maxBackpressure the connection is closed (closeOnBackpressureLimit): see ws-route.ts.
-    ws.send(answerFrame(id, code, order), true);
+    ws.send(answerFrame(id, code, order, count), true);
     if (code === Outcome.UnknownEvent || code === Outcome.Unauthorized || code === Outcome.BadRequest) {
       if (++this.errors >= MAX_ERRORS) {
         this.ws = undefined;
@@ -54,7 +54,7 @@ export class Connection {
   }
 }
 
-/** One buy's answer as a frame `[id, code]` / `[id, code, order]` on its connection. */
+/** One buy's answer as a frame `[id, code]` / `[id, code, order]` / `[id, code, order, count]` on its connection. */
 export class WsReply implements Reply {
   readonly channel = Channel.Ws;
   private gone: (() => void) | undefined = undefined;
@@ -64,15 +64,15 @@ export class WsReply implements Reply {
     private readonly id: number,
   ) {}
 
-  answer(code: Outcome, order: number): void {
-    this.conn.send(this.id, code, order);
+  answer(code: Outcome, order: number, _closing?: boolean, count = 0): void {
+    this.conn.send(this.id, code, order, count);
   }
 
-  answerLater(code: Outcome, order: number): void {
+  answerLater(code: Outcome, order: number, _closing?: boolean, count = 0): void {
     const { conn } = this;
     conn.pending.delete(this);
     const ws = conn.ws;
-    if (ws !== undefined) ws.cork(() => conn.send(this.id, code, order));
+    if (ws !== undefined) ws.cork(() => conn.send(this.id, code, order, count));
   }
 
   parked(gone: () => void): void {

@@ -88,7 +88,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       o.refused.count(Channel.Ws, Stage.Http, Outcome.BadRequest);
       return conn.send(frame.id, Outcome.BadRequest, 0);
     }
-    const { id, event, token } = frame;
+    const { id, event, token, q, sku } = frame;
     if (id === 0) {
       if (subscribe(conn, event)) return;
       o.refused.count(Channel.Ws, Stage.Http, Outcome.UnknownEvent);
@@ -100,7 +100,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       return conn.send(id, Outcome.Busy, 0);
     }
     const user = token === undefined ? conn.user : o.verifyUser(`Bearer ${token}`);
-    o.admission.buy(new WsReply(conn, id), event, user, conn.address);
+    o.admission.buy(new WsReply(conn, id), event, user, conn.address, q, sku);
   };
 
   routes.ws<Held>('/ws', {
