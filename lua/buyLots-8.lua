@@ -6,7 +6,8 @@
   Input:
     KEYS[1] meta    sk:{E}:meta    hash: stock (initial), start, end (ms),
                                    payWithin, limit, skus, sku:<id> (units
-                                   remaining per SKU), unpersisted, paused;
+                                   remaining per SKU), orders:<id> (orders
+                                   granted per SKU), unpersisted, paused;
                                    restoring + lease while a restore runs
     KEYS[2] stock   sk:{E}:stock   units remaining (the sum over the SKUs)
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> units granted, then each
@@ -165,7 +166,7 @@ for c = 1, n, CHUNK do
       code, count = 14, left[sku]
     else
       left[sku] = left[sku] - q
-      changed[sku] = true
+      changed[sku] = (changed[sku] or 0) + 1
       remaining = remaining - q
       seq = seq + 1
       v = lotAdd(v, seq, q, sku)
@@ -230,6 +231,9 @@ if remaining ~= before then
     set[#set + 1] = left[id]
   end
   rcall('HSET', metaKey, 'unpersisted', queued + won, unpack(set))
+  for id, orders in pairs(changed) do
+    rcall('HINCRBY', metaKey, 'orders:' .. id, orders)
+  end
   rcall('SET', stockKey, remaining)
   rcall('SET', seqKey, seq)
 end

@@ -111,10 +111,11 @@ end
 local remaining
 if lots then
   local ids, stocks = lotsStocks(cur[4], cur[1])
-  local sold = {}
+  local sold, orders = {}, {}
   local all = rcall('HGETALL', buyersKey)
   for i = 2, #all, 2 do
     for o, q, sku in lotOrders(all[i]) do
+      orders[sku] = (orders[sku] or 0) + 1
       if rcall('HEXISTS', expiredKey, o) == 0 then
         sold[sku] = (sold[sku] or 0) + q
       end
@@ -127,6 +128,8 @@ if lots then
     remaining = remaining + left
     set[#set + 1] = 'sku:' .. id
     set[#set + 1] = left
+    set[#set + 1] = 'orders:' .. id
+    set[#set + 1] = orders[id] or 0
   end
   rcall('HSET', metaKey, unpack(set))
 else

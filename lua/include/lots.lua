@@ -5,7 +5,8 @@
   Such an event's meta has `limit` (units per user) and, with SKUs, `skus`
   ('red:500,blue:300': each SKU's stock as defined, in order), and one
   field `sku:<id>` per SKU with its units remaining (`sku:` alone when it
-  has no SKUs); the count key stays the sum. Its buyers hash holds, per
+  has no SKUs; the count key stays the sum) and `orders:<id>` with the
+  orders granted of it (absent: 0). Its buyers hash holds, per
   user, the units granted (expired orders' included) and then each order:
   '3;7,2,red;9,1,blue' (units 3; order 7 of 2 red; order 9 of 1 blue).
   Its owners hash holds 'q,sku,user' per due order.
@@ -66,7 +67,7 @@ end
 local function lotsWrite(metaKey, stock, limit, skus)
   local old = {}
   for _, f in ipairs(redis.call('HKEYS', metaKey)) do
-    if f == 'limit' or f == 'skus' or string.sub(f, 1, 4) == 'sku:' then
+    if f == 'limit' or f == 'skus' or string.sub(f, 1, 4) == 'sku:' or string.sub(f, 1, 7) == 'orders:' then
       old[#old + 1] = f
     end
   end

@@ -9,6 +9,10 @@ export interface EventPutOptions {
   readonly name?: string;
   /** A duration (900s, 15m, 1h); 0: a win is final. */
   readonly 'pay-within'?: string;
+  /** Units one user may hold (1-100). */
+  readonly limit?: string;
+  /** `red=500,blue=300`: each SKU's stock. */
+  readonly skus?: string;
 }
 
 interface Current {
@@ -17,6 +21,19 @@ interface Current {
   readonly end: string;
   readonly name: string;
   readonly payWithin?: number;
+  readonly limit?: number;
+  readonly skus?: Record<string, number>;
+}
+
+/** `--skus red=500,blue=300`: each SKU's stock (the server checks ids and numbers). */
+export function parseSkus(text: string): Record<string, number> {
+  const skus: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*([A-Za-z0-9_-]{1,32})\s*=\s*(\d+)\s*$/.exec(part);
+    if (m === null) throw new ConfigError(`--skus: expected id=stock,id=stock (red=500,blue=300), got "${text}"`);
+    skus[m[1] as string] = Number(m[2]);
+  }
+  return skus;
 }
 
 /** `--pay-within`: a duration with its unit (900s, 15m), in whole seconds; 0: a win is final. */
@@ -52,9 +69,13 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
   const startWhen = opts.start === undefined ? undefined : parseWhen(opts.start, '--start', now);
   const endWhen = opts.end === undefined ? undefined : parseWhen(opts.end, '--end', now);
   const givenPayWithin = opts['pay-within'] === undefined ? undefined : parsePayWithin(opts['pay-within']);
+  if (opts.limit !== undefined && !/^\d+$/.test(opts.limit.trim())) throw new ConfigError(`--limit: expected a whole number, got "${opts.limit}"`);
+  const givenSkus = opts.skus === undefined ? undefined : parseSkus(opts.skus);
 
   const current = (await api.event(id)) as Current | undefined;
-  const stock = opts.stock !== undefined ? Number(opts.stock) : current?.stock;
+  const skus = givenSkus ?? current?.skus;
+  // SKUs given and no --stock: the stock is their sum (the server works it out).
+  const stock = opts.stock !== undefined ? Number(opts.stock) : givenSkus !== undefined ? undefined : current?.stock;
   const open = current !== undefined && Date.parse(current.start) <= now && now < Date.parse(current.end);
   const start = startWhen === undefined ? { value: current?.start ?? 'now', kept: false } : windowValue(startWhen, current?.start, open, true);
   const end = endWhen === undefined ? { value: current?.end, kept: false } : windowValue(endWhen, current?.end, open, false);
@@ -66,11 +87,16 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
         'relative times place a new event only; to move it, give ISO-8601 times (or --start now)',
     );
   }
-  if (stock === undefined || end.value === undefined) {
-    const missing = [stock === undefined ? '--stock' : '', end.value === undefined ? '--end' : ''].filter(Boolean).join(' and ');
+  if ((stock === undefined && skus === undefined) || end.value === undefined) {
+    const missing = [stock === undefined ? '--stock (or --skus)' : '', end.value === undefined ? '--end' : ''].filter(Boolean).join(' and ');
     throw new ConfigError(`event put: "${id}" does not exist yet; a new event needs ${missing}`);
   }
-  const body = { stock, start: start.value, end: end.value, name: opts.name ?? current?.name ?? '', payWithin: givenPayWithin ?? current?.payWithin ?? 0 };
+  const limit = opts.limit !== undefined ? Number(opts.limit) : current?.limit;
+  const body = {
+    ...(stock === undefined ? {} : { stock }),
+    start: start.value, end: end.value, name: opts.name ?? current?.name ?? '', payWithin: givenPayWithin ?? current?.payWithin ?? 0,
+    ...(limit === undefined || limit === 1 ? {} : { limit }), ...(skus === undefined ? {} : { skus }),
+  };
   const res = await api.call(`/admin/events/${encodeURIComponent(id)}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },

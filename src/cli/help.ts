@@ -60,7 +60,8 @@ demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
                buy answers 16, on every server; resume sells again
 
   seckill event put --help   the options of put, and the forms of T and D`,
-  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--url URL]
+  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+                       [--limit N] [--skus ID=N,ID=N] [--url URL]
 
 Creates the event ID, or changes it through the running server's admin API
 (SECKILL_ADMIN_TOKEN, or the demo's). A change keeps every field it is not
@@ -77,6 +78,11 @@ then it can, even after its start (to correct a mistake).
   --pay-within D
                how long a winner has to pay (900s, 15m, 1h); unpaid orders
                then expire and their units go back on sale; 0: a win is final
+  --limit N    units one user may hold, over all their orders (1-100; default 1):
+               a buy then asks ?q=N units
+  --skus ID=N,ID=N
+               SKUs and each one's stock (red=500,blue=300); the stock is their
+               sum; a buy then names one (?sku=red)
   --url URL    the server (default http://127.0.0.1:$PORT)
 
 Durations take a unit (500ms, 90s, 15m, 1h, 2d, 1h30m): a bare number is

@@ -61,11 +61,28 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
     payWithin: event.payWithin,
     state: event.state(Date.now()),
     paused: event.paused,
+    // Sold in lots only: a one-unit event's view is as it was.
+    ...(event.lots ? { limit: event.limit, ...(event.hasSkus ? { skus: event.skus } : {}) } : {}),
   };
 }
 
+/** Per SKU ('' without SKUs) of an event sold in lots: its stock, units left and sold, orders granted (Redis' meta). */
+async function skuStats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
+  const ids = event.skuIds;
+  const values = await deps.redis.hmget(event.keys.meta, ...ids.flatMap((id) => [`sku:${id}`, `orders:${id}`]));
+  const out: Record<string, unknown> = {};
+  ids.forEach((id, i) => {
+    const stock = event.hasSkus ? (event.skus[id] ?? 0) : event.stock;
+    const left = Number(values[2 * i] ?? 0);
+    out[id] = { stock, remaining: left, sold: stock - left, orders: Number(values[2 * i + 1] ?? 0) };
+  });
+  return out;
+}
+
 async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, unknown>> {
-  const [counts, rows] = await Promise.all([readCounts(deps.redis, event.keys), deps.processes(event)]);
+  const [counts, rows, skus] = await Promise.all([
+    readCounts(deps.redis, event.keys), deps.processes(event), event.lots ? skuStats(deps, event) : undefined,
+  ]);
   const answers = FleetCounts.sum(rows);
   const left = counts.remaining ?? 0;
   // Every live process's queue (this process's own row is always among them).
@@ -82,6 +99,7 @@ async function stats(deps: AdminDeps, event: SaleEvent): Promise<Record<string, 
     remaining: left,
     sold: event.stock - left,
     buyers: counts.buyers,
+    ...(skus === undefined ? {} : { bySku: skus }),
     payments: { due: counts.due, paid: counts.paid, expired: counts.expired },
     pause: pauseView(counts.pause, Date.now()),
     streamLength: counts.streamLength,

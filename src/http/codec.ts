@@ -77,6 +77,22 @@ export function writeOrderState(x: Exchange, order: number, confirmed: boolean, 
   x.end(`{"c":0,"o":${order},"s":"${s}"${tail}}`);
 }
 
+/** One order in the order query's list (an event sold in lots). */
+export interface ListedOrder {
+  readonly o: number;
+  readonly q: number;
+  /** The SKU (events with SKUs only). */
+  readonly sku?: string;
+  readonly s: 'pending' | 'confirmed';
+  readonly p?: PayState['p'];
+  readonly d?: number;
+}
+
+/** The order query of an event sold in lots: `{"c":0,"orders":[{"o":7,"q":2,"sku":"red","s":"confirmed"},…]}`. */
+export function writeOrderList(x: Exchange, orders: readonly ListedOrder[], format: Format): void {
+  x.head(200).end(format === Format.Msgpack ? packr.pack({ c: Outcome.Won, orders }) : JSON.stringify({ c: Outcome.Won, orders }));
+}
+
 /**
  * The payment route's answer: 200 `{"c":0,"o":n,"p":"paid"}`, 409
  * `{"c":12,"o":n,"p":"expired"}`, or another code with its own status.

@@ -3,10 +3,13 @@ import type { Catalog } from '../events/catalog';
 import type { EventStore } from '../events/event-store';
 import { Outcome } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
-import { formatOf, writeMethodNotAllowed, writeOrderState, writeOutcome, type PayState } from './codec';
+import { formatOf, writeMethodNotAllowed, writeOrderList, writeOrderState, writeOutcome, type ListedOrder, type PayState } from './codec';
+import { parseHolding } from '../redis/lots';
 import type { SaleEvent } from '../events/sale-event';
 import { logRepeated } from '../log-repeat';
 import type { Routes } from './routes';
+import type { Exchange } from './exchange';
+import type { Format } from './codec';
 
 /**
  * How long an order query waits for MySQL to say whether the order is stored.
@@ -48,6 +51,7 @@ export function registerOrderRoute(
     const event = deps.catalog.get(eventId);
     if (event === undefined) return writeOutcome(x, Outcome.UnknownEvent, 0, format);
     x.onAbort();
+    if (event.lots) return listOrders(x, deps, event, user, format);
     const known = event.winners.get(user);
     void (async (): Promise<[Outcome, number, boolean, PayState | undefined]> => {
       const order = known ?? Number((await deps.redis.hget(event.keys.buyers, user)) ?? 0);
@@ -68,6 +72,39 @@ export function registerOrderRoute(
     );
   });
   routes.any('/events/:event/order', (x, req) => writeMethodNotAllowed(x, 'GET', formatOf(req.getHeader('accept'))));
+}
+
+/**
+ * The order query of an event sold in lots: every order the user holds,
+ * oldest first, each with its units, SKU (events with SKUs), whether MySQL
+ * has it, and its payment state (events with a payment deadline); 11 when
+ * the user has none.
+ */
+function listOrders(x: Exchange, deps: { redis: RedisClient; store: EventStore | undefined }, event: SaleEvent, user: string, format: Format): void {
+  void (async (): Promise<ListedOrder[]> => {
+    const held = parseHolding(await deps.redis.hget(event.keys.buyers, user));
+    if (held.orders.length === 0) return [];
+    const [stored, pays] = await Promise.all([
+      deps.store === undefined ? new Set<number>() : within(deps.store.userOrders(event.id, user), CONFIRM_WAIT_MS, new Set<number>()),
+      Promise.all(held.orders.map((o) => payState(deps.redis, event, o.order))),
+    ]);
+    return held.orders.map((o, i) => {
+      const pay = pays[i];
+      return {
+        o: o.order,
+        q: o.q,
+        ...(event.hasSkus ? { sku: o.sku } : {}),
+        s: stored.has(o.order) ? 'confirmed' : 'pending',
+        ...(pay === undefined ? {} : pay),
+      };
+    });
+  })().then(
+    (orders) => x.later(() => (orders.length === 0 ? writeOutcome(x, Outcome.NoOrder, 0, format) : writeOrderList(x, orders, format))),
+    (err: unknown) => {
+      logRepeated('warn', { err: (err as Error).message }, 'order query failed');
+      x.later(() => writeOutcome(x, Outcome.Unavailable, 0, format));
+    },
+  );
 }
 
 /** An order's payment state, read in one MULTI; undefined for an event without a payment deadline. */

@@ -4,28 +4,10 @@ import { eventKeys } from '../redis/keys';
 import type { RedisClient } from '../redis/scripts';
 import { keepConflicts, writeOrders, writePayments } from './order-writer';
 import { parseEntries, type StreamOrder } from './stream';
+import { reconcileLots } from './reconcile-lots';
+import type { EventReport } from './reconcile-report';
 
-export interface EventReport {
-  readonly event: string;
-  readonly stock: number;
-  readonly remaining: number;
-  readonly buyers: number;
-  /** Orders in the stream: granted, not yet in MySQL (the persister's backlog). */
-  readonly inStream: number;
-  readonly mysqlOrders: number;
-  readonly mysqlUsers: number;
-  /** Orders granted by Redis and in neither MySQL nor the stream. */
-  readonly missing: number;
-  readonly problems: readonly string[];
-  /** With --repair: orders written to MySQL from the buyers hash. */
-  readonly repaired: number;
-  /** Orders kept in order_conflicts: won in Redis, refused by MySQL (Redis lost data). */
-  readonly conflicts: number;
-  /** Orders awaiting payment, paid, and expired (their unit back in stock), in Redis. */
-  readonly due: number;
-  readonly paid: number;
-  readonly expired: number;
-}
+export type { EventReport, SkuReport } from './reconcile-report';
 
 /**
  * Compares, for one event, Redis (initial stock, remaining, buyers, orders
@@ -39,6 +21,8 @@ export interface EventReport {
  */
 export async function reconcileEvent(redis: RedisClient, pool: Pool, store: EventStore, event: string, repair: boolean): Promise<EventReport> {
   const k = eventKeys(event);
+  // An event sold in lots is checked in units (its buyers hash holds units and orders).
+  if ((await redis.hexists(k.meta, 'limit')) === 1) return reconcileLots(redis, pool, store, event, k, repair);
   // One MULTI: the sale state read at one instant (a sweep or payment may run meanwhile).
   const snapshot = await redis
     .multi()
@@ -161,6 +145,12 @@ export function formatReports(reports: readonly EventReport[]): string {
   const payments = reports
     .filter((r) => r.due + r.paid + r.expired > 0)
     .map((r) => `  ${r.event}: payments: due ${r.due}, paid ${r.paid}, expired ${r.expired} (back in stock)`);
-  const details = [...payments, ...reports.flatMap((r) => r.problems.map((p) => `  ${r.event}: ${p}`))];
+  // Events sold in lots: orders and units per SKU.
+  const lots = reports.flatMap((r) =>
+    r.skus === undefined
+      ? []
+      : [`  ${r.event}: ${r.orders ?? 0} orders; ` + Object.entries(r.skus).map(([id, s]) => `${id === '' ? 'units' : id} ${s.sold} sold, ${s.remaining} left of ${s.stock} (${s.orders} orders)`).join('; ')],
+  );
+  const details = [...lots, ...payments, ...reports.flatMap((r) => r.problems.map((p) => `  ${r.event}: ${p}`))];
   return [line(head), ...rows.map(line), ...(details.length > 0 ? ['', ...details] : [])].join('\n');
 }
