@@ -32,7 +32,7 @@ async function verifySale(redis: Redis, event: string, r: LoadResult, stock: num
 }
 
 /** Waits until MySQL holds exactly `buyers` orders of `event`, each user once. */
-async function waitForMysql(socket: string, event: string, buyers: number, limitMs: number): Promise<void> {
+export async function waitForMysql(socket: string, event: string, buyers: number, limitMs: number): Promise<void> {
   const started = Date.now();
   const pool = await connectMysql({ socket });
   try {

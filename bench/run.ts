@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only main,crowd,selling,latency,link3m,million] [-- --save] [-- --autocannon] [-- --profile]
+ * npm run bench [-- --quick] [-- --only main,crowd,selling,latency,link3m,million,lots] [-- --save] [-- --autocannon] [-- --profile]
  *
  * Generator: wrk (bench/wrk/buy.lua, one thread) for the throughput
  * sections when it is installed, else autocannon; bench/open-loop.ts (evenly
@@ -31,6 +31,9 @@
  *          a 3 Mbit/s tbf qdisc: decisions/s and wire bytes per answer.
  * million  1,000,000 distinct users, stock 100,000, in order: req/s, CPU,
  *          and the time from the last answer until every order is in MySQL.
+ * lots     (only when named: --only lots) seckill selling to fresh users on
+ *          the plain event, then on one sold in lots (limit 2, q=2, three
+ *          SKUs): CPU per request side by side (bench/lots.ts).
  * After every run with state the sale is checked (Redis and MySQL agree,
  * nobody twice, never over stock): a failed check fails the bench.
  * Results go to bench/out/ (untracked); --save also writes bench/results/.
@@ -50,6 +53,7 @@ import { endProgress, progress } from './progress';
 import { machine, OUT_DIR, SAVE, writeFile, writeResult } from './report';
 import { BENCH_ADMIN, SERVERS, startServer, type Server } from './servers';
 import { HAS_WRK, loadWrk, writeTokens } from './wrk-load';
+import { sellingLots } from './lots';
 
 const argv = process.argv;
 const quick = argv.includes('--quick');
@@ -526,6 +530,7 @@ async function bench(): Promise<void> {
       latency: () => latency(tokens, tokensFile, dir),
       link3m: () => link3m(tokens, tokensFile, dir),
       million: () => million(dir),
+      lots: () => sellingLots(dir, S.selling, say),
     };
     for (const [name, fn] of Object.entries(sectionFns)) {
       if (!only.has(name)) continue;

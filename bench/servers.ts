@@ -37,6 +37,8 @@ export interface ServerOptions {
   readonly env?: Record<string, string>;
   /** Extra node options (--cpu-prof: not allowed in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
+  /** seckill only: more of the event's definition (limit, skus: an event sold in lots, bench/lots.ts). */
+  readonly define?: Record<string, unknown>;
   /** seckill only: a second instance on this one's Redis and MariaDB (it reads the first's event at start; the first's persister serves both). */
   readonly shareWith?: Started;
 }
@@ -109,7 +111,7 @@ export async function startServer(server: Server, o: ServerOptions): Promise<Sta
   const res = await fetch(`http://${host}:${proc.port}/admin/events/${o.event}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${BENCH_ADMIN}` },
-    body: JSON.stringify(window),
+    body: JSON.stringify({ ...window, ...o.define }),
   });
   if (res.status !== 201) {
     await proc.stop();

@@ -17,6 +17,8 @@ export interface WrkOptions {
   readonly connections: number;
   readonly durationS: number;
   readonly label: string;
+  /** Queries the requests take in turn (`q=2&sku=a|q=2&sku=b`: an event sold in lots); absent: none, the plain buy. */
+  readonly queries?: string;
 }
 
 /** Writes tokens one per line, for buy.lua. */
@@ -45,7 +47,7 @@ export async function loadWrk(o: WrkOptions): Promise<LoadResult> {
   const out = await new Promise<string>((resolve, reject) => {
     execFile(
       'wrk',
-      ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '10s', '-s', SCRIPT, o.url, '--', o.event, o.tokensFile, o.order],
+      ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '10s', '-s', SCRIPT, o.url, '--', o.event, o.tokensFile, o.order, ...(o.queries === undefined ? [] : [o.queries])],
       { maxBuffer: 1 << 20 },
       (err, stdout, stderr) => (err ? reject(new Error(`wrk: ${err.message}\n${stderr}`)) : resolve(stdout)),
     );

@@ -6,7 +6,10 @@
 -- With several threads, thread k takes every T-th click of the same sequence.
 --
 --   node bench/wrk/mint-tokens.js 10000 > tokens.txt
---   wrk -t2 -c100 -d10s -s bench/wrk/buy.lua http://127.0.0.1:8080 -- demo tokens.txt [cycle|hot:5|crowd:42]
+--   wrk -t2 -c100 -d10s -s bench/wrk/buy.lua http://127.0.0.1:8080 -- demo tokens.txt [cycle|hot:5|crowd:42] [QUERIES]
+--
+-- QUERIES (an event sold in lots): queries separated by |, taken in turn,
+-- `q=2&sku=a|q=2&sku=b|q=2&sku=c`; absent, the plain buy (no query).
 --
 -- At the end it prints the count of each outcome code (summed over threads),
 -- and one line "wrkjson {...}" with requests, bytes, latency percentiles (µs)
@@ -18,6 +21,7 @@ outcomes = {}
 id = 0
 local event, tokenFile, order = "demo", "tokens.txt", "cycle"
 local tokens, seq = {}, nil
+local queries, asked = {}, 0
 local counter, step, hot, every, fresh = 0, 1, 1, 0, 0
 local threads = {}
 
@@ -30,6 +34,7 @@ function init(args)
   event = args[1] or event
   tokenFile = args[2] or tokenFile
   order = args[3] or order
+  for q in (args[4] or ""):gmatch("[^|]+") do queries[#queries + 1] = "?" .. q end
   for line in io.lines(tokenFile) do
     if #line > 0 then tokens[#tokens + 1] = line end
   end
@@ -66,7 +71,12 @@ local function nextToken()
 end
 
 function request()
-  return wrk.format("POST", "/events/" .. event .. "/buy", { ["authorization"] = "Bearer " .. nextToken(), ["content-length"] = "0" })
+  local path = "/events/" .. event .. "/buy"
+  if #queries > 0 then
+    asked = asked + 1
+    path = path .. queries[asked % #queries + 1]
+  end
+  return wrk.format("POST", path, { ["authorization"] = "Bearer " .. nextToken(), ["content-length"] = "0" })
 end
 
 function response(status, headers, body)

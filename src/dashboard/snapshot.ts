@@ -33,6 +33,8 @@ export interface EventSnapshot {
   readonly payWithin: number;
   /** Paused by its operator (buys answer 16 until resumed). */
   readonly paused: boolean;
+  /** An event sold in lots: its limit per user and each SKU's stock and units left as this process last heard ('' without SKUs); absent otherwise. */
+  readonly lots?: { readonly limit: number; readonly skus: readonly { readonly id: string; readonly stock: number; readonly remaining: number }[] };
   /** The sale's totals: every answer, wins, sold-out answers (every process), users holding an order (Redis; null while away). */
   readonly totals: { readonly requests: number; readonly won: number; readonly soldOut: number; readonly buyers: number | null };
   /** Orders by payment state (Redis); null while Redis is away. */
@@ -193,6 +195,9 @@ export class SnapshotBuilder {
       rates,
       payWithin: e.payWithin,
       paused: e.paused,
+      ...(e.lots
+        ? { lots: { limit: e.limit, skus: e.skuIds.map((id, i) => ({ id, stock: e.hasSkus ? (e.skus[id] ?? 0) : e.stock, remaining: e.skuRemaining(i) })) } }
+        : {}),
       totals: { requests: totals.reduce((a, b) => a + b, 0), won: counts.total(Outcome.Won), soldOut: counts.total(Outcome.SoldOut), buyers },
       step: sampleStep(e),
     };

@@ -445,7 +445,9 @@
 
     q('.left-big').textContent = fmt(e.remaining);
     q('.left-sub').textContent =
-      'of ' + fmt(e.stock) + ' · sold ' + fmt(e.stock - e.remaining) + (e.remainingFrom === 'redis' ? ' · Redis' : ' · last known (Redis away)');
+      'of ' + fmt(e.stock) + ' · sold ' + fmt(e.stock - e.remaining) + (e.remainingFrom === 'redis' ? ' · Redis' : ' · last known (Redis away)') +
+      // An event sold in lots: its limit per user and each SKU's units left of its stock.
+      (e.lots ? ' · ' + e.lots.limit + ' per user' + e.lots.skus.filter((k) => k.id !== '').map((k) => ' · ' + k.id + ' ' + fmt(k.remaining) + '/' + fmt(k.stock)).join('') : '');
     const lag = q('.lag-big');
     lag.textContent = e.unpersisted === null ? '–' : fmt(e.unpersisted);
     // Amber only where a persister is expected to take them: without MySQL they stay in Redis by design.
@@ -658,6 +660,18 @@
       body.payWithin = pay;
     }
     if ($('c-name').value !== '') body.name = $('c-name').value;
+    if ($('c-limit').value !== '') body.limit = Number($('c-limit').value);
+    const skuText = $('c-skus').value.trim();
+    if (skuText !== '') {
+      // "red=500, blue=300": each SKU's stock; the stock is their sum, left out unless given.
+      body.skus = {};
+      for (const part of skuText.split(',')) {
+        const m = /^\s*([A-Za-z0-9_-]{1,32})\s*=\s*(\d+)\s*$/.exec(part);
+        if (m === null) return fail('SKUs: give id=stock, comma-separated (red=500, blue=300)');
+        body.skus[m[1]] = Number(m[2]);
+      }
+      if (body.stock === null) delete body.stock;
+    }
     out.className = '';
     out.textContent = 'sending…';
     let res;
@@ -677,7 +691,8 @@
       out.className = 'ok';
       out.textContent =
         res.status + ' ' + (answer.result || 'ok') + ': ' + answer.event + ', ' + answer.stock + ' units, ' + answer.state +
-        ', ' + windowText(Date.parse(answer.start), Date.parse(answer.end)) + (answer.payWithin > 0 ? ', pay within ' + spanText(answer.payWithin * 1000) : '');
+        ', ' + windowText(Date.parse(answer.start), Date.parse(answer.end)) + (answer.payWithin > 0 ? ', pay within ' + spanText(answer.payWithin * 1000) : '') +
+        (answer.limit > 1 ? ', ' + answer.limit + ' per user' : '') + (answer.skus ? ', SKUs ' + Object.entries(answer.skus).map(([k, v]) => k + ' ' + v).join(', ') : '');
     } else {
       fail(res.status + ' ' + (answer.error || answer.result || 'error') + (answer.c !== undefined ? ' (code ' + answer.c + ')' : ''));
     }
