@@ -5,6 +5,7 @@ import { exchange } from './helpers/raw';
 import { readFrame, answerFrame, requestFrame, isRequest } from '../src/ws/frames';
 import { parseBuyQuery } from '../src/http/buy-query';
 import { parseDefinition } from '../src/events/definition';
+import { parseSkus } from '../src/cli/event-put';
 
 /** Events sold in lots (issue 23): a limit of units per user, quantities, SKUs; the answers and their counts. */
 
@@ -127,4 +128,6 @@ t.test('the query and the definition: what is refused', async (t) => {
   t.match(def({ skus: { 'r d': 2 } }), /must match/);
   t.match(def({ skus: {} }), /skus must be/);
   t.match(def({ skus: { red: 0 } }), /SKU red: stock/);
+  t.same(parseSkus('red=500, blue=300'), { red: 500, blue: 300 }, 'seckill event put --skus');
+  t.throws(() => parseSkus('red:500'), /--skus: expected id=stock/);
 });
