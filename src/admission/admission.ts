@@ -51,24 +51,6 @@ export class Admission implements ShutdownGate {
    * locally gets 10; every answer closes its connection.
    */
   closing = false;
-  /** While closing: when the last buy request arrived (see quiet()). */
-  private lastSeenClosing = 0;
-
-  /**
-   * Resolves once no buy request has arrived for `quietMs` (at most `maxMs`
-   * after the call). Used at shutdown: every answer given while closing
-   * tells its keep-alive client to close, so once the clients have gone
-   * quiet, exiting resets no connection that was about to carry a request.
-   */
-  async quiet(quietMs: number, maxMs: number): Promise<void> {
-    const deadline = Date.now() + maxMs;
-    this.lastSeenClosing = Math.max(this.lastSeenClosing, Date.now());
-    for (;;) {
-      const wait = Math.min(deadline, this.lastSeenClosing + quietMs) - Date.now();
-      if (wait <= 0) return;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
 
   /**
    * `user` is undefined when the token did not verify; `address` is the
@@ -76,7 +58,6 @@ export class Admission implements ShutdownGate {
    * the per-address limit is on.
    */
   buy(res: Reply, eventId: string, user: string | undefined, address?: string): void {
-    if (this.closing) this.lastSeenClosing = Date.now();
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized);
     const { throttle, addresses, blocklist } = this.guards;
     if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized);

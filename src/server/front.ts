@@ -38,8 +38,8 @@ import type { SaleState } from './sale-state';
 import type { Shutdown } from './shutdown';
 
 /**
- * At shutdown, keep-alive clients are answered with `Connection: close`;
- * the front stays until they have been quiet this long (at most the max),
+ * At shutdown, keep-alive clients are answered with `Connection: close`
+ * on every route; the front stays until no request has come for this long (at most the max),
  * so no request already on its way into a kept-alive socket is reset.
  */
 const SHUTDOWN_QUIET_MS = 250;
@@ -191,6 +191,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
 
   shutdown.add('front', async () => {
     closeListenSocket(socket);
+    routes.drain();
     dashboard.close();
     admission.closing = true;
     // Let the consumer decide what it holds (bounded by a request's deadline), answer what is left 10, stop it.
@@ -198,7 +199,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
     consumer.flush(Outcome.Unavailable);
     consumer.close();
-    await admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
+    await routes.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
     catalog.watchers.delete(watch);
     ws.close();
   });
