@@ -11,7 +11,7 @@
   created here: it is restored first (restoreBegin-4.lua).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ lease while restoring),
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, pow (+ lease while restoring),
                                    incarnation (Redis time in µs when this state
                                    was created or restored: a process whose
                                    copy has another one forgets its winners)
@@ -24,6 +24,7 @@
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
+    ARGV[6] pow (the proof of work as JSON, src/sale.ts powText; '': none)
 
   Output: array {result, remaining}
     result 1 created, 2 updated (no buyers yet, before or after the start),
@@ -35,25 +36,25 @@
 local rcall = redis.call
 -- #include clock.lua
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local stock, startMs, endMs, name, payWithin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local stock, startMs, endMs, name, payWithin, pow = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 
-local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease', 'payWithin')
+local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'pow')
 if current[5] then
   return {5, -1}
 end
 if not current[1] then
   local _, micros = redisClock()
   rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin,
-    'incarnation', micros)
+    'pow', pow, 'incarnation', micros)
   rcall('SET', stockKey, stock, 'NX')
   rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}
 end
 
 local remaining = tonumber(rcall('GET', stockKey) or '0')
--- An event put before payWithin existed has none: that is 0.
+-- An event put before payWithin (or pow) existed has none: that is 0 (or '').
 if current[1] == stock and current[2] == startMs and current[3] == endMs and current[4] == name
-    and (current[6] or '0') == payWithin then
+    and (current[6] or '0') == payWithin and (current[7] or '') == pow then
   return {3, remaining}
 end
 
@@ -62,6 +63,6 @@ if rcall('HLEN', buyersKey) > 0 or tonumber(rcall('GET', seqKey) or '0') > 0 the
   return {4, remaining}
 end
 
-rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin)
+rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin, 'pow', pow)
 rcall('SET', stockKey, stock)
 return {2, tonumber(stock)}

@@ -9,7 +9,7 @@
   writing them again is harmless).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease, paused,
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, pow, restoring, lease, paused,
                                    incarnation (set anew here: Redis time in µs; every
                                    process forgets the winners it knew of the lost state)
     KEYS[2] stock   sk:{E}:stock   units remaining
@@ -25,6 +25,7 @@
     ARGV[7] payWithin (s, 0: none)
     ARGV[8] paused since (ms, 0: not paused), ARGV[9] pausedMs, ARGV[10] pauses:
             the pause switch as MySQL kept it (pauseEvent-2.lua)
+    ARGV[11] pow (the proof of work as JSON; '': none)
 
   Output: integer
     0 present: Redis has the event whole and no restore is under way;
@@ -52,7 +53,7 @@ end
 -- The remaining count is recomputed at the end; until then nothing may sell.
 rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
-  'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
+  'payWithin', ARGV[7], 'pow', ARGV[11], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
   'incarnation', micros)
 -- The pause switch as MySQL kept it; a pause Redis still holds stays (a restore never reopens a paused sale).
 local p = rcall('HMGET', metaKey, 'paused', 'pausedMs', 'pauses')

@@ -172,7 +172,7 @@ function eventId(rest: string[], command: string): [string, string[]] {
 }
 
 async function eventPutCommand(argv: string[]): Promise<void> {
-  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'url']);
+  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'pow', 'url']);
   const [id, flags] = eventId(rest, 'event put');
   const { ok, text, notes } = await eventPut(adminApi(opts.url, flags), id, opts);
   for (const note of notes) process.stderr.write(note + '\n');

@@ -1,4 +1,6 @@
 import { ConfigError } from '../config';
+import { parsePow } from '../events/definition';
+import type { PowDifficulty } from '../sale';
 import type { AdminApi } from './admin-api';
 import { parseDuration, parseWhen, type When } from './time';
 
@@ -9,6 +11,8 @@ export interface EventPutOptions {
   readonly name?: string;
   /** A duration (900s, 15m, 1h); 0: a win is final. */
   readonly 'pay-within'?: string;
+  /** `off`, a cost (`5000`), or `cost=5000,counter=5000-10000,algorithm=PBKDF2/SHA-256`. */
+  readonly pow?: string;
 }
 
 interface Current {
@@ -17,6 +21,7 @@ interface Current {
   readonly end: string;
   readonly name: string;
   readonly payWithin?: number;
+  readonly pow?: PowDifficulty;
 }
 
 /** `--pay-within`: a duration with its unit (900s, 15m), in whole seconds; 0: a win is final. */
@@ -24,6 +29,27 @@ export function parsePayWithin(text: string): number {
   const ms = parseDuration(text, '--pay-within');
   if (ms % 1000 !== 0) throw new ConfigError(`--pay-within: whole seconds only, got "${text}"`);
   return ms / 1000;
+}
+
+/**
+ * `--pow`: `off` (none), a cost alone (`5000`), or `key=value` pairs, comma
+ * separated: `cost=5000,counter=5000-10000,algorithm=PBKDF2/SHA-256`. Checked
+ * here by the server's own rules, so a mistake is named before any request.
+ */
+export function parsePowFlag(text: string): PowDifficulty | null {
+  const t = text.trim();
+  if (t === 'off') return null;
+  const o: Record<string, unknown> = {};
+  for (const part of /^\d+$/.test(t) ? [`cost=${t}`] : t.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*(\S+?)\s*$/.exec(part);
+    if (m === null) throw new ConfigError(`--pow: expected off, a cost (5000), or cost=N[,counter=MIN-MAX][,algorithm=A]; got "${text}"`);
+    const [, key = '', value = ''] = m;
+    const range = /^(\d+)-(\d+)$/.exec(value);
+    o[key] = key === 'algorithm' ? value : key === 'counter' ? (range === null ? value : [Number(range[1]), Number(range[2])]) : /^\d+$/.test(value) ? Number(value) : value;
+  }
+  const pow = parsePow(o);
+  if (typeof pow === 'string') throw new ConfigError(`--pow: ${pow.replace(/\bpow\./g, '')}`);
+  return pow;
 }
 
 /**
@@ -52,6 +78,7 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
   const startWhen = opts.start === undefined ? undefined : parseWhen(opts.start, '--start', now);
   const endWhen = opts.end === undefined ? undefined : parseWhen(opts.end, '--end', now);
   const givenPayWithin = opts['pay-within'] === undefined ? undefined : parsePayWithin(opts['pay-within']);
+  const givenPow = opts.pow === undefined ? undefined : parsePowFlag(opts.pow);
 
   const current = (await api.event(id)) as Current | undefined;
   const stock = opts.stock !== undefined ? Number(opts.stock) : current?.stock;
@@ -70,7 +97,15 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
     const missing = [stock === undefined ? '--stock' : '', end.value === undefined ? '--end' : ''].filter(Boolean).join(' and ');
     throw new ConfigError(`event put: "${id}" does not exist yet; a new event needs ${missing}`);
   }
-  const body = { stock, start: start.value, end: end.value, name: opts.name ?? current?.name ?? '', payWithin: givenPayWithin ?? current?.payWithin ?? 0 };
+  const pow = givenPow === undefined ? current?.pow : (givenPow ?? undefined);
+  const body = {
+    stock,
+    start: start.value,
+    end: end.value,
+    name: opts.name ?? current?.name ?? '',
+    payWithin: givenPayWithin ?? current?.payWithin ?? 0,
+    ...(pow === undefined ? {} : { pow }),
+  };
   const res = await api.call(`/admin/events/${encodeURIComponent(id)}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },

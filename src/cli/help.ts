@@ -16,7 +16,7 @@ export const HELP: Readonly<Record<string, () => string>> = Object.freeze({
 commands:
   serve [--demo] [flags]       run the server (the default command)
   token --user ID [--ttl 24h]  mint a buyer JWT
-  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--pow P]
                                create an event, or change the fields given
   event list                   every event, with its state and units left
   event get ID                 one event's stats
@@ -49,7 +49,7 @@ Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
 Events, through the running server's admin API (SECKILL_ADMIN_TOKEN, or the
 demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
 
-  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--pow P]
                create the event, or change the fields given
   event list [--json]
                every event: state (scheduled, open, sold out, ended), stock,
@@ -60,7 +60,7 @@ demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
                buy answers 16, on every server; resume sells again
 
   seckill event put --help   the options of put, and the forms of T and D`,
-  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--url URL]
+  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--pow P] [--url URL]
 
 Creates the event ID, or changes it through the running server's admin API
 (SECKILL_ADMIN_TOKEN, or the demo's). A change keeps every field it is not
@@ -77,6 +77,9 @@ then it can, even after its start (to correct a mistake).
   --pay-within D
                how long a winner has to pay (900s, 15m, 1h); unpaid orders
                then expire and their units go back on sale; 0: a win is final
+  --pow P      proof of work (ALTCHA) before each buy: a cost (5000), or
+               cost=N,counter=MIN-MAX,algorithm=A (default counter 5000-10000,
+               algorithm PBKDF2/SHA-256); off: none
   --url URL    the server (default http://127.0.0.1:$PORT)
 
 Durations take a unit (500ms, 90s, 15m, 1h, 2d, 1h30m): a bare number is

@@ -4,6 +4,7 @@ import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { pauseEvent, PauseResult, putEvent, type PauseOutcome, type RedisClient } from '../redis/scripts';
 import { PutEventResult, type EventDefinition, type ExpiredOrder } from '../sale';
+import { readPow } from './definition';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
 import { RESTORE_LEASE_MS, restoreFromStore } from './restore';
@@ -28,6 +29,11 @@ export class Catalog {
   private readonly unrestorable = new Set<string>();
   /** Told whenever an event is defined, re-read or sold out (the front re-decides its standbys and pushes; the news follows it). */
   readonly watchers = new Set<(event: SaleEvent) => void>();
+  /**
+   * Some event known here has asked for proof of work (it stays true): until
+   * then the transports do not even read a buy's solution.
+   */
+  powInUse = false;
   /** Told when this process changed an event's definition or restored it: other instances re-read it. */
   announce: ((event: SaleEvent) => void) | undefined;
 
@@ -141,6 +147,7 @@ export class Catalog {
 
   /** `pausedSince` as read from Redis (0: not paused); undefined leaves the switch as it was. */
   private upsert(id: string, def: EventDefinition, remaining: number, pausedSince?: number): SaleEvent {
+    if (def.pow !== undefined) this.powInUse = true;
     let event = this.events.get(id);
     if (event !== undefined) event.define(def, remaining);
     else this.events.set(id, (event = new SaleEvent(id, def, remaining)));
@@ -236,10 +243,10 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused', 'pow'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease, payWithin, incarnation, paused] = meta;
+    const [units, start, end, name, lease, payWithin, incarnation, paused, pow] = meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
@@ -248,7 +255,7 @@ export class Catalog {
       if (lease != null && Number(lease) < Date.now()) void this.restore(id);
       if (existing !== undefined) return existing;
     }
-    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0) };
+    const def = { stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0), pow: readPow(pow) };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
     const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock), Number(paused ?? 0));
     if (!this.withWinners) return event;

@@ -1,9 +1,16 @@
-import type { EventDefinition } from '../sale';
+import { POW_ALGORITHMS, type EventDefinition, type PowAlgorithm, type PowDifficulty } from '../sale';
 
 export const MAX_STOCK = 10_000_000;
 export const MAX_NAME = 200;
 /** The longest payment deadline: 7 days, in seconds. */
 export const MAX_PAY_WITHIN = 7 * 24 * 3600;
+/** The most rounds one try of a proof of work may cost: the server derives one key at this cost per challenge it hands out. */
+export const MAX_POW_COST = 100_000;
+/** The largest secret counter (the expected tries are about half the range's sum). */
+export const MAX_POW_COUNTER = 10_000_000;
+/** ALTCHA's own example (altcha-lib's README): PBKDF2/SHA-256, the counter drawn from 5,000 to 10,000. */
+export const DEFAULT_POW_ALGORITHM: PowAlgorithm = 'PBKDF2/SHA-256';
+export const DEFAULT_POW_COUNTER: readonly [number, number] = Object.freeze([5_000, 10_000] as const);
 /** A start this far in the past (or more) is taken for a mistake, unless it is `now` or the event's own start. */
 export const PAST_START_MS = 60_000;
 
@@ -78,7 +85,7 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['stock', 'start', 'end', 'name', 'payWithin'].includes(k)) return `unknown field "${k}"`;
+    if (!['stock', 'start', 'end', 'name', 'payWithin', 'pow'].includes(k)) return `unknown field "${k}"`;
   }
   const stock = o.stock;
   if (typeof stock !== 'number' || !Number.isInteger(stock) || stock < 1 || stock > MAX_STOCK) {
@@ -95,5 +102,50 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof payWithin !== 'number' || !Number.isInteger(payWithin) || payWithin < 0 || payWithin > MAX_PAY_WITHIN) {
     return `payWithin must be a whole number of seconds from 0 to ${MAX_PAY_WITHIN} (0: a win is final)`;
   }
-  return { stock, start, end, name, payWithin };
+  if (o.pow === undefined || o.pow === null) return { stock, start, end, name, payWithin };
+  const pow = parsePow(o.pow);
+  if (typeof pow === 'string') return pow;
+  return { stock, start, end, name, payWithin, pow };
+}
+
+const isWhole = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/**
+ * An event's proof of work: `{"cost": n}`, with `"algorithm"` (default
+ * PBKDF2/SHA-256) and `"counter": [min, max]` (default [5000, 10000]) when
+ * given. Also reads the stored text back (sale.ts powText), so Redis and
+ * MySQL are held to the same rules. Returns it whole, or what is wrong.
+ */
+export function parsePow(value: unknown): PowDifficulty | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'pow must be an object: {"cost": n} with optional "algorithm" and "counter": [min, max] (ALTCHA PoW v2), or null for none';
+  }
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['algorithm', 'cost', 'counter'].includes(k)) return `unknown field "pow.${k}" (pow takes algorithm, cost and counter)`;
+  }
+  const algorithm = o.algorithm ?? DEFAULT_POW_ALGORITHM;
+  if (typeof algorithm !== 'string' || !(POW_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    return `pow.algorithm must be one of ${POW_ALGORITHMS.join(', ')}`;
+  }
+  if (!isWhole(o.cost, 1, MAX_POW_COST)) return `pow.cost must be a whole number from 1 to ${MAX_POW_COST} (rounds of ${algorithm} per try)`;
+  const counter = o.counter ?? DEFAULT_POW_COUNTER;
+  if (!Array.isArray(counter) || counter.length !== 2 || !isWhole(counter[0], 0, MAX_POW_COUNTER) || !isWhole(counter[1], 0, MAX_POW_COUNTER)) {
+    return `pow.counter must be [min, max], whole numbers from 0 to ${MAX_POW_COUNTER}`;
+  }
+  if (counter[0] > counter[1]) return 'pow.counter must be [min, max] with min <= max';
+  return { algorithm: algorithm as PowAlgorithm, cost: o.cost, counter: [counter[0], counter[1]] };
+}
+
+/** The stored text of a proof of work back as one ('' or unreadable: none; the put that wrote it checked it). */
+export function readPow(text: string | null | undefined): PowDifficulty | undefined {
+  if (text === null || text === undefined || text === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const pow = parsePow(value);
+  return typeof pow === 'string' ? undefined : pow;
 }

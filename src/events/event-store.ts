@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { NOT_PAUSED, type EventDefinition, type PauseState } from '../sale';
+import { NOT_PAUSED, powText, type EventDefinition, type PauseState } from '../sale';
+import { readPow } from './definition';
 
 export interface StoredEvent extends EventDefinition {
   readonly id: string;
@@ -14,6 +15,7 @@ function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent 
     start: Number(r.start_ms),
     end: Number(r.end_ms),
     payWithin: Number(r.pay_within_s ?? 0),
+    pow: readPow(r.pow as string | null),
     pause,
   };
 }
@@ -26,7 +28,7 @@ export interface StoredOrder {
   readonly state: '' | 'p' | 'x';
 }
 
-const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s';
+const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s, pow';
 
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
@@ -56,10 +58,10 @@ export class EventStore {
   /** Writes the definition inside the caller's transaction. */
   async save(conn: PoolConnection, id: string, def: EventDefinition): Promise<void> {
     await conn.query(
-      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s, pow) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE name = VALUES(name), stock = VALUES(stock), start_ms = VALUES(start_ms), end_ms = VALUES(end_ms),
-         pay_within_s = VALUES(pay_within_s)`,
-      [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0],
+         pay_within_s = VALUES(pay_within_s), pow = VALUES(pow)`,
+      [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0, def.pow === undefined ? null : powText(def.pow)],
     );
   }
 

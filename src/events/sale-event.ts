@@ -1,6 +1,6 @@
 import { AnswerCounts } from './answer-counts';
 import { eventKeys, type EventKeys } from '../redis/keys';
-import type { EventDefinition } from '../sale';
+import type { EventDefinition, PowDifficulty } from '../sale';
 import { Outcome } from '../outcome';
 
 /** A request admitted for a user and not yet decided (admission's Parked: this layer knows it by its user only). */
@@ -23,7 +23,7 @@ export interface Leader {
  */
 export class SaleEvent {
   readonly keys: EventKeys;
-  private def: Readonly<Required<EventDefinition>>;
+  private def: Readonly<Required<Omit<EventDefinition, 'pow'>>> & Pick<EventDefinition, 'pow'>;
   private redisRemaining: number;
   private reservedCount = 0;
   /** Another process said "sold out" while leaders of this one were undecided: applied once they are. */
@@ -80,6 +80,11 @@ export class SaleEvent {
   /** Seconds a winner has to pay; 0: a win is final. */
   get payWithin(): number {
     return this.def.payWithin;
+  }
+
+  /** The proof of work a buy must carry (ALTCHA); undefined: none. */
+  get pow(): PowDifficulty | undefined {
+    return this.def.pow;
   }
 
   /** The operator paused the sale (lua/pauseEvent-2.lua): every buy answers 16, parked ones too. */

@@ -59,6 +59,7 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
     start: new Date(event.start).toISOString(),
     end: new Date(event.end).toISOString(),
     payWithin: event.payWithin,
+    ...(event.pow === undefined ? {} : { pow: event.pow }),
     state: event.state(Date.now()),
     paused: event.paused,
   };

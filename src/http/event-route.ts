@@ -26,6 +26,8 @@ export function registerEventRoute(routes: Routes, catalog: Catalog): void {
       state: event.state(now),
       soldOut: event.remaining <= 0,
       paused: event.paused,
+      // Buys need a solved challenge (GET /events/{e}/challenge): the difficulty, so a client knows what is coming.
+      ...(event.pow === undefined ? {} : { pow: event.pow }),
     });
     x.head(200, 'application/json').header('Cache-Control', `public, max-age=${EVENT_MAX_AGE_S}`);
     // The answer differs by Origin only when CORS is on; say so to caches then.

@@ -75,6 +75,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (event_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // An event's proof of work (ALTCHA), as JSON (src/sale.ts powText); NULL:
+  // none. A restore puts it back into Redis with the rest of the definition.
+  ['ALTER TABLE events ADD COLUMN pow VARCHAR(200) NULL'],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

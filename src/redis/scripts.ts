@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
-import { NOT_PAUSED, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
+import { NOT_PAUSED, powText, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
 import type { EventKeys } from './keys';
 
 /**
@@ -130,6 +130,7 @@ export async function putEvent(
     String(def.end),
     def.name,
     String(def.payWithin ?? 0),
+    powText(def.pow),
   ])) as [number, number];
   return { result: result as PutEventResult, remaining };
 }
@@ -150,7 +151,7 @@ export async function resetEvent(
   def: EventDefinition,
 ): Promise<{ result: ResetEventResult; remaining: number }> {
   const [result, remaining] = (await run(redis, 'resetEvent', keys, [
-    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0),
+    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0), powText(def.pow),
   ])) as [number, number];
   return { result: result as ResetEventResult, remaining };
 }
@@ -173,7 +174,7 @@ export function restoreBegin(
 ): Promise<RestoreBegin> {
   return run(redis, 'restoreBegin', keys, [
     String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs), String(def.payWithin ?? 0),
-    String(pause.since), String(pause.pausedMs), String(pause.pauses),
+    String(pause.since), String(pause.pausedMs), String(pause.pauses), powText(def.pow),
   ]) as Promise<RestoreBegin>;
 }
 

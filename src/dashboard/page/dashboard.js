@@ -658,6 +658,8 @@
       body.payWithin = pay;
     }
     if ($('c-name').value !== '') body.name = $('c-name').value;
+    // The cost alone: the server fills in ALTCHA's default algorithm and counter range, and says what is wrong.
+    if ($('c-pow').value !== '') body.pow = { cost: Number($('c-pow').value) };
     out.className = '';
     out.textContent = 'sending…';
     let res;
@@ -677,7 +679,8 @@
       out.className = 'ok';
       out.textContent =
         res.status + ' ' + (answer.result || 'ok') + ': ' + answer.event + ', ' + answer.stock + ' units, ' + answer.state +
-        ', ' + windowText(Date.parse(answer.start), Date.parse(answer.end)) + (answer.payWithin > 0 ? ', pay within ' + spanText(answer.payWithin * 1000) : '');
+        ', ' + windowText(Date.parse(answer.start), Date.parse(answer.end)) + (answer.payWithin > 0 ? ', pay within ' + spanText(answer.payWithin * 1000) : '') +
+        (answer.pow ? ', proof of work ' + answer.pow.algorithm + ' cost ' + answer.pow.cost : '');
     } else {
       fail(res.status + ' ' + (answer.error || answer.result || 'error') + (answer.c !== undefined ? ' (code ' + answer.c + ')' : ''));
     }
