@@ -18,7 +18,8 @@ export enum Outcome {
   Unavailable = 10,
   NoOrder = 11,
   Expired = 12,
-  // 13-15 are reserved for over_limit, short and challenge_required (quantities, proof of work).
+  // 13 and 14 are reserved for over_limit and short (quantities).
+  ChallengeRequired = 15,
   Paused = 16,
 }
 
@@ -44,6 +45,7 @@ export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
   { code: Outcome.Unavailable, name: 'unavailable', message: 'Redis or MySQL unavailable (the admin routes name which): retry', status: 503 },
   { code: Outcome.NoOrder, name: 'no_order', message: 'this user has no order for the event', status: 404 },
   { code: Outcome.Expired, name: 'expired', message: 'the order was not paid in time: its unit went back on sale; the body carries that order number', status: 200 },
+  { code: Outcome.ChallengeRequired, name: 'challenge_required', message: 'the event asks for proof of work: the solved ALTCHA challenge was missing, invalid, expired, or another user\'s or event\'s; fetch one (GET /events/{e}/challenge)', status: 403 },
   { code: Outcome.Paused, name: 'paused', message: 'the sale is paused by its operator: retry later', status: 503 },
 ].map((o) => Object.freeze(o)));
 
