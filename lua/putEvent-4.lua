@@ -24,7 +24,7 @@
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
-    ARGV[6] pow (the proof of work as JSON, src/sale.ts powText; '': none)
+    ARGV[6] pow (the proof of work as JSON, src/sale.ts powText; '': none, and no field)
 
   Output: array {result, remaining}
     result 1 created, 2 updated (no buyers yet, before or after the start),
@@ -45,7 +45,8 @@ end
 if not current[1] then
   local _, micros = redisClock()
   rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin,
-    'pow', pow, 'incarnation', micros)
+    'incarnation', micros)
+  if pow ~= '' then rcall('HSET', metaKey, 'pow', pow) end
   rcall('SET', stockKey, stock, 'NX')
   rcall('SET', seqKey, 0, 'NX')
   return {1, tonumber(rcall('GET', stockKey))}
@@ -63,6 +64,8 @@ if rcall('HLEN', buyersKey) > 0 or tonumber(rcall('GET', seqKey) or '0') > 0 the
   return {4, remaining}
 end
 
-rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin, 'pow', pow)
+rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin)
+-- No proof of work is no field (an event put before pow existed has none either).
+if pow == '' then rcall('HDEL', metaKey, 'pow') else rcall('HSET', metaKey, 'pow', pow) end
 rcall('SET', stockKey, stock)
 return {2, tonumber(stock)}

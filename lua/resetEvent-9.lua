@@ -24,7 +24,7 @@
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
-    ARGV[6] pow (the proof of work as JSON; '': none)
+    ARGV[6] pow (the proof of work as JSON; '': none, and no field)
 
   Output: array {result, remaining}
     result 1 reset: the event was absent, or its sale had ended (Redis clock
@@ -52,7 +52,8 @@ end
 
 rcall('DEL', unpack(KEYS))
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4], 'payWithin', ARGV[5],
-  'pow', ARGV[6], 'incarnation', micros)
+  'incarnation', micros)
+if ARGV[6] ~= '' then rcall('HSET', metaKey, 'pow', ARGV[6]) end
 rcall('SET', stockKey, ARGV[1])
 rcall('SET', seqKey, 0)
 return {1, tonumber(ARGV[1])}

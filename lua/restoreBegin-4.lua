@@ -25,7 +25,7 @@
     ARGV[7] payWithin (s, 0: none)
     ARGV[8] paused since (ms, 0: not paused), ARGV[9] pausedMs, ARGV[10] pauses:
             the pause switch as MySQL kept it (pauseEvent-2.lua)
-    ARGV[11] pow (the proof of work as JSON; '': none)
+    ARGV[11] pow (the proof of work as JSON; '': none, and no field)
 
   Output: integer
     0 present: Redis has the event whole and no restore is under way;
@@ -53,8 +53,9 @@ end
 -- The remaining count is recomputed at the end; until then nothing may sell.
 rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
-  'payWithin', ARGV[7], 'pow', ARGV[11], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
+  'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
   'incarnation', micros)
+if ARGV[11] == '' then rcall('HDEL', metaKey, 'pow') else rcall('HSET', metaKey, 'pow', ARGV[11]) end
 -- The pause switch as MySQL kept it; a pause Redis still holds stays (a restore never reopens a paused sale).
 local p = rcall('HMGET', metaKey, 'paused', 'pausedMs', 'pauses')
 if tonumber(ARGV[8]) > 0 and not p[1] then
