@@ -10,6 +10,7 @@
 
   Input:
     KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, pow, restoring, lease, paused,
+                                   drawMs, drawSeed, drawn, drawEntrants, drawStock,
                                    incarnation (set anew here: Redis time in µs; every
                                    process forgets the winners it knew of the lost state)
     KEYS[2] stock   sk:{E}:stock   units remaining
@@ -26,6 +27,10 @@
     ARGV[8] paused since (ms, 0: not paused), ARGV[9] pausedMs, ARGV[10] pauses:
             the pause switch as MySQL kept it (pauseEvent-2.lua)
     ARGV[11] pow (the proof of work as JSON; '': none, and no field)
+    ARGV[12] drawMs, ARGV[13] the draw's seed ('' when MySQL has none: Redis'
+            is kept), ARGV[14] when the draw was decided (ms, 0: not, as far
+            as MySQL knows), ARGV[15] its entrants, ARGV[16] the units they
+            shared: a draw decided before the loss is not decided again
 
   Output: integer
     0 present: Redis has the event whole and no restore is under way;
@@ -56,6 +61,14 @@ rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name
   'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
   'incarnation', micros)
 if ARGV[11] == '' then rcall('HDEL', metaKey, 'pow') else rcall('HSET', metaKey, 'pow', ARGV[11]) end
+-- The draw: MySQL's seed and decision; a decision Redis still holds stays.
+rcall('HSET', metaKey, 'drawMs', ARGV[12] or '0')
+if ARGV[13] and ARGV[13] ~= '' then
+  rcall('HSET', metaKey, 'drawSeed', ARGV[13])
+end
+if tonumber(ARGV[14] or '0') > 0 and not rcall('HGET', metaKey, 'drawn') then
+  rcall('HSET', metaKey, 'drawn', ARGV[14], 'drawEntrants', ARGV[15], 'drawStock', ARGV[16])
+end
 -- The pause switch as MySQL kept it; a pause Redis still holds stays (a restore never reopens a paused sale).
 local p = rcall('HMGET', metaKey, 'paused', 'pausedMs', 'pauses')
 if tonumber(ARGV[8]) > 0 and not p[1] then

@@ -25,6 +25,8 @@ export interface EventDefinition {
   readonly payWithin?: number;
   /** Proof of work (ALTCHA) each buyer must show before a buy is admitted; absent: none. */
   readonly pow?: PowDifficulty;
+  /** The draw at the opening: buys in the first `drawMs` ms after the start enter a draw decided at its close; 0 or absent: none. */
+  readonly drawMs?: number;
 }
 
 /** Key derivations an event's proof of work may use: those the ALTCHA widget bundles and altcha-lib verifies on Node 20. */
@@ -53,6 +55,24 @@ export function powText(pow: PowDifficulty | undefined): string {
   if (pow === undefined) return '';
   return JSON.stringify({ algorithm: pow.algorithm, cost: pow.cost, counter: [pow.counter[0], pow.counter[1]] });
 }
+
+/**
+ * An event's draw (lua/drawEnter-4.lua, lua/drawDecide-9.lua), as Redis and
+ * MySQL keep it. The seed is chosen when the event is defined and kept
+ * secret until the draw is decided.
+ */
+export interface DrawState {
+  /** 32 random bytes, as 64 hex digits ('' for an event defined before draws existed). */
+  readonly seed: string;
+  /** Epoch ms (Redis' clock) the draw was decided; 0: not yet. */
+  readonly decided: number;
+  /** Entrants counted at the decision. */
+  readonly entrants: number;
+  /** Units left when the draw was decided (what the entrants shared). */
+  readonly stock: number;
+}
+
+export const NO_DRAW: DrawState = Object.freeze({ seed: '', decided: 0, entrants: 0, stock: 0 });
 
 /** An event's pause switch (lua/pauseEvent-2.lua), as Redis and MySQL keep it. */
 export interface PauseState {

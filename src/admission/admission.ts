@@ -207,7 +207,9 @@ export class Admission implements ShutdownGate {
   }
 
   private park(res: Reply, event: SaleEvent, user: string, now: number): Parked {
-    const p = new Parked(this, res, event, user, now + this.timeoutMs);
+    // An entrant of a draw at the opening waits for its close: its deadline runs from there.
+    const from = event.drawPending ? Math.max(now, event.start + event.drawMs) : now;
+    const p = new Parked(this, res, event, user, from + this.timeoutMs);
     res.parked(() => this.ledger.abandon(p));
     return p;
   }

@@ -13,6 +13,8 @@ export interface EventPutOptions {
   readonly 'pay-within'?: string;
   /** `off`, a cost (`5000`), or `cost=5000,counter=5000-10000,algorithm=PBKDF2/SHA-256`. */
   readonly pow?: string;
+  /** The draw window at the opening, a duration (500ms, 5s) of at most 10 s; 0: none. */
+  readonly draw?: string;
 }
 
 interface Current {
@@ -22,6 +24,7 @@ interface Current {
   readonly name: string;
   readonly payWithin?: number;
   readonly pow?: PowDifficulty;
+  readonly drawMs?: number;
 }
 
 /** `--pay-within`: a duration with its unit (900s, 15m), in whole seconds; 0: a win is final. */
@@ -79,6 +82,7 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
   const endWhen = opts.end === undefined ? undefined : parseWhen(opts.end, '--end', now);
   const givenPayWithin = opts['pay-within'] === undefined ? undefined : parsePayWithin(opts['pay-within']);
   const givenPow = opts.pow === undefined ? undefined : parsePowFlag(opts.pow);
+  const givenDraw = opts.draw === undefined ? undefined : parseDuration(opts.draw, '--draw');
 
   const current = (await api.event(id)) as Current | undefined;
   const stock = opts.stock !== undefined ? Number(opts.stock) : current?.stock;
@@ -104,6 +108,7 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
     end: end.value,
     name: opts.name ?? current?.name ?? '',
     payWithin: givenPayWithin ?? current?.payWithin ?? 0,
+    drawMs: givenDraw ?? current?.drawMs ?? 0,
     ...(pow === undefined ? {} : { pow }),
   };
   const res = await api.call(`/admin/events/${encodeURIComponent(id)}`, {

@@ -11,6 +11,8 @@ export const MAX_POW_COUNTER = 10_000_000;
 /** ALTCHA's own example (altcha-lib's README): PBKDF2/SHA-256, the counter drawn from 5,000 to 10,000. */
 export const DEFAULT_POW_ALGORITHM: PowAlgorithm = 'PBKDF2/SHA-256';
 export const DEFAULT_POW_COUNTER: readonly [number, number] = Object.freeze([5_000, 10_000] as const);
+/** The longest draw window at the opening, in ms. */
+export const MAX_DRAW_MS = 10_000;
 /** A start this far in the past (or more) is taken for a mistake, unless it is `now` or the event's own start. */
 export const PAST_START_MS = 60_000;
 
@@ -85,7 +87,7 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['stock', 'start', 'end', 'name', 'payWithin', 'pow'].includes(k)) return `unknown field "${k}"`;
+    if (!['stock', 'start', 'end', 'name', 'payWithin', 'drawMs', 'pow'].includes(k)) return `unknown field "${k}"`;
   }
   const stock = o.stock;
   if (typeof stock !== 'number' || !Number.isInteger(stock) || stock < 1 || stock > MAX_STOCK) {
@@ -102,10 +104,16 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof payWithin !== 'number' || !Number.isInteger(payWithin) || payWithin < 0 || payWithin > MAX_PAY_WITHIN) {
     return `payWithin must be a whole number of seconds from 0 to ${MAX_PAY_WITHIN} (0: a win is final)`;
   }
-  if (o.pow === undefined || o.pow === null) return { stock, start, end, name, payWithin };
+  const drawMs = o.drawMs ?? 0;
+  if (typeof drawMs !== 'number' || !Number.isInteger(drawMs) || drawMs < 0 || drawMs > MAX_DRAW_MS) {
+    return `drawMs must be a whole number of milliseconds from 0 to ${MAX_DRAW_MS} (0: no draw)`;
+  }
+  if (drawMs > 0 && start + drawMs >= end) return 'drawMs must end before the sale does (start + drawMs < end)';
+  const def = { stock, start, end, name, payWithin, drawMs };
+  if (o.pow === undefined || o.pow === null) return def;
   const pow = parsePow(o.pow);
   if (typeof pow === 'string') return pow;
-  return { stock, start, end, name, payWithin, pow };
+  return { ...def, pow };
 }
 
 const isWhole = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;

@@ -62,6 +62,7 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
     end: new Date(event.end).toISOString(),
     payWithin: event.payWithin,
     ...(event.pow === undefined ? {} : { pow: event.pow }),
+    ...(event.drawMs > 0 ? { drawMs: event.drawMs } : {}),
     state: event.state(Date.now()),
     paused: event.paused,
   };

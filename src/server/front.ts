@@ -121,6 +121,8 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
       news.announce(event, SOLD_OUT);
       pushes?.check(event);
     },
+    onStale: (event) => void catalog.load(event.id).catch(() => undefined),
+    onDrawn: (event) => catalog.drawDecided(event),
   });
   const throttle = config.userRate === 0 ? undefined : new Throttle(config.userRate);
   // SECKILL_IP_RATE off: no address is read or worked out on any request.
@@ -161,7 +163,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   catalog.watchers.add(watch);
   registerOrderRoute(routes, { catalog, redis, store: o.store, verifyUser });
   registerPayRoute(routes, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
-  registerEventRoute(routes, catalog);
+  registerEventRoute(routes, { catalog, redis, store: o.store });
   registerAdminRoutes(routes, { catalog, redis, queue, isAdmin, processes: processesOf, canSignChallenges: keys !== undefined });
   registerMetricsRoute(routes, metrics, (a) => isMetricsReader(a) || isAdmin(a));
   // The sale's history for the dashboard: sampled once a second, watched or not, into Redis.
