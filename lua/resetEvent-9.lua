@@ -8,7 +8,7 @@
   ended is never reset.
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin (+ restoring, lease, unpersisted),
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, pow, limit, skus, sku:<id> (+ restoring, lease, unpersisted),
                                    incarnation (set anew: every process forgets the old sale's winners)
     KEYS[2] stock   sk:{E}:stock   units remaining
     KEYS[3] buyers  sk:{E}:buyers  hash: user id -> order number
@@ -24,7 +24,8 @@
     ARGV[3] end   (ms since epoch)
     ARGV[4] name
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
-    ARGV[6] limit, ARGV[7] skus: an event sold in lots (lua/include/lots.lua); absent: one unit per user
+    ARGV[6] pow (the proof of work as JSON; '': none, and no field)
+    ARGV[7] limit, ARGV[8] skus: an event sold in lots (lua/include/lots.lua); absent: one unit per user
 
   Output: array {result, remaining}
     result 1 reset: the event was absent, or its sale had ended (Redis clock
@@ -54,7 +55,8 @@ end
 rcall('DEL', unpack(KEYS))
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4], 'payWithin', ARGV[5],
   'incarnation', micros)
-lotsWrite(metaKey, ARGV[1], ARGV[6] or '1', ARGV[7] or '')
+if ARGV[6] ~= '' then rcall('HSET', metaKey, 'pow', ARGV[6]) end
+lotsWrite(metaKey, ARGV[1], ARGV[7] or '1', ARGV[8] or '')
 rcall('SET', stockKey, ARGV[1])
 rcall('SET', seqKey, 0)
 return {1, tonumber(ARGV[1])}

@@ -9,7 +9,8 @@
   writing them again is harmless).
 
   Input:
-    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, restoring, lease, paused,
+    KEYS[1] meta    sk:{E}:meta    hash: stock, start, end, name, payWithin, pow, limit, skus, sku:<id>, restoring, lease, paused,
+                                   drawMs, drawSeed, drawn, drawEntrants, drawStock,
                                    incarnation (set anew here: Redis time in µs; every
                                    process forgets the winners it knew of the lost state)
     KEYS[2] stock   sk:{E}:stock   units remaining
@@ -25,7 +26,12 @@
     ARGV[7] payWithin (s, 0: none)
     ARGV[8] paused since (ms, 0: not paused), ARGV[9] pausedMs, ARGV[10] pauses:
             the pause switch as MySQL kept it (pauseEvent-2.lua)
-    ARGV[11] limit, ARGV[12] skus: an event sold in lots (lua/include/lots.lua;
+    ARGV[11] pow (the proof of work as JSON; '': none, and no field)
+    ARGV[12] drawMs, ARGV[13] the draw's seed ('' when MySQL has none: Redis'
+            is kept), ARGV[14] when the draw was decided (ms, 0: not, as far
+            as MySQL knows), ARGV[15] its entrants, ARGV[16] the units they
+            shared: a draw decided before the loss is not decided again
+    ARGV[17] limit, ARGV[18] skus: an event sold in lots (lua/include/lots.lua;
             each SKU's count is set at the end, restoreEnd-9.lua); absent: one unit per user
 
   Output: integer
@@ -57,7 +63,16 @@ rcall('DEL', stockKey)
 rcall('HSET', metaKey, 'stock', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'name', ARGV[4],
   'payWithin', ARGV[7], 'restoring', ARGV[5], 'lease', now + tonumber(ARGV[6]),
   'incarnation', micros)
-lotsWrite(metaKey, ARGV[1], ARGV[11] or '1', ARGV[12] or '')
+if ARGV[11] == '' then rcall('HDEL', metaKey, 'pow') else rcall('HSET', metaKey, 'pow', ARGV[11]) end
+-- The draw: MySQL's seed and decision; a decision Redis still holds stays.
+rcall('HSET', metaKey, 'drawMs', ARGV[12] or '0')
+if ARGV[13] and ARGV[13] ~= '' then
+  rcall('HSET', metaKey, 'drawSeed', ARGV[13])
+end
+if tonumber(ARGV[14] or '0') > 0 and not rcall('HGET', metaKey, 'drawn') then
+  rcall('HSET', metaKey, 'drawn', ARGV[14], 'drawEntrants', ARGV[15], 'drawStock', ARGV[16])
+end
+lotsWrite(metaKey, ARGV[1], ARGV[17] or '1', ARGV[18] or '')
 -- The pause switch as MySQL kept it; a pause Redis still holds stays (a restore never reopens a paused sale).
 local p = rcall('HMGET', metaKey, 'paused', 'pausedMs', 'pauses')
 if tonumber(ARGV[8]) > 0 and not p[1] then

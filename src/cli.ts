@@ -26,6 +26,7 @@ import { localServicesOf } from './services/start';
 import { stopLocalServices } from './services/stop-local';
 import { holdRestarts } from './services/supervise';
 import { formatReports, reconcileEvent } from './orders/reconcile';
+import { drawVerify } from './cli/draw-verify';
 import { EVENT_ID, eventKeys } from './redis/keys';
 
 /** A token lives this long unless --ttl says otherwise (--ttl none: no exp). */
@@ -172,7 +173,7 @@ function eventId(rest: string[], command: string): [string, string[]] {
 }
 
 async function eventPutCommand(argv: string[]): Promise<void> {
-  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'limit', 'skus', 'url']);
+  const [opts, rest] = takeOptions(argv, ['stock', 'start', 'end', 'name', 'pay-within', 'pow', 'draw', 'limit', 'skus', 'url']);
   const [id, flags] = eventId(rest, 'event put');
   const { ok, text, notes } = await eventPut(adminApi(opts.url, flags), id, opts);
   for (const note of notes) process.stderr.write(note + '\n');
@@ -199,6 +200,16 @@ function eventPauseCommand(on: boolean): (argv: string[]) => Promise<void> {
     const [id, flags] = eventId(rest, on ? 'event pause' : 'event resume');
     process.stdout.write((await eventPause(adminApi(opts.url, flags), id, on)) + '\n');
   };
+}
+
+/** `seckill draw verify EVENT --url URL [--user ID]`: public routes only, no token. */
+async function drawVerifyCommand(argv: string[]): Promise<void> {
+  const [opts, rest] = takeOptions(argv, ['url', 'user']);
+  const [id, flags] = eventId(rest, 'draw verify');
+  const config = configFrom(process.env, flags);
+  const { ok, lines } = await drawVerify(opts.url ?? `http://127.0.0.1:${config.port}`, id, opts.user);
+  process.stdout.write(lines.join('\n') + '\n');
+  if (!ok) process.exitCode = 1;
 }
 
 /** The persister on its own, so N servers (SECKILL_PERSISTER=false) can share one or several. */
@@ -284,6 +295,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => void | Promise<void>
   'event get': eventGetCommand,
   'event pause': eventPauseCommand(true),
   'event resume': eventPauseCommand(false),
+  'draw verify': drawVerifyCommand,
   persister,
   reconcile,
 };
@@ -296,7 +308,7 @@ async function main(argv: string[]): Promise<void> {
   // `seckill`, `seckill --demo` and `seckill --port 9000` are `seckill serve …`.
   const implicitServe = argv.length === 0 || (argv[0]!.startsWith('--') && argv[0] !== '--help' && argv[0] !== '-h');
   // `event` takes a second word (put, list, get, pause, resume); `seckill event` and `seckill event --help` are its help.
-  const eventWord = argv[0] === 'event' && argv[1] !== undefined && !argv[1].startsWith('-');
+  const eventWord = (argv[0] === 'event' || argv[0] === 'draw') && argv[1] !== undefined && !argv[1].startsWith('-');
   const words = implicitServe ? ['serve'] : eventWord ? argv.slice(0, 2) : argv.slice(0, 1);
   const command = words.join(' ');
   const rest = implicitServe ? argv : argv.slice(words.length);

@@ -31,6 +31,7 @@ const SETTING_TABLE = {
   jwtSecret: str('SECKILL_JWT_SECRET', '', 'HS256 secret for buyer tokens'),
   jwtPublicKey: str('SECKILL_JWT_PUBLIC_KEY', '', 'PEM (or a path) for RS256/ES256/EdDSA buyer tokens'),
   jwtCacheSize: int('SECKILL_JWT_CACHE_MB', 448, 0, 65_536, 'MiB of memory for verified tokens (0: no cache)'),
+  powSecret: str('SECKILL_POW_SECRET', '', 'HMAC key of the proof-of-work challenges (ALTCHA), the same on every server; empty: derived from SECKILL_JWT_SECRET'),
   adminToken: str('SECKILL_ADMIN_TOKEN', '', 'bearer token for /admin/*'),
   metricsToken: str('SECKILL_METRICS_TOKEN', '', 'bearer token that may read /metrics only (the admin token may too)'),
   paymentToken: str('SECKILL_PAYMENT_TOKEN', '', 'bearer token of the payment service (POST …/orders/{n}/paid; the admin token may too)'),

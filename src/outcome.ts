@@ -20,7 +20,7 @@ export enum Outcome {
   Expired = 12,
   OverLimit = 13,
   Short = 14,
-  // 15 is reserved for challenge_required (proof of work).
+  ChallengeRequired = 15,
   Paused = 16,
 }
 
@@ -48,6 +48,7 @@ export const OUTCOMES: readonly OutcomeInfo[] = Object.freeze([
   { code: Outcome.Expired, name: 'expired', message: 'the order was not paid in time: its unit went back on sale; the body carries that order number', status: 200 },
   { code: Outcome.OverLimit, name: 'over_limit', message: 'q is more than the user may still buy: the body carries "k", the units they may still buy', status: 200 },
   { code: Outcome.Short, name: 'short', message: 'fewer than q units of that SKU are left: the body carries "n", the units left (a hint); nothing was bought', status: 200 },
+  { code: Outcome.ChallengeRequired, name: 'challenge_required', message: 'the event asks for proof of work: the solved ALTCHA challenge was missing, invalid, expired, or another user\'s or event\'s; fetch one (GET /events/{e}/challenge)', status: 403 },
   { code: Outcome.Paused, name: 'paused', message: 'the sale is paused by its operator: retry later', status: 503 },
 ].map((o) => Object.freeze(o)));
 

@@ -59,7 +59,7 @@ async function onTerminal(args: string[], env: Record<string, string>): Promise<
 }
 
 t.test('--help on every command: stdout, exit 0; every serve flag listed', async (t) => {
-  const pages = [['--help'], ['help'], ['serve', '--help'], ['token', '--help'], ['event', '--help'], ['event', 'put', '--help'], ['event', 'list', '--help'], ['event', 'get', '--help'], ['persister', '--help'], ['reconcile', '--help']];
+  const pages = [['--help'], ['help'], ['serve', '--help'], ['token', '--help'], ['event', '--help'], ['event', 'put', '--help'], ['event', 'list', '--help'], ['event', 'get', '--help'], ['persister', '--help'], ['reconcile', '--help'], ['draw', 'verify', '--help']];
   for (const args of pages) {
     const r = await cli(args);
     t.equal(r.code, 0, `${args.join(' ')}: exit 0`);
@@ -201,6 +201,16 @@ t.test('event put: relative times place a new event and keep the window of one t
   const bad = await cli(['event', 'put', 'paid', '--pay-within', '1500ms'], env);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /--pay-within: whole seconds only/);
+
+  const drawn = await cli(['event', 'put', 'drawn', '--stock', '5', '--start', '+10m', '--end', '+1h', '--draw', '2s'], env);
+  t.match(JSON.parse(drawn.stdout), { result: 'created', drawMs: 2000 }, '--draw 2s: a draw at the opening of 2,000 ms');
+  t.match(JSON.parse((await cli(['event', 'put', 'drawn', '--stock', '6'], env)).stdout), { result: 'updated', stock: 6, drawMs: 2000 }, 'an update keeps it');
+  const long = await cli(['event', 'put', 'drawn', '--draw', '11s'], env);
+  t.equal(long.code, 1, 'a draw over 10 s: refused by the server');
+  t.match(long.stderr, /drawMs must be a whole number of milliseconds from 0 to 10000/);
+  const early = await cli(['draw', 'verify', 'drawn', '--url', `http://127.0.0.1:${app.port}`], env);
+  t.equal(early.code, 1, 'draw verify before the draw: exit 1');
+  t.match(said(early), /the draw of "drawn" is not published: the draw is decided at /);
 });
 
 t.test('event list and event get', async (t) => {

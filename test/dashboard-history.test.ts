@@ -42,7 +42,7 @@ t.test('two processes sample the same seconds: one entry a second, the sum of wh
   t.same([...r.codes], [0, 0]);
   for (let i = 0; i < 2; i++) a.event.answers.count(Channel.Http, Stage.Redis, Outcome.Won);
   for (let i = 0; i < 3; i++) b.event.answers.count(Channel.Ws, Stage.Prefilter, Outcome.SoldOut);
-  // A code past a gap (13-15 are reserved): stored and read back in OUTCOMES' order, not by code.
+  // A code past a gap (13 and 14 are reserved): stored and read back in OUTCOMES' order, not by code.
   b.event.answers.count(Channel.Http, Stage.Prefilter, Outcome.Paused);
   await Promise.all([a.fleet.publish(false), b.fleet.publish(false)]);
   await b.sampler.sample(s1 + 1000);

@@ -107,11 +107,15 @@ t.test('the WebSocket frame carries q and sku; the answer its count', async (t) 
   t.same(read([1, 'e', { q: 0 }]), { id: 1, event: 'e', token: undefined, q: 0, sku: '' }, 'q 0: malformed, answered 9');
   t.notOk(isRequest(read([1, 'e', { colour: 'red' }])), 'another key: unreadable');
   t.notOk(isRequest(read([0, 'e', { q: 2 }])), 'a subscription takes no map');
-  t.notOk(isRequest(read([1, 'e', 'a', 'b'])), 'two tokens: unreadable');
+  t.notOk(isRequest(read([1, 'e', 'a', 'b', 'c'])), 'three strings after the event: unreadable');
+  t.same(read([1, 'e', 'tok', 'sol', { q: 2 }]), { id: 1, event: 'e', token: 'tok', solution: 'sol', q: 2, sku: '' }, 'token, solved challenge, then the map');
+  t.same(read([1, 'e', null, 'sol', { sku: 'red' }]), { id: 1, event: 'e', token: undefined, solution: 'sol', q: 1, sku: 'red' }, 'no token, a solution and the map');
+  t.notOk(isRequest(read([1, 'e', 'tok', 7, { q: 2 }])), 'a solution that is no text: unreadable');
   t.same(unpack(answerFrame(1, 0, 7, 2)), [1, 0, 7, 2], 'a win of 2: its q');
   t.same(unpack(answerFrame(1, 0, 7, 1)), [1, 0, 7], 'a win of 1: as before');
   t.same(unpack(answerFrame(1, 13, 0, 1)), [1, 13, 0, 1], '13 with k');
   t.same(unpack(requestFrame(1, 'e', undefined, { q: 2, sku: 'red' })), [1, 'e', { q: 2, sku: 'red' }], 'the client frame');
+  t.same(unpack(requestFrame(1, 'e', undefined, 'sol', { q: 2 })), [1, 'e', null, 'sol', { q: 2 }], 'the client frame with a solution');
 });
 
 t.test('the query and the definition: what is refused', async (t) => {
@@ -121,8 +125,8 @@ t.test('the query and the definition: what is refused', async (t) => {
   t.equal(parseBuyQuery('sku=r%20d').sku, '\u0000', 'a SKU id that cannot be one: matches none');
   const now = Date.now();
   const def = (o: Record<string, unknown>): unknown => parseDefinition({ start: now, end: now + 60_000, ...o }, now);
-  t.same(def({ skus: { red: 2, blue: 3 } }), { stock: 5, start: now, end: now + 60_000, name: '', payWithin: 0, skus: { red: 2, blue: 3 } }, 'stock: their sum');
-  t.same(def({ stock: 4, limit: 1 }), { stock: 4, start: now, end: now + 60_000, name: '', payWithin: 0 }, 'limit 1: the plain event, no field kept');
+  t.same(def({ skus: { red: 2, blue: 3 } }), { stock: 5, start: now, end: now + 60_000, name: '', payWithin: 0, drawMs: 0, skus: { red: 2, blue: 3 } }, 'stock: their sum');
+  t.same(def({ stock: 4, limit: 1 }), { stock: 4, start: now, end: now + 60_000, name: '', payWithin: 0, drawMs: 0 }, 'limit 1: the plain event, no field kept');
   t.match(def({ stock: 4, skus: { red: 2, blue: 3 } }), /must equal the sum/);
   t.match(def({ stock: 4, limit: 101 }), /limit must be/);
   t.match(def({ skus: { 'r d': 2 } }), /must match/);

@@ -140,15 +140,15 @@ t.test('lua scripts', async (t) => {
   t.test('putEvent: created, unchanged, updated before start, refused after', async (t) => {
     const k = eventKeys('later');
     const def = { stock: 10, start: now + 3_600_000, end: now + 7_200_000, name: 'later' };
-    t.same(await putEvent(redis, k, def), { result: PutEventResult.Created, remaining: 10 });
-    t.same(await putEvent(redis, k, def), { result: PutEventResult.Unchanged, remaining: 10 });
-    t.same(await putEvent(redis, k, { ...def, stock: 20 }), { result: PutEventResult.Updated, remaining: 20 });
+    t.match(await putEvent(redis, k, def), { result: PutEventResult.Created, remaining: 10 });
+    t.match(await putEvent(redis, k, def), { result: PutEventResult.Unchanged, remaining: 10 });
+    t.match(await putEvent(redis, k, { ...def, stock: 20 }), { result: PutEventResult.Updated, remaining: 20 });
     t.equal(await redis.hget(k.meta, 'stock'), '20');
 
     const s = eventKeys('sale');
     const before = await redis.get(s.stock);
-    t.same(await putEvent(redis, s, { ...open, stock: 99 }), { result: PutEventResult.HasBuyers, remaining: Number(before) });
-    t.same(await putEvent(redis, s, open), { result: PutEventResult.Unchanged, remaining: 0 }, 're-putting a running sale changes nothing');
+    t.match(await putEvent(redis, s, { ...open, stock: 99 }), { result: PutEventResult.HasBuyers, remaining: Number(before) });
+    t.match(await putEvent(redis, s, open), { result: PutEventResult.Unchanged, remaining: 0 }, 're-putting a running sale changes nothing');
     t.equal(await redis.hlen(s.buyers), 3, 'buyers kept');
     t.equal(await redis.hget(s.meta, 'stock'), '3');
   });

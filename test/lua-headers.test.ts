@@ -58,7 +58,7 @@ t.test("Redis' clock and the restore lease are read through lua/include/clock.lu
   const users = scripts.filter((s) => s.lua.includes('local function redisClock()'));
   t.same(
     users.map((s) => s.name).sort(),
-    ['buy', 'buyLots', 'expireDue', 'pauseEvent', 'payOrder', 'putEvent', 'resetEvent', 'restoreBegin', 'restoreChunk'],
+    ['buy', 'buyLots', 'drawDecide', 'drawEnter', 'expireDue', 'pauseEvent', 'payOrder', 'putEvent', 'resetEvent', 'restoreBegin', 'restoreChunk'],
     'the scripts that read the clock include it, expanded when loaded',
   );
   for (const s of scripts) t.notMatch(s.lua, /#include/, `${s.name}: no include line left unexpanded`);

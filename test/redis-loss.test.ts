@@ -1,15 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { Redis } from 'ioredis';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import t, { type Test } from 'tap';
-import { connectMysql } from '../src/orders/mysql';
-import { startLocalRedis, type LocalRedis } from '../src/services/redis-server';
-import { ADMIN, putEvent, SECRET } from './helpers/app';
-import { crowd, wins, type Told } from './helpers/crowd';
-import { spawnServer, type ServerProcess } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
-import { until } from './helpers/wait';
+import t from 'tap';
+import { checkSale, openOn, stack } from './helpers/redis-loss';
+import { crowd } from './helpers/crowd';
 
 /**
  * Redis loses data mid-sale while two server processes sell on it (one
@@ -17,88 +8,6 @@ import { until } from './helpers/wait';
  * is sold twice, no order number is granted twice, and every user told
  * "won" after the loss has that order in MySQL.
  */
-
-interface Stack {
-  readonly redis: Redis;
-  readonly local: LocalRedis;
-  readonly redisDir: string;
-  readonly pool: Pool;
-  readonly env: (name: string) => Record<string, string>;
-  start(name: string): Promise<ServerProcess>;
-}
-
-async function stack(t: Test): Promise<Stack> {
-  const redisDir = tempDir(t);
-  const local = await testRedis(t, redisDir);
-  const db = await testMysql(t);
-  const redis = new Redis({ path: local.socket });
-  redis.on('error', () => undefined); // it reconnects when the test restarts redis-server
-  t.teardown(() => redis.disconnect());
-  const pool = await connectMysql({ url: db.url });
-  t.teardown(() => pool.end());
-  const dirs = new Map<string, string>();
-  const env = (name: string): Record<string, string> => {
-    if (!dirs.has(name)) dirs.set(name, tempDir(t));
-    return {
-      REDIS_URL: local.socket,
-      MYSQL_URL: db.url,
-      SECKILL_DATA_DIR: dirs.get(name) as string,
-      SECKILL_JWT_SECRET: SECRET,
-      SECKILL_ADMIN_TOKEN: ADMIN,
-      // A fast refresh makes the old warm-up race likely: it raced the refresh of the other server.
-      SECKILL_EVENT_REFRESH_MS: '100',
-      SECKILL_PERSIST_WAIT_MS: '10',
-    };
-  };
-  return { redis, local, redisDir, pool, env, start: (name) => spawnServer(t, env(name)) };
-}
-
-/** Puts the event through one server and waits until every server knows it. */
-async function openOn(t: Test, servers: readonly ServerProcess[], event: string, stock: number): Promise<void> {
-  t.equal((await putEvent((servers[0] as ServerProcess).base, event, { stock })).status, 201, `event ${event} created`);
-  for (const s of servers) {
-    await until(async () => (await fetch(`${s.base}/admin/events/${event}`, { headers: { authorization: `Bearer ${ADMIN}` } })).status === 200, 'every server knows the event');
-  }
-}
-
-async function mysqlOrders(pool: Pool, event: string): Promise<Map<string, number>> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT user_id, order_no FROM orders WHERE event_id = ?', [event]);
-  return new Map(rows.map((r) => [String(r.user_id), Number(r.order_no)]));
-}
-
-/** The invariants, once the persisters have drained: checked against Redis, MySQL and what users were told. */
-async function checkSale(t: Test, s: Stack, event: string, stock: number, told: readonly Told[], lostAt: number): Promise<void> {
-  await until(async () => (await s.redis.xlen(`sk:{${event}}:orders`)) === 0, 'the persisters drained the stream', 60_000, 50);
-  const stored = await mysqlOrders(s.pool, event);
-  const buyers = await s.redis.hlen(`sk:{${event}}:buyers`);
-  const remaining = Number(await s.redis.get(`sk:{${event}}:stock`));
-  t.equal(stored.size, stock, 'MySQL holds exactly the stock: sold out, and not one unit more');
-  t.equal(buyers, stored.size, 'Redis buyers = MySQL orders');
-  t.equal(remaining, 0, 'Redis has nothing left');
-  const [[c]] = await s.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM order_conflicts WHERE event_id = ?', [event]);
-  t.equal(Number(c?.n), 0, 'no conflicting order');
-  t.equal(told.filter((x) => x.code === 7).length, 0, 'no client was told "unknown event"');
-
-  const won = wins(told);
-  // Sent after the loss: a request sent before it may have been granted before it, and answered after.
-  const after = won.filter((x) => x.sent > lostAt);
-  const unstored = after.filter((x) => stored.get(x.user) !== x.order);
-  t.same(unstored.slice(0, 5), [], `every user told "won" after the loss has that order in MySQL (${after.length} of them)`);
-  const numbers = new Map<number, string>();
-  const twice = after.filter((x) => {
-    const other = numbers.get(x.order);
-    numbers.set(x.order, x.user);
-    return other !== undefined && other !== x.user;
-  });
-  t.same(twice, [], 'no order number was granted twice after the loss');
-  const before = won.filter((x) => x.sent <= lostAt);
-  const lost = before.filter((x) => stored.get(x.user) !== x.order);
-  // Told "won" before the loss and not yet persisted: the window the README states. Those users may buy again.
-  t.ok(lost.length < before.length, `${lost.length} of ${before.length} wins told before the loss were not yet in MySQL`);
-  for (const x of lost) t.not(stored.get(x.user), x.order, 'a lost order never reappears under its old number');
-  const repeat = won.filter((x) => won.some((y) => y.user === x.user && y.order !== x.order && stored.get(x.user) === x.order && stored.get(y.user) === y.order));
-  t.same(repeat, [], 'no user holds two stored orders');
-}
 
 t.test('two servers selling, FLUSHALL, one restarted: exact stock, no number twice, every later winner stored', async (t) => {
   const s = await stack(t);
@@ -151,31 +60,4 @@ t.test('two servers selling, FLUSHALL with no restart: the sale resumes once res
   t.comment(`sold-out answers after the loss: ${soldOutEarly}`);
   t.ok(told.some((x) => x.code === 10 && x.at >= lostAt), 'buys were answered 10 (retry) while the event was restored');
   await checkSale(t, s, 'nore', 3000, told, lostAt);
-});
-
-t.test('redis-server restarted on an empty data dir mid-sale', async (t) => {
-  const s = await stack(t);
-  const a = await s.start('a');
-  const b = await s.start('b');
-  await openOn(t, [a, b], 'empty', 2000);
-  let lostAt = Number.POSITIVE_INFINITY;
-  let restarted: Promise<void> | undefined;
-  const told = await crowd([a.base, b.base], 'empty', Array.from({ length: 3500 }, (_, i) => `e${i}`), {
-    concurrency: 40,
-    timeoutMs: 90_000,
-    onAnswer: (_x, sold) => {
-      if (restarted !== undefined || sold < 600) return;
-      restarted = (async () => {
-        await s.local.stop();
-        lostAt = Date.now();
-        fs.rmSync(path.join(s.redisDir, 'redis'), { recursive: true, force: true });
-        const again = await startLocalRedis(s.redisDir);
-        t.teardown(() => again.stop());
-      })();
-    },
-  });
-  await restarted;
-  t.ok(Number.isFinite(lostAt), 'Redis was restarted empty mid-sale');
-  await until(() => s.redis.status === 'ready', 'the test client reconnected');
-  await checkSale(t, s, 'empty', 2000, told, lostAt);
 });

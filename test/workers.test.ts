@@ -1,17 +1,16 @@
-import { childPids } from '../bench/servers';
 import type { RowDataPacket } from 'mysql2/promise';
 import Redis from 'ioredis';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { connectMysql } from '../src/orders/mysql';
 import { AnswerCounts } from '../src/events/answer-counts';
 import { Outcome, OUTCOMES } from '../src/outcome';
 import { eventKeys } from '../src/redis/keys';
-import { ADMIN, buy, count, putEvent, SECRET, token } from './helpers/app';
+import { ADMIN, buy, count, putEvent, token } from './helpers/app';
 import { crowd, wins } from './helpers/crowd';
 import { scrape } from './helpers/metrics';
-import { spawnServer, type ServerProcess } from './helpers/process';
-import { tempDir, testMysql, testRedis } from './helpers/services';
+import { testMysql, testRedis } from './helpers/services';
 import { until } from './helpers/wait';
+import { twoWorkers, workerPids } from './helpers/workers';
 
 /** The first snapshot the dashboard's stream sends. */
 interface Frame {
@@ -36,10 +35,6 @@ async function dashboardFrame(base: string): Promise<Frame> {
   }
 }
 
-/** The worker processes of a server (its children running the worker entry). */
-function workerPids(server: ServerProcess): number[] {
-  return childPids(server.child.pid ?? 0);
-}
 
 interface Stats {
   remaining: number;
@@ -54,9 +49,6 @@ async function stats(base: string, event: string): Promise<Stats> {
   return (await res.json()) as Stats;
 }
 
-async function twoWorkers(t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
-  return spawnServer(t, { SECKILL_DATA_DIR: tempDir(t), SECKILL_JWT_SECRET: SECRET, SECKILL_ADMIN_TOKEN: ADMIN, MYSQL_URL: 'none', SECKILL_WORKERS: '2', ...env });
-}
 
 /** The answer counts every process published for `event`, straight from Redis (the value's part after '|'). */
 async function published(redis: Redis, event: string): Promise<AnswerCounts[]> {

@@ -7,12 +7,42 @@ import { Stage, type AnswerCounts } from '../events/answer-counts';
 import type { Blocklist } from './blocklist';
 import type { Throttle } from './throttle';
 import type { Reply } from './reply';
+import type { PowDifficulty } from '../sale';
+import { log } from '../log';
 
 /** The events a front knows (its catalog). */
 export interface EventLookup {
   get(id: string): SaleEvent | undefined;
   /** Reads every buyer of a sold-out event whose winners are not all known here (Catalog.completeWinners). */
   completeWinners?(event: SaleEvent): void;
+  /** Some event this process has known asks for proof of work: only then do transports read the solution. */
+  readonly powInUse?: boolean;
+}
+
+/**
+ * Checks the solved challenge a buy carries for an event with proof of work
+ * (src/auth/altcha.ts PowVerifier): false refuses (15), true proves, a
+ * promise (which never rejects) answers later.
+ */
+export interface ProofCheck {
+  check(payload: string, event: string, user: string, pow: PowDifficulty, nowMs: number): boolean | Promise<boolean>;
+}
+
+/** A buy's Reply after an asynchronous step: every answer corked (Reply.answerLater). */
+class LaterReply implements Reply {
+  constructor(private readonly res: Reply) {}
+  get channel(): Reply['channel'] {
+    return this.res.channel;
+  }
+  answer(code: Outcome, order: number, closing: boolean, count?: number): void {
+    this.res.answerLater(code, order, closing, count);
+  }
+  answerLater(code: Outcome, order: number, closing: boolean, count?: number): void {
+    this.res.answerLater(code, order, closing, count);
+  }
+  parked(gone: () => void): void {
+    this.res.parked(gone);
+  }
 }
 
 /** Where admitted leaders go: this process's consumer. */
@@ -25,9 +55,12 @@ export interface Decider {
 /**
  * Where a buy request is decided or parked, synchronously, inside the uWS
  * handler: auth (8), blocklist (8), event (7), per-address limit (5),
- * per-user throttle (5), prefilter, then queue full (5), Redis down (10),
+ * per-user throttle (5), proof of work (15), prefilter, then queue full (5), Redis down (10),
  * or park. Only a parked request asks to hear of its client leaving (Reply.parked, still before
- * anything asynchronous happens); one answered here needs nothing.
+ * anything asynchronous happens); one answered here needs nothing. The one
+ * asynchronous step before admission is altcha-lib's check of a solution
+ * this process has not seen yet: the request registers for its client
+ * leaving first, and goes on (or hears 15) corked.
  */
 export class Admission implements ShutdownGate {
   constructor(
@@ -43,42 +76,42 @@ export class Admission implements ShutdownGate {
       /** Per client address (SECKILL_IP_RATE): the transports then pass each buy's address key. */
       readonly addresses?: Throttle;
       readonly blocklist?: Blocklist;
+      /** Solved challenges of events with proof of work; absent (no secret to check them with): such buys hear 15. */
+      readonly proofs?: ProofCheck;
     } = {},
   ) {}
+
+  /** Whether a transport should read a buy's solution (an event with proof of work is known here). */
+  get wantsProof(): boolean {
+    return this.catalog.powInUse === true;
+  }
+
+  /**
+   * The blocklist (8) and SECKILL_USER_RATE (5) for a request other than a
+   * buy that costs the server work (a challenge); undefined: go on.
+   */
+  userGate(user: string, now: number): Outcome.Unauthorized | Outcome.Busy | undefined {
+    const { throttle, blocklist } = this.guards;
+    if (blocklist !== undefined && blocklist.has(user)) return Outcome.Unauthorized;
+    if (throttle !== undefined && !throttle.allow(user, now)) return Outcome.Busy;
+    return undefined;
+  }
 
   /**
    * Set at shutdown: nothing new is parked; what could not be decided
    * locally gets 10; every answer closes its connection.
    */
   closing = false;
-  /** While closing: when the last buy request arrived (see quiet()). */
-  private lastSeenClosing = 0;
-
-  /**
-   * Resolves once no buy request has arrived for `quietMs` (at most `maxMs`
-   * after the call). Used at shutdown: every answer given while closing
-   * tells its keep-alive client to close, so once the clients have gone
-   * quiet, exiting resets no connection that was about to carry a request.
-   */
-  async quiet(quietMs: number, maxMs: number): Promise<void> {
-    const deadline = Date.now() + maxMs;
-    this.lastSeenClosing = Math.max(this.lastSeenClosing, Date.now());
-    for (;;) {
-      const wait = Math.min(deadline, this.lastSeenClosing + quietMs) - Date.now();
-      if (wait <= 0) return;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
 
   /**
    * `user` is undefined when the token did not verify; `address` is the
    * client's address key (src/admission/address-key.ts), given only while
-   * the per-address limit is on. `q` and `sku` (an event sold in lots: the
-   * HTTP query, the WebSocket frame's map) default to one unit, no SKU; a q
-   * of 0 is a malformed one.
+   * the per-address limit is on; `solution` the solved ALTCHA challenge
+   * (`x-altcha`, or the WebSocket frame's), read only while wantsProof.
+   * `q` and `sku` (an event sold in lots: the HTTP query, the WebSocket
+   * frame's map) default to one unit, no SKU; a q of 0 is a malformed one.
    */
-  buy(res: Reply, eventId: string, user: string | undefined, address?: string, q = 1, sku = ''): void {
-    if (this.closing) this.lastSeenClosing = Date.now();
+  buy(res: Reply, eventId: string, user: string | undefined, address?: string, solution?: string, q = 1, sku = ''): void {
     if (user === undefined) return this.refuse(res, Outcome.Unauthorized);
     const { throttle, addresses, blocklist } = this.guards;
     if (blocklist !== undefined && blocklist.has(user)) return this.refuse(res, Outcome.Unauthorized);
@@ -97,6 +130,36 @@ export class Admission implements ShutdownGate {
     if (throttle !== undefined && !throttle.allow(user, now)) {
       return this.answer(res, event, Outcome.Busy, 0, Stage.Prefilter);
     }
+    // Proof of work until the end (after it, the prefilter's 4 says more than 15 would).
+    if (event.pow !== undefined && now < event.end) {
+      const proofs = this.guards.proofs;
+      const proven = solution === undefined || solution === '' || proofs === undefined ? false : proofs.check(solution, event.id, user, event.pow, now);
+      if (proven === false) return this.answer(res, event, Outcome.ChallengeRequired, 0, Stage.Prefilter);
+      if (proven !== true) return this.afterProof(res, event, user, proven, q, skuIndex);
+    }
+    this.decide(res, event, user, now, q, skuIndex);
+  }
+
+  /**
+   * A solution altcha-lib checks asynchronously: the client may leave
+   * meanwhile (then nothing more happens: never parked, never sent to
+   * Redis); else it hears 15, or goes on to the prefilter, corked.
+   */
+  private afterProof(res: Reply, event: SaleEvent, user: string, proof: Promise<boolean>, q: number, skuIndex: number): void {
+    let gone = false;
+    res.parked(() => (gone = true));
+    void proof
+      .then((ok) => {
+        if (gone) return;
+        const later = new LaterReply(res);
+        if (!ok) return this.answer(later, event, Outcome.ChallengeRequired, 0, Stage.Prefilter);
+        this.decide(later, event, user, Date.now(), q, skuIndex);
+      })
+      .catch((err: unknown) => log.error({ err, event: event.id }, 'buy after its proof of work failed'));
+  }
+
+  /** From the prefilter on: answered here, or parked. */
+  private decide(res: Reply, event: SaleEvent, user: string, now: number, q: number, skuIndex: number): void {
     const decision = prefilter(event, user, now, q, skuIndex);
     if (decision === QUEUE || decision === FOLLOW || decision === WAIT) {
       if (this.closing) return this.answer(res, event, Outcome.Unavailable, 0, Stage.Queue);
@@ -155,7 +218,9 @@ export class Admission implements ShutdownGate {
   }
 
   private park(res: Reply, event: SaleEvent, user: string, now: number, q: number, sku: number): Parked {
-    const p = new Parked(this, res, event, user, now + this.timeoutMs, q, sku);
+    // An entrant of a draw at the opening waits for its close: its deadline runs from there.
+    const from = event.drawPending ? Math.max(now, event.start + event.drawMs) : now;
+    const p = new Parked(this, res, event, user, from + this.timeoutMs, q, sku);
     res.parked(() => this.ledger.abandon(p));
     return p;
   }

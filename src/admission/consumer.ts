@@ -8,6 +8,7 @@ import { logRepeated } from '../log-repeat';
 import { Stage } from '../events/answer-counts';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
 import { parseHolding } from '../redis/lots';
+import { DrawDesk } from './draw-desk';
 
 /** How much earlier than Redis' clock says a won order's payment deadline is taken to be (at most half of payWithin). */
 const CLOCK_MARGIN_MS = 1_000;
@@ -24,6 +25,12 @@ export interface ConsumerOptions {
   readonly onLost?: (event: SaleEvent) => void;
   /** A script answer left the event with nothing: tell every front at once. */
   readonly onSoldOut?: (event: SaleEvent) => void;
+  /** This process's copy of an event is stale (a draw script knows another seed): read it again. */
+  readonly onStale?: (event: SaleEvent) => void;
+  /** A draw script answered "paused" for an event this process thought running. */
+  readonly onPaused?: (event: SaleEvent) => void;
+  /** This process's call decided an event's draw at the opening: publish it. */
+  readonly onDrawn?: (event: SaleEvent) => void;
 }
 
 /**
@@ -46,6 +53,8 @@ export class Consumer<T extends Ticket> {
   private readonly unknown = new Set<T[]>();
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Events whose draw at the opening is pending: their batches enter it (src/admission/draw-desk.ts). */
+  private readonly draws: DrawDesk<T>;
 
   constructor(
     private readonly line: TicketLine<T>,
@@ -54,6 +63,23 @@ export class Consumer<T extends Ticket> {
     private readonly options: ConsumerOptions,
   ) {
     this.bucket = new TokenBucket(options.rate, options.burst, performance.now());
+    this.draws = new DrawDesk<T>(
+      redis,
+      sink,
+      {
+        batchSize: options.batchSize,
+        buy: (event, batch) => this.decide(event, batch),
+        onLost: options.onLost,
+        onStale: options.onStale,
+        onPaused: (event) => {
+          this.answerWaiting(event, Outcome.Paused);
+          options.onPaused?.(event);
+        },
+        onSoldOut: options.onSoldOut,
+        onDrawn: options.onDrawn,
+      },
+      () => this.notifyIfIdle(),
+    );
     this.sweeper = setInterval(() => this.sweep(Date.now()), options.sweepMs);
     this.sweeper.unref();
     // Requests waiting for tokens would otherwise sit until their deadline.
@@ -145,6 +171,16 @@ export class Consumer<T extends Ticket> {
   }
 
   private async decide(event: SaleEvent, batch: T[]): Promise<void> {
+    if (event.drawPending) {
+      // Its draw at the opening is not decided (as far as this process knows): the batch enters it, or learns it closed.
+      this.inFlight.add(batch);
+      try {
+        await this.draws.enter(event, batch);
+      } finally {
+        this.inFlight.delete(batch);
+      }
+      return;
+    }
     this.inFlight.add(batch);
     const started = performance.now();
     // A win's payment deadline is Redis' clock when it ran the batch + payWithin: never earlier than now + payWithin,
@@ -246,6 +282,7 @@ export class Consumer<T extends Ticket> {
   /** Settles every ticket of `event` still waiting in the line with `code` at once (the event was paused). */
   answerWaiting(event: SaleEvent, code: Outcome): void {
     for (const t of this.line.extract((t) => t.event === event)) this.sink.settle(t, code, 0, Stage.Queue);
+    this.draws.answerWaiting(event, code);
     this.notifyIfIdle();
   }
 
@@ -266,12 +303,13 @@ export class Consumer<T extends Ticket> {
     for (const batches of [this.inFlight, this.unknown]) {
       for (const batch of batches) for (const t of batch) if (t.deadline <= now) this.sink.answerEarly(t, Outcome.Timeout, Stage.Queue);
     }
+    this.draws.sweep(now);
     this.sink.sweep?.(now);
     this.notifyIfIdle();
   }
 
   private get busy(): boolean {
-    return this.running || this.line.size > 0 || this.inFlight.size > 0 || this.unknown.size > 0;
+    return this.running || this.line.size > 0 || this.inFlight.size > 0 || this.unknown.size > 0 || this.draws.busy;
   }
 
   private notifyIfIdle(): void {
@@ -293,10 +331,12 @@ export class Consumer<T extends Ticket> {
   /** Settles everything still waiting with `code` (Redis lost, shutdown). */
   flush(code: Outcome): void {
     for (let t = this.line.shift(); t !== undefined; t = this.line.shift()) this.sink.settle(t, code, 0, Stage.Queue);
+    this.draws.flush(code);
   }
 
   close(): void {
     this.closed = true;
+    this.draws.close();
     clearInterval(this.sweeper);
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     if (this.immediate !== undefined) clearImmediate(this.immediate);

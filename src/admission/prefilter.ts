@@ -14,6 +14,7 @@ export type Decision = Outcome | typeof FOLLOW | typeof QUEUE | typeof WAIT;
  * The in-process checks, O(1), no I/O, in this order: sale window, paused, user
  * already won here (2 with the order number; with a payment deadline only
  * until it may have passed), user already queued (follow that request), a
+ * draw at the opening not yet decided (queue: the consumer enters it), a
  * winner past their deadline or a user whose order expired (queue: Redis
  * answers 2, or 12 with that order number), Redis' count 0 (1 when every buyer is known here,
  * else queue: Redis answers 1 or 2), every unit left claimed by undecided
@@ -33,6 +34,8 @@ export function prefilter(event: SaleEvent, user: string, now: number, q = 1, sk
   if (event.lots) return prefilterLots(event, user, now, q, sku);
   if (event.boughtFor(user, now)) return Outcome.AlreadyBought;
   if (event.queued.has(user)) return FOLLOW;
+  // A draw at the opening not yet decided: every buy goes to it (entered while its window is open, else decided after it).
+  if (event.drawPending) return QUEUE;
   // A winner whose payment deadline may have passed: Redis says paid or not yet swept (2) or expired (12).
   if (event.winners.has(user)) return QUEUE;
   // An expired order's user gets "expired" (12) with that order number from Redis, sold out or not.

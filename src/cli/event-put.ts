@@ -1,4 +1,6 @@
 import { ConfigError } from '../config';
+import { parsePow } from '../events/definition';
+import type { PowDifficulty } from '../sale';
 import type { AdminApi } from './admin-api';
 import { parseDuration, parseWhen, type When } from './time';
 
@@ -13,6 +15,10 @@ export interface EventPutOptions {
   readonly limit?: string;
   /** `red=500,blue=300`: each SKU's stock. */
   readonly skus?: string;
+  /** `off`, a cost (`5000`), or `cost=5000,counter=5000-10000,algorithm=PBKDF2/SHA-256`. */
+  readonly pow?: string;
+  /** The draw window at the opening, a duration (500ms, 5s) of at most 10 s; 0: none. */
+  readonly draw?: string;
 }
 
 interface Current {
@@ -21,6 +27,8 @@ interface Current {
   readonly end: string;
   readonly name: string;
   readonly payWithin?: number;
+  readonly pow?: PowDifficulty;
+  readonly drawMs?: number;
   readonly limit?: number;
   readonly skus?: Record<string, number>;
 }
@@ -41,6 +49,27 @@ export function parsePayWithin(text: string): number {
   const ms = parseDuration(text, '--pay-within');
   if (ms % 1000 !== 0) throw new ConfigError(`--pay-within: whole seconds only, got "${text}"`);
   return ms / 1000;
+}
+
+/**
+ * `--pow`: `off` (none), a cost alone (`5000`), or `key=value` pairs, comma
+ * separated: `cost=5000,counter=5000-10000,algorithm=PBKDF2/SHA-256`. Checked
+ * here by the server's own rules, so a mistake is named before any request.
+ */
+export function parsePowFlag(text: string): PowDifficulty | null {
+  const t = text.trim();
+  if (t === 'off') return null;
+  const o: Record<string, unknown> = {};
+  for (const part of /^\d+$/.test(t) ? [`cost=${t}`] : t.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*(\S+?)\s*$/.exec(part);
+    if (m === null) throw new ConfigError(`--pow: expected off, a cost (5000), or cost=N[,counter=MIN-MAX][,algorithm=A]; got "${text}"`);
+    const [, key = '', value = ''] = m;
+    const range = /^(\d+)-(\d+)$/.exec(value);
+    o[key] = key === 'algorithm' ? value : key === 'counter' ? (range === null ? value : [Number(range[1]), Number(range[2])]) : /^\d+$/.test(value) ? Number(value) : value;
+  }
+  const pow = parsePow(o);
+  if (typeof pow === 'string') throw new ConfigError(`--pow: ${pow.replace(/\bpow\./g, '')}`);
+  return pow;
 }
 
 /**
@@ -69,6 +98,8 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
   const startWhen = opts.start === undefined ? undefined : parseWhen(opts.start, '--start', now);
   const endWhen = opts.end === undefined ? undefined : parseWhen(opts.end, '--end', now);
   const givenPayWithin = opts['pay-within'] === undefined ? undefined : parsePayWithin(opts['pay-within']);
+  const givenPow = opts.pow === undefined ? undefined : parsePowFlag(opts.pow);
+  const givenDraw = opts.draw === undefined ? undefined : parseDuration(opts.draw, '--draw');
   if (opts.limit !== undefined && !/^\d+$/.test(opts.limit.trim())) throw new ConfigError(`--limit: expected a whole number, got "${opts.limit}"`);
   const givenSkus = opts.skus === undefined ? undefined : parseSkus(opts.skus);
 
@@ -91,11 +122,18 @@ export async function eventPut(api: AdminApi, id: string, opts: EventPutOptions,
     const missing = [stock === undefined ? '--stock (or --skus)' : '', end.value === undefined ? '--end' : ''].filter(Boolean).join(' and ');
     throw new ConfigError(`event put: "${id}" does not exist yet; a new event needs ${missing}`);
   }
+  const pow = givenPow === undefined ? current?.pow : (givenPow ?? undefined);
   const limit = opts.limit !== undefined ? Number(opts.limit) : current?.limit;
   const body = {
     ...(stock === undefined ? {} : { stock }),
-    start: start.value, end: end.value, name: opts.name ?? current?.name ?? '', payWithin: givenPayWithin ?? current?.payWithin ?? 0,
-    ...(limit === undefined || limit === 1 ? {} : { limit }), ...(skus === undefined ? {} : { skus }),
+    start: start.value,
+    end: end.value,
+    name: opts.name ?? current?.name ?? '',
+    payWithin: givenPayWithin ?? current?.payWithin ?? 0,
+    drawMs: givenDraw ?? current?.drawMs ?? 0,
+    ...(pow === undefined ? {} : { pow }),
+    ...(limit === undefined || limit === 1 ? {} : { limit }),
+    ...(skus === undefined ? {} : { skus }),
   };
   const res = await api.call(`/admin/events/${encodeURIComponent(id)}`, {
     method: 'PUT',

@@ -16,11 +16,12 @@ export const HELP: Readonly<Record<string, () => string>> = Object.freeze({
 commands:
   serve [--demo] [flags]       run the server (the default command)
   token --user ID [--ttl 24h]  mint a buyer JWT
-  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--pow P]
                                create an event, or change the fields given
   event list                   every event, with its state and units left
   event get ID                 one event's stats
   event pause|resume ID        stop deciding units (every buy answers 16), or sell again
+  draw verify ID [--user U]    recompute a decided draw at the opening from its seed
   persister                    move orders from the Redis streams to MySQL (standalone)
   reconcile [EVENT...] [--repair]
                                compare Redis and MySQL; exit 1 on any mismatch
@@ -49,7 +50,7 @@ Mints an HS256 buyer token signed with SECKILL_JWT_SECRET (or the demo's).
 Events, through the running server's admin API (SECKILL_ADMIN_TOKEN, or the
 demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
 
-  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+  event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--pow P]
                create the event, or change the fields given
   event list [--json]
                every event: state (scheduled, open, sold out, ended), stock,
@@ -60,7 +61,7 @@ demo's; the server at http://127.0.0.1:$PORT unless --url says otherwise).
                buy answers 16, on every server; resume sells again
 
   seckill event put --help   the options of put, and the forms of T and D`,
-  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D]
+  'event put': () => `usage: seckill event put ID [--stock N] [--start T] [--end T] [--name S] [--pay-within D] [--pow P] [--draw D]
                        [--limit N] [--skus ID=N,ID=N] [--url URL]
 
 Creates the event ID, or changes it through the running server's admin API
@@ -78,6 +79,12 @@ then it can, even after its start (to correct a mistake).
   --pay-within D
                how long a winner has to pay (900s, 15m, 1h); unpaid orders
                then expire and their units go back on sale; 0: a win is final
+  --pow P      proof of work (ALTCHA) before each buy: a cost (5000), or
+               cost=N,counter=MIN-MAX,algorithm=A (default counter 5000-10000,
+               algorithm PBKDF2/SHA-256); off: none
+  --draw D     a draw at the opening (at most 10s): every buy in the first D
+               after the start enters a draw decided at its close (see seckill
+               draw verify); 0: first come, first served from the start
   --limit N    units one user may hold, over all their orders (1-100; default 1):
                a buy then asks ?q=N units
   --skus ID=N,ID=N
@@ -110,6 +117,17 @@ Prints the orders granted when it took effect. No such event: exit 1.`,
 
 Resumes a paused sale: buys are decided again. Prints how long the pause
 lasted. No such event: exit 1.`,
+  'draw verify': () => `usage: seckill draw verify ID [--user U] [--url URL]
+
+Checks the draw at the opening of the event ID from what the server publishes
+(GET /events/ID and GET /events/ID/draw, no token): the seed is the one whose
+SHA-256 was shown since the event was defined, and taking the units in
+ascending HMAC-SHA256(seed, SHA-256 hex of the user id), each entrant all it
+asked or nothing, gives every entrant what the list says it won. Exit 1 when
+anything differs.
+
+  --user U     also say whether user U entered, and what it won
+  --url URL    the server (default http://127.0.0.1:$PORT)`,
   persister: () => `usage: seckill persister [flags]
 
 Moves orders from the Redis streams to MySQL, standalone (run the servers

@@ -3,8 +3,11 @@ import { Cluster, type Redis } from 'ioredis';
 import { eventKeys, eventOfMetaKey, META_PATTERN } from '../redis/keys';
 import type { PoolConnection } from 'mysql2/promise';
 import { pauseEvent, PauseResult, putEvent, type PauseOutcome, type RedisClient } from '../redis/scripts';
-import { parseSkuText, PutEventResult, type EventDefinition, type ExpiredOrder } from '../sale';
+import { parseSkuText, PutEventResult, type DrawState, type EventDefinition, type ExpiredOrder } from '../sale';
 import { parseHolding } from '../redis/lots';
+import { readPow } from './definition';
+import { newSeed, SEED_SHAPE } from './draw';
+import { readDrawList } from './draw-list';
 import { SaleEvent } from './sale-event';
 import type { EventStore, StoredEvent } from './event-store';
 import { RESTORE_LEASE_MS, restoreFromStore } from './restore';
@@ -29,6 +32,11 @@ export class Catalog {
   private readonly unrestorable = new Set<string>();
   /** Told whenever an event is defined, re-read or sold out (the front re-decides its standbys and pushes; the news follows it). */
   readonly watchers = new Set<(event: SaleEvent) => void>();
+  /**
+   * Some event known here has asked for proof of work (it stays true): until
+   * then the transports do not even read a buy's solution.
+   */
+  powInUse = false;
   /** Told when this process changed an event's definition or restored it: other instances re-read it. */
   announce: ((event: SaleEvent) => void) | undefined;
 
@@ -66,8 +74,10 @@ export class Catalog {
       const stored = await store.lock(conn, id);
       if (stored !== undefined) await this.restoreLocked(conn, stored);
       await store.save(conn, id, def);
-      const outcome = await this.putRedis(id, def);
+      const outcome = await this.putRedis(id, def, stored?.draw.seed);
       const keep = outcome.result !== PutEventResult.HasBuyers && outcome.result !== PutEventResult.Restoring;
+      // The seed Redis holds (kept, or the new one): MySQL keeps the same, for a restore.
+      if (keep && outcome.seed !== stored?.draw.seed) await store.saveSeed(conn, id, outcome.seed);
       return [outcome, keep];
     });
   }
@@ -132,20 +142,31 @@ export class Catalog {
     );
   }
 
-  private async putRedis(id: string, def: EventDefinition): Promise<{ result: PutEventResult; event: SaleEvent }> {
-    const { result, remaining } = await putEvent(this.redis, eventKeys(id), def);
+  /**
+   * The put in Redis. `storedSeed` is MySQL's seed for the event, offered as
+   * the new one (Redis keeps its own unless it has none or revealed it), so
+   * an event Redis lost keeps the seed whose commit was published.
+   */
+  private async putRedis(id: string, def: EventDefinition, storedSeed?: string): Promise<{ result: PutEventResult; event: SaleEvent; seed: string }> {
+    const offered = storedSeed !== undefined && SEED_SHAPE.test(storedSeed) ? storedSeed : newSeed();
+    const { result, remaining, seed } = await putEvent(this.redis, eventKeys(id), def, offered);
     if (result === PutEventResult.HasBuyers || result === PutEventResult.Restoring) {
-      return { result, event: (await this.load(id)) ?? new SaleEvent(id, def, remaining) };
+      return { result, event: (await this.load(id)) ?? new SaleEvent(id, def, remaining), seed };
     }
-    return { result, event: this.upsert(id, def, remaining) };
+    // A changed definition may have reset a decided draw (a new seed): read it back whole.
+    const event = (await this.load(id).catch(() => undefined)) ?? this.upsert(id, def, remaining);
+    return { result, event, seed };
   }
 
-  /** `pausedSince` as read from Redis (0: not paused); undefined leaves the switch as it was. */
-  private upsert(id: string, def: EventDefinition, remaining: number, pausedSince?: number): SaleEvent {
+  /** `pausedSince` as read from Redis (0: not paused); undefined leaves the switch (and `draw` the draw) as it was. */
+  private upsert(id: string, def: EventDefinition, remaining: number, pausedSince?: number, draw?: DrawState): SaleEvent {
+    if (def.pow !== undefined) this.powInUse = true;
     let event = this.events.get(id);
     if (event !== undefined) event.define(def, remaining);
     else this.events.set(id, (event = new SaleEvent(id, def, remaining)));
     if (pausedSince !== undefined) event.pause(pausedSince);
+    // A decision this process heard from a script is never taken back by an older read (a put resets it: its seed changes).
+    if (draw !== undefined && (draw.decided > 0 || draw.seed !== event.draw.seed || event.draw.decided === 0)) event.learnDraw(draw);
     for (const w of this.watchers) w(event);
     return event;
   }
@@ -222,6 +243,38 @@ export class Catalog {
     }
   }
 
+  /**
+   * This process's call decided the event's draw: every process re-reads the
+   * event (its seed is public now), and MySQL gets the decision and its
+   * list, so a restore after a Redis loss neither draws again nor loses what
+   * was published. Tried a few times; a failure is logged (Redis still has
+   * the list).
+   */
+  drawDecided(event: SaleEvent): void {
+    void this.load(event.id)
+      .catch(() => undefined)
+      .then((e) => this.announce?.(e ?? event));
+    const store = this.store;
+    if (store === undefined) return;
+    void (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const [fields, list] = await Promise.all([
+            this.redis.hmget(event.keys.meta, 'drawSeed', 'drawn', 'drawEntrants', 'drawStock'),
+            readDrawList(this.redis, event.keys),
+          ]);
+          const [seed, drawn, entrants, stock] = fields;
+          if (drawn == null) return;
+          await store.saveDraw(event.id, { seed: seed ?? '', decided: Number(drawn), entrants: Number(entrants ?? 0), stock: Number(stock ?? 0) }, list);
+          return;
+        } catch (err) {
+          if (attempt >= 5) return log.error({ event: event.id, err: (err as Error).message }, 'the draw could not be written to MySQL: a restore after a Redis loss would not have its list');
+          await new Promise((r) => setTimeout(r, 1_000 * attempt));
+        }
+      }
+    })();
+  }
+
   /** Another instance sold the event out: answer "sold out" from memory from now on. */
   soldOut(id: string): void {
     const event = this.events.get(id);
@@ -237,10 +290,12 @@ export class Catalog {
   async load(id: string): Promise<SaleEvent | undefined> {
     const keys = eventKeys(id);
     const [meta, stock] = await Promise.all([
-      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused', 'limit', 'skus'),
+      this.redis.hmget(keys.meta, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'incarnation', 'paused', 'pow',
+        'drawMs', 'drawSeed', 'drawn', 'drawEntrants', 'drawStock', 'limit', 'skus'),
       this.redis.get(keys.stock),
     ]);
-    const [units, start, end, name, lease, payWithin, incarnation, paused, limit, skuText] = meta;
+    const [units, start, end, name, lease, payWithin, incarnation, paused, pow, drawMs, drawSeed, drawn, drawEntrants, drawStock, limit, skuText] =
+      meta;
     if (units === null || units === undefined || start == null || end == null) return undefined;
     const existing = this.events.get(id);
     // No count: part of the event is gone (the buy script answers 7 for it); never read that as "sold out".
@@ -251,11 +306,19 @@ export class Catalog {
     }
     const skus = parseSkuText(skuText);
     const def: EventDefinition = {
-      stock: Number(units), start: Number(start), end: Number(end), name: name ?? '', payWithin: Number(payWithin ?? 0),
-      ...(limit != null && Number(limit) > 1 ? { limit: Number(limit) } : {}), ...(skus === undefined ? {} : { skus }),
+      stock: Number(units),
+      start: Number(start),
+      end: Number(end),
+      name: name ?? '',
+      payWithin: Number(payWithin ?? 0),
+      pow: readPow(pow),
+      drawMs: Number(drawMs ?? 0),
+      ...(limit != null && Number(limit) > 1 ? { limit: Number(limit) } : {}),
+      ...(skus === undefined ? {} : { skus }),
     };
+    const draw = { seed: drawSeed ?? '', decided: Number(drawn ?? 0), entrants: Number(drawEntrants ?? 0), stock: Number(drawStock ?? 0) };
     // Restoring and new here: the initial stock is an upper bound, and buys answer 10 until it ends.
-    const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock), Number(paused ?? 0));
+    const event = this.upsert(id, def, lease != null || stock === null ? def.stock : Number(stock), Number(paused ?? 0), draw);
     // Sold in lots: each SKU's count too (absent while a restore runs: the definition's stocks stand meanwhile).
     if (event.lots && lease == null && stock !== null) {
       const left = await this.redis.hmget(keys.meta, ...event.skuIds.map((sku) => `sku:${sku}`));

@@ -1,9 +1,18 @@
-import type { EventDefinition } from '../sale';
+import { POW_ALGORITHMS, type EventDefinition, type PowAlgorithm, type PowDifficulty } from '../sale';
 
 export const MAX_STOCK = 10_000_000;
 export const MAX_NAME = 200;
 /** The longest payment deadline: 7 days, in seconds. */
 export const MAX_PAY_WITHIN = 7 * 24 * 3600;
+/** The most rounds one try of a proof of work may cost: the server derives one key at this cost per challenge it hands out. */
+export const MAX_POW_COST = 100_000;
+/** The largest secret counter (the expected tries are about half the range's sum). */
+export const MAX_POW_COUNTER = 10_000_000;
+/** ALTCHA's own example (altcha-lib's README): PBKDF2/SHA-256, the counter drawn from 5,000 to 10,000. */
+export const DEFAULT_POW_ALGORITHM: PowAlgorithm = 'PBKDF2/SHA-256';
+export const DEFAULT_POW_COUNTER: readonly [number, number] = Object.freeze([5_000, 10_000] as const);
+/** The longest draw window at the opening, in ms. */
+export const MAX_DRAW_MS = 10_000;
 /** The most units one user may hold in an event. */
 export const MAX_LIMIT = 100;
 /** The most SKUs an event may have. */
@@ -83,7 +92,7 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object';
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['stock', 'start', 'end', 'name', 'payWithin', 'limit', 'skus'].includes(k)) return `unknown field "${k}"`;
+    if (!['stock', 'start', 'end', 'name', 'payWithin', 'drawMs', 'pow', 'limit', 'skus'].includes(k)) return `unknown field "${k}"`;
   }
   const skus = parseSkus(o.skus);
   if (typeof skus === 'string') return skus;
@@ -104,12 +113,26 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof payWithin !== 'number' || !Number.isInteger(payWithin) || payWithin < 0 || payWithin > MAX_PAY_WITHIN) {
     return `payWithin must be a whole number of seconds from 0 to ${MAX_PAY_WITHIN} (0: a win is final)`;
   }
+  const drawMs = o.drawMs ?? 0;
+  if (typeof drawMs !== 'number' || !Number.isInteger(drawMs) || drawMs < 0 || drawMs > MAX_DRAW_MS) {
+    return `drawMs must be a whole number of milliseconds from 0 to ${MAX_DRAW_MS} (0: no draw)`;
+  }
+  if (drawMs > 0 && start + drawMs >= end) return 'drawMs must end before the sale does (start + drawMs < end)';
   const limit = o.limit ?? 1;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     return `limit must be a whole number from 1 to ${MAX_LIMIT} (the units one user may hold)`;
   }
+  // Until the draw scripts write lots (the next commit), a draw takes one unit per entrant: refused with a limit.
+  if (drawMs > 0 && limit > 1) return 'drawMs and limit cannot be combined yet';
+  if (drawMs > 0 && skus !== undefined) {
+    return 'drawMs and skus cannot be combined: a draw at the opening shares one stock, not a stock per SKU (docs/ARCHITECTURE.md, The draw at the opening)';
+  }
   // Limit 1 and no SKUs is the plain event: neither field is kept, so it reads back exactly as before.
-  return { stock, start, end, name, payWithin, ...(limit > 1 ? { limit } : {}), ...(skus === undefined ? {} : { skus }) };
+  const def = { stock, start, end, name, payWithin, drawMs, ...(limit > 1 ? { limit } : {}), ...(skus === undefined ? {} : { skus }) };
+  if (o.pow === undefined || o.pow === null) return def;
+  const pow = parsePow(o.pow);
+  if (typeof pow === 'string') return pow;
+  return { ...def, pow };
 }
 
 /** `{"red": 500, "blue": 300}`: each id's stock; undefined when absent; else what is wrong. */
@@ -126,4 +149,46 @@ function parseSkus(input: unknown): Record<string, number> | undefined | string 
     skus[id] = n;
   }
   return skus;
+}
+
+const isWhole = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/**
+ * An event's proof of work: `{"cost": n}`, with `"algorithm"` (default
+ * PBKDF2/SHA-256) and `"counter": [min, max]` (default [5000, 10000]) when
+ * given. Also reads the stored text back (sale.ts powText), so Redis and
+ * MySQL are held to the same rules. Returns it whole, or what is wrong.
+ */
+export function parsePow(value: unknown): PowDifficulty | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'pow must be an object: {"cost": n} with optional "algorithm" and "counter": [min, max] (ALTCHA PoW v2), or null for none';
+  }
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['algorithm', 'cost', 'counter'].includes(k)) return `unknown field "pow.${k}" (pow takes algorithm, cost and counter)`;
+  }
+  const algorithm = o.algorithm ?? DEFAULT_POW_ALGORITHM;
+  if (typeof algorithm !== 'string' || !(POW_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    return `pow.algorithm must be one of ${POW_ALGORITHMS.join(', ')}`;
+  }
+  if (!isWhole(o.cost, 1, MAX_POW_COST)) return `pow.cost must be a whole number from 1 to ${MAX_POW_COST} (rounds of ${algorithm} per try)`;
+  const counter = o.counter ?? DEFAULT_POW_COUNTER;
+  if (!Array.isArray(counter) || counter.length !== 2 || !isWhole(counter[0], 0, MAX_POW_COUNTER) || !isWhole(counter[1], 0, MAX_POW_COUNTER)) {
+    return `pow.counter must be [min, max], whole numbers from 0 to ${MAX_POW_COUNTER}`;
+  }
+  if (counter[0] > counter[1]) return 'pow.counter must be [min, max] with min <= max';
+  return { algorithm: algorithm as PowAlgorithm, cost: o.cost, counter: [counter[0], counter[1]] };
+}
+
+/** The stored text of a proof of work back as one ('' or unreadable: none; the put that wrote it checked it). */
+export function readPow(text: string | null | undefined): PowDifficulty | undefined {
+  if (text === null || text === undefined || text === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const pow = parsePow(value);
+  return typeof pow === 'string' ? undefined : pow;
 }

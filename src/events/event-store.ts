@@ -1,12 +1,16 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { NOT_PAUSED, parseSkuText, skuText, type EventDefinition, type PauseState } from '../sale';
+import { NO_DRAW, NOT_PAUSED, parseSkuText, powText, skuText, type DrawState, type EventDefinition, type PauseState } from '../sale';
+import { readPow } from './definition';
+import type { PublishedEntrant } from './draw';
 
 export interface StoredEvent extends EventDefinition {
   readonly id: string;
   readonly pause: PauseState;
+  /** The draw's seed and, once decided, its decision (a restore puts them back). */
+  readonly draw: DrawState;
 }
 
-function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent {
+function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED, draw: DrawState = NO_DRAW): StoredEvent {
   const limit = Number(r.per_user ?? 1);
   const skus = parseSkuText(r.skus as string | null);
   return {
@@ -16,9 +20,12 @@ function toEvent(r: RowDataPacket, pause: PauseState = NOT_PAUSED): StoredEvent 
     start: Number(r.start_ms),
     end: Number(r.end_ms),
     payWithin: Number(r.pay_within_s ?? 0),
+    pow: readPow(r.pow as string | null),
+    drawMs: Number(r.draw_ms ?? 0),
     ...(limit > 1 ? { limit } : {}),
     ...(skus === undefined ? {} : { skus }),
     pause,
+    draw: { ...draw, seed: r.draw_seed == null ? '' : String(r.draw_seed) },
   };
 }
 
@@ -33,7 +40,7 @@ export interface StoredOrder {
   readonly state: '' | 'p' | 'x';
 }
 
-const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s, per_user, skus';
+const EVENT_COLUMNS = 'id, name, stock, start_ms, end_ms, pay_within_s, pow, draw_ms, draw_seed, per_user, skus';
 
 /** The `events` table: the source of truth for what is on sale. */
 export class EventStore {
@@ -63,11 +70,47 @@ export class EventStore {
   /** Writes the definition inside the caller's transaction. */
   async save(conn: PoolConnection, id: string, def: EventDefinition): Promise<void> {
     await conn.query(
-      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s, per_user, skus) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO events (id, name, stock, start_ms, end_ms, pay_within_s, pow, draw_ms, per_user, skus) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE name = VALUES(name), stock = VALUES(stock), start_ms = VALUES(start_ms), end_ms = VALUES(end_ms),
-         pay_within_s = VALUES(pay_within_s), per_user = VALUES(per_user), skus = VALUES(skus)`,
-      [id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0, def.limit ?? 1, def.skus === undefined ? null : skuText(def)],
+         pay_within_s = VALUES(pay_within_s), pow = VALUES(pow), draw_ms = VALUES(draw_ms), per_user = VALUES(per_user), skus = VALUES(skus)`,
+      [
+        id, def.name, def.stock, def.start, def.end, def.payWithin ?? 0, def.pow === undefined ? null : powText(def.pow), def.drawMs ?? 0,
+        def.limit ?? 1, def.skus === undefined ? null : skuText(def),
+      ],
     );
+  }
+
+  /** The draw seed Redis holds after a put (lua/putEvent-4.lua), inside the put's transaction. */
+  async saveSeed(conn: PoolConnection, id: string, seed: string): Promise<void> {
+    await conn.query('UPDATE events SET draw_seed = ? WHERE id = ?', [seed, id]);
+  }
+
+  /**
+   * A decided draw and its published list (autocommit, idempotent: written
+   * again, it changes nothing). Entrants first, the decision last, so a
+   * decision in MySQL always has its whole list.
+   */
+  async saveDraw(id: string, draw: DrawState, entrants: readonly PublishedEntrant[]): Promise<void> {
+    for (let i = 0; i < entrants.length; i += 1000) {
+      const rows = entrants.slice(i, i + 1000).map((e) => [id, e.key, e.asked, e.won]);
+      await this.pool.query('INSERT IGNORE INTO draw_entrants (event_id, entrant_key, asked, won) VALUES ?', [rows]);
+    }
+    await this.pool.query('INSERT IGNORE INTO event_draws (event_id, decided_ms, entrants, stock) VALUES (?, ?, ?, ?)', [
+      id, draw.decided, draw.entrants, draw.stock,
+    ]);
+  }
+
+  /** A decided draw as MySQL keeps it (no lock: a restore reads it after taking the events row); the seed is not read here. */
+  async drawOf(conn: PoolConnection | Pool, id: string): Promise<Omit<DrawState, 'seed'>> {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT decided_ms, entrants, stock FROM event_draws WHERE event_id = ?', [id]);
+    const r = rows[0];
+    return r === undefined ? { decided: 0, entrants: 0, stock: 0 } : { decided: Number(r.decided_ms), entrants: Number(r.entrants), stock: Number(r.stock) };
+  }
+
+  /** The published list of a decided draw, by entrant key. */
+  async drawEntrants(id: string): Promise<PublishedEntrant[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT entrant_key, asked, won FROM draw_entrants WHERE event_id = ? ORDER BY entrant_key', [id]);
+    return rows.map((r) => ({ key: String(r.entrant_key), asked: Number(r.asked), won: Number(r.won) }));
   }
 
   /**
@@ -107,7 +150,7 @@ export class EventStore {
    * orders a restore must not bring back.
    */
   async forgetOrders(conn: PoolConnection, id: string): Promise<void> {
-    for (const table of ['orders', 'order_payments', 'order_conflicts', 'event_pauses']) await conn.query(`DELETE FROM ${table} WHERE event_id = ?`, [id]);
+    for (const table of ['orders', 'order_payments', 'order_conflicts', 'event_pauses', 'event_draws', 'draw_entrants']) await conn.query(`DELETE FROM ${table} WHERE event_id = ?`, [id]);
   }
 
   /**
@@ -122,7 +165,7 @@ export class EventStore {
       [id],
     );
     const r = rows[0];
-    return r === undefined ? undefined : toEvent(r, await this.pauseOf(conn, id));
+    return r === undefined ? undefined : toEvent(r, await this.pauseOf(conn, id), { ...NO_DRAW, ...(await this.drawOf(conn, id)) });
   }
 
   /** Up to `limit` orders with order numbers above `after`, in order (a keyset page), with their payment state. */

@@ -43,7 +43,7 @@ export async function restoreFromStore(
 ): Promise<RestoreOutcome> {
   const keys = eventKeys(event.id);
   const token = randomBytes(12).toString('base64url');
-  const begun = await restoreBegin(redis, keys, event, token, leaseMs, event.pause);
+  const begun = await restoreBegin(redis, keys, event, token, leaseMs, event.pause, event.draw);
   if (begun === RestoreBegin.Present) return { state: 'present' };
   if (begun === RestoreBegin.Busy) return { state: 'busy' };
   let after = 0;

@@ -1,6 +1,6 @@
 import { AnswerCounts } from './answer-counts';
 import { eventKeys, type EventKeys } from '../redis/keys';
-import type { EventDefinition } from '../sale';
+import { NO_DRAW, type DrawState, type EventDefinition, type PowDifficulty } from '../sale';
 import { Outcome } from '../outcome';
 
 /** A request admitted for a user and not yet decided (admission's Parked: this layer knows it by its user only). */
@@ -27,7 +27,9 @@ export interface Leader {
  */
 export class SaleEvent {
   readonly keys: EventKeys;
-  private def: Readonly<Required<EventDefinition>>;
+  private def: Readonly<Required<Omit<EventDefinition, 'pow'>>> & Pick<EventDefinition, 'pow'>;
+  /** The draw at the opening: its seed (secret until decided) and, once decided, the decision. */
+  private drawState: DrawState = NO_DRAW;
   private redisRemaining: number;
   private reservedCount = 0;
   /** Another process said "sold out" while leaders of this one were undecided: applied once they are. */
@@ -73,8 +75,8 @@ export class SaleEvent {
     this.defineLots();
   }
 
-  private static fill(def: EventDefinition): Readonly<Required<EventDefinition>> {
-    return { ...def, payWithin: def.payWithin ?? 0, limit: def.limit ?? 1, skus: def.skus ?? {} };
+  private static fill(def: EventDefinition): Readonly<Required<Omit<EventDefinition, 'pow'>>> & Pick<EventDefinition, 'pow'> {
+    return { ...def, payWithin: def.payWithin ?? 0, drawMs: def.drawMs ?? 0, limit: def.limit ?? 1, skus: def.skus ?? {} };
   }
 
   /** After the definition changed: the SKUs (their counts at their whole stock until Redis says otherwise). */
@@ -182,6 +184,35 @@ export class SaleEvent {
   /** Seconds a winner has to pay; 0: a win is final. */
   get payWithin(): number {
     return this.def.payWithin;
+  }
+
+  /** The proof of work a buy must carry (ALTCHA); undefined: none. */
+  get pow(): PowDifficulty | undefined {
+    return this.def.pow;
+  }
+
+  /** The draw window at the opening, in ms after the start; 0: no draw. */
+  get drawMs(): number {
+    return this.def.drawMs;
+  }
+
+  /** The draw's seed and decision as last read from Redis or heard from a draw script (seed '' until read). */
+  get draw(): DrawState {
+    return this.drawState;
+  }
+
+  /**
+   * The event has a draw not yet decided (as far as this process knows):
+   * its buys go to the draw scripts, which enter them while the window is
+   * open by Redis' clock, and decide it (or learn it decided) after.
+   */
+  get drawPending(): boolean {
+    return this.def.drawMs > 0 && this.drawState.decided === 0;
+  }
+
+  /** The draw as Redis holds it (Catalog.load), or its decision as a draw script answered it (the consumer). */
+  learnDraw(draw: DrawState): void {
+    this.drawState = draw;
   }
 
   /** The operator paused the sale (lua/pauseEvent-2.lua): every buy answers 16, parked ones too. */

@@ -27,6 +27,8 @@ export interface AdminDeps {
   readonly isAdmin: (authorization: string) => boolean;
   /** Every process's answer counts for an event (FleetCounts.processes). */
   readonly processes: (event: SaleEvent) => Promise<ProcessCounts[]>;
+  /** A secret to sign proof-of-work challenges with is configured: without one, an event with `pow` is refused. */
+  readonly canSignChallenges: boolean;
 }
 
 function error(x: Exchange, status: number, code: Outcome, message: string): void {
@@ -59,6 +61,8 @@ export function eventView(event: SaleEvent): Record<string, unknown> {
     start: new Date(event.start).toISOString(),
     end: new Date(event.end).toISOString(),
     payWithin: event.payWithin,
+    ...(event.pow === undefined ? {} : { pow: event.pow }),
+    ...(event.drawMs > 0 ? { drawMs: event.drawMs } : {}),
     state: event.state(Date.now()),
     paused: event.paused,
     // Sold in lots only: a one-unit event's view is as it was.
@@ -196,6 +200,9 @@ export function registerAdminRoutes(routes: Routes, deps: AdminDeps): void {
         const now = Date.now();
         const def = parseDefinition(input, now);
         if (typeof def === 'string') return error(x, 400, Outcome.BadRequest, def);
+        if (def.pow !== undefined && !deps.canSignChallenges) {
+          return error(x, 400, Outcome.BadRequest, 'pow needs SECKILL_POW_SECRET (or SECKILL_JWT_SECRET) set on the server, to sign challenges with');
+        }
         // The event's own start may be put again (the same definition, a correction of its other fields).
         const past = pastStart(def.start, now, deps.catalog.get(id)?.start);
         if (past !== undefined) return error(x, 400, Outcome.BadRequest, past);

@@ -20,7 +20,8 @@ export const MAX_BUY_BODY = 1024;
  * small body is ignored unread; only a chunked one has to be read to learn
  * its size, and the buy is decided once it has been. With `addressKey`
  * (SECKILL_IP_RATE on) the client's address is worked out here too, from
- * the peer and X-Forwarded-For; off, neither is read.
+ * the peer and X-Forwarded-For; off, neither is read. The solved ALTCHA
+ * challenge (`x-altcha`) is read only once some event asks for proof of work.
  */
 export function registerBuyRoute(routes: Routes, admission: Admission, verifyUser: VerifyUser, refused: AnswerCounts, addressKey?: AddressKey): void {
   const tooLarge = (x: Exchange, format: Format): void => {
@@ -36,17 +37,18 @@ export function registerBuyRoute(routes: Routes, admission: Admission, verifyUse
     // `?q=2&sku=red` (an event sold in lots); a plain buy has no query and reads nothing more.
     const query = req.getQuery();
     const ask = query ? parseBuyQuery(query) : undefined;
+    const solution = admission.wantsProof ? req.getHeader('x-altcha') : undefined;
     if (length !== '') {
       if (!(contentLength(length) <= MAX_BUY_BODY)) return tooLarge(x, format);
     } else if (req.getHeader('transfer-encoding') !== '') {
       return x.readBody(MAX_BUY_BODY, (body) =>
         x.later(() => {
           if (body === undefined) tooLarge(x, format);
-          else admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address, ask?.q, ask?.sku);
+          else admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address, solution, ask?.q, ask?.sku);
         }),
       );
     }
-    admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address, ask?.q, ask?.sku);
+    admission.buy(new HttpReply(x, format), eventId, verifyUser(authorization, x), address, solution, ask?.q, ask?.sku);
   });
   routes.any('/events/:event/buy', (x, req) => {
     refused.count(Channel.Http, Stage.Http, Outcome.BadRequest);

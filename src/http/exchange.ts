@@ -64,6 +64,8 @@ export class Exchange implements RefusalSink {
     readonly origin: string | undefined,
     /** A HEAD request: every answer is written without its body. */
     readonly headOnly = false,
+    /** The server is shutting down (Routes.drain): the answer closes its connection, whatever the route. */
+    private readonly closing = false,
   ) {}
 
   /** The token of this request was refused, and why: a 401 then says so in `WWW-Authenticate`. */
@@ -128,8 +130,9 @@ export class Exchange implements RefusalSink {
 
   /**
    * The body, and the end of the answer; `close` closes the connection after
-   * it. HEAD: the body's length, and no body (`close` concerns answers to
-   * buys and bodies too large, never a HEAD's).
+   * it (so does every answer once the server drains: Routes.drain). HEAD:
+   * the body's length, and no body (uWS's endWithoutBody cannot close in
+   * this build: a HEAD answered while draining keeps its connection).
    */
   end(body?: RecognizedString, close = false): void {
     if (!this.headOnly) {
@@ -137,7 +140,7 @@ export class Exchange implements RefusalSink {
       // when the client stops reading or hangs up, and uWS aborts the process when a handler returns with an
       // answer pending and no abort handler: register one. A buy's few bytes never need it.
       if (body !== undefined && byteLength(body) > PENDING_RISK_BYTES) this.onAbort();
-      return void this.res.end(body, close);
+      return void this.res.end(body, close || this.closing);
     }
     // endWithoutBody(n) with n > 0 leaves the response open in this uWS build, and any argument at all is
     // read as a length (undefined too): the length goes in as a header, and the call takes none.

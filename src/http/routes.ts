@@ -33,12 +33,50 @@ const ALLOWED_HEADERS = 'authorization, content-type';
  */
 export class Routes {
   private readonly allowed: ReadonlySet<string> | undefined;
+  /** Shutting down: every answer closes its connection (see drain). */
+  private draining = false;
+  /** While draining: when the last request arrived (see quiet). */
+  private lastSeen = 0;
 
   constructor(
     readonly app: TemplatedApp,
     corsOrigins: readonly string[],
   ) {
     this.allowed = corsOrigins.length === 0 ? undefined : new Set(corsOrigins);
+  }
+
+  /**
+   * Shutdown: from now on every answer, on any route, closes its
+   * connection (`Connection: close`), so a keep-alive client opens no new
+   * request on it; an answer to a request that came before (a parked buy)
+   * is closed by its writer (admission's `closing`).
+   */
+  drain(): void {
+    this.draining = true;
+    this.lastSeen = Date.now();
+  }
+
+  /**
+   * Resolves once no request has arrived for `quietMs` (at most `maxMs`
+   * after the call). After drain: once the keep-alive clients have been
+   * told to close and have gone quiet, exiting resets no connection that
+   * was about to carry a request.
+   */
+  async quiet(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    this.lastSeen = Math.max(this.lastSeen, Date.now());
+    for (;;) {
+      const wait = Math.min(deadline, this.lastSeen + quietMs) - Date.now();
+      if (wait <= 0) return;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** A request arrived: its Exchange closes the connection after the answer while draining. */
+  private exchange(res: ConstructorParameters<typeof Exchange>[0], origin: string | undefined, headOnly: boolean): Exchange {
+    if (!this.draining) return new Exchange(res, origin, headOnly);
+    this.lastSeen = Date.now();
+    return new Exchange(res, origin, headOnly, true);
   }
 
   /** GET, and HEAD on the same handler (its Exchange writes no body). */
@@ -74,13 +112,13 @@ export class Routes {
     // HEAD, or for `any` (every method not registered otherwise) whatever the request says: a HEAD 404 or 405 gets no body either.
     const head = method === 'head' ? true : method === 'any' ? undefined : false;
     if (allowed === undefined) {
-      this.app[method](pattern, (res, req) => handler(new Exchange(res, undefined, head ?? req.getMethod() === 'head'), req));
+      this.app[method](pattern, (res, req) => handler(this.exchange(res, undefined, head ?? req.getMethod() === 'head'), req));
       return this;
     }
     this.app[method](pattern, (res, req) => {
       const origin = req.getHeader('origin');
       const listed = origin !== '' && allowed.has(origin) ? origin : undefined;
-      const x = new Exchange(res, listed, head ?? req.getMethod() === 'head');
+      const x = this.exchange(res, listed, head ?? req.getMethod() === 'head');
       if (listed !== undefined && req.getMethod() === 'options' && req.getHeader('access-control-request-method') !== '') return preflight(x);
       handler(x, req);
     });

@@ -76,6 +76,34 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (event_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ],
+  // An event's proof of work (ALTCHA), as JSON (src/sale.ts powText); NULL:
+  // none. A restore puts it back into Redis with the rest of the definition.
+  ['ALTER TABLE events ADD COLUMN pow VARCHAR(200) NULL'],
+  // The draw at the opening (issue 24): an event's window (ms; 0: none) and
+  // its seed (64 hex, chosen when it is defined), and once decided the draw
+  // itself: when, among how many, over how many units, and every entrant's
+  // key with the units asked and won. A restore puts the decision back, so a
+  // restored event never draws twice nor forgets its seed, and the published
+  // list outlives a Redis loss. Tables of their own: written once per event,
+  // never waiting for the events row a restore or a persister holds.
+  [
+    'ALTER TABLE events ADD COLUMN draw_ms INT UNSIGNED NOT NULL DEFAULT 0',
+    'ALTER TABLE events ADD COLUMN draw_seed CHAR(64) NULL',
+    `CREATE TABLE IF NOT EXISTS event_draws (
+      event_id VARCHAR(64) NOT NULL,
+      decided_ms BIGINT NOT NULL,
+      entrants INT UNSIGNED NOT NULL,
+      stock INT UNSIGNED NOT NULL,
+      PRIMARY KEY (event_id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS draw_entrants (
+      event_id VARCHAR(64) NOT NULL,
+      entrant_key CHAR(64) NOT NULL,
+      asked INT UNSIGNED NOT NULL,
+      won INT UNSIGNED NOT NULL,
+      PRIMARY KEY (event_id, entrant_key)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  ],
   // Events sold in lots (issue 23): a limit of units per user and a stock per
   // SKU; an order has its units (qty), its SKU ('' for none) and its place
   // among the user's orders (nth, from 1): UNIQUE (event_id, user_id, nth)

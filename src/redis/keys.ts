@@ -30,6 +30,10 @@ export interface EventKeys {
   readonly answers: string;
   /** stream: the dashboard's samples of the sale, one per second (src/dashboard/history.ts); capped, expires a week after the last */
   readonly history: string;
+  /** zset, every score 0: `<score><entrant key>` (64 + 64 hex) per entrant of the draw at the opening, so ZRANGE is the draw's order */
+  readonly draw: string;
+  /** hash: entrant key → `<q> <user>`, then `<q> <won> <user>` once the draw is decided (lua/drawEnter-4.lua, drawDecide-9.lua) */
+  readonly entrants: string;
 }
 
 export function eventKeys(event: string): EventKeys {
@@ -47,6 +51,8 @@ export function eventKeys(event: string): EventKeys {
     expired: tag + 'expired',
     answers: tag + 'answers',
     history: tag + 'history',
+    draw: tag + 'draw',
+    entrants: tag + 'entrants',
   });
 }
 

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
-import { NOT_PAUSED, skuText, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
+import { NO_DRAW, NOT_PAUSED, powText, skuText, type DrawState, type EventDefinition, type ExpiredOrder, type PauseState, type PutEventResult } from '../sale';
 import type { EventKeys } from './keys';
 
 /**
@@ -30,6 +31,8 @@ export const SCRIPT_KEYS = {
   ackOrders: ['orders', 'meta'],
   dropIdleConsumers: ['orders'],
   pauseEvent: ['meta', 'seq'],
+  drawEnter: ['meta', 'buyers', 'draw', 'entrants'],
+  drawDecide: ['meta', 'stock', 'buyers', 'orders', 'seq', 'due', 'owners', 'draw', 'entrants'],
 } as const satisfies Record<string, readonly (keyof EventKeys)[]>;
 
 export type ScriptName = keyof typeof SCRIPT_KEYS;
@@ -147,20 +150,28 @@ function lotsArgs(def: EventDefinition): [string, string] {
   return [String(def.limit ?? 1), skuText(def)];
 }
 
+/**
+ * Creates or changes an event (lua/putEvent-4.lua). `seed` is a new draw seed, taken only when the event has none
+ * or its decided draw revealed it; `seed` in the answer is the one the event holds after the call.
+ */
 export async function putEvent(
   redis: RedisClient,
   keys: EventKeys,
   def: EventDefinition,
-): Promise<{ result: PutEventResult; remaining: number }> {
-  const [result, remaining] = (await run(redis, 'putEvent', keys, [
+  seed: string = randomBytes(32).toString('hex'),
+): Promise<{ result: PutEventResult; remaining: number; seed: string }> {
+  const [result, remaining, held] = (await run(redis, 'putEvent', keys, [
     String(def.stock),
     String(def.start),
     String(def.end),
     def.name,
     String(def.payWithin ?? 0),
+    powText(def.pow),
+    String(def.drawMs ?? 0),
+    seed,
     ...lotsArgs(def),
-  ])) as [number, number];
-  return { result: result as PutEventResult, remaining };
+  ])) as [number, number, string];
+  return { result: result as PutEventResult, remaining, seed: String(held ?? '') };
 }
 
 export enum ResetEventResult {
@@ -179,7 +190,7 @@ export async function resetEvent(
   def: EventDefinition,
 ): Promise<{ result: ResetEventResult; remaining: number }> {
   const [result, remaining] = (await run(redis, 'resetEvent', keys, [
-    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0), ...lotsArgs(def),
+    String(def.stock), String(def.start), String(def.end), def.name, String(def.payWithin ?? 0), powText(def.pow), ...lotsArgs(def),
   ])) as [number, number];
   return { result: result as ResetEventResult, remaining };
 }
@@ -199,10 +210,12 @@ export function restoreBegin(
   token: string,
   leaseMs: number,
   pause: PauseState = NOT_PAUSED,
+  draw: DrawState = NO_DRAW,
 ): Promise<RestoreBegin> {
   return run(redis, 'restoreBegin', keys, [
     String(def.stock), String(def.start), String(def.end), def.name, token, String(leaseMs), String(def.payWithin ?? 0),
-    String(pause.since), String(pause.pausedMs), String(pause.pauses), ...lotsArgs(def),
+    String(pause.since), String(pause.pausedMs), String(pause.pauses), powText(def.pow),
+    String(def.drawMs ?? 0), draw.seed, String(draw.decided), String(draw.entrants), String(draw.stock), ...lotsArgs(def),
   ]) as Promise<RestoreBegin>;
 }
 
@@ -286,4 +299,58 @@ export function ackOrders(redis: RedisClient, keys: EventKeys, group: string, en
 /** Deletes the group's consumers that hold nothing and were idle for `idleMs`; returns how many. */
 export function dropIdleConsumers(redis: RedisClient, keys: EventKeys, group: string, idleMs: number, self: string): Promise<number> {
   return run(redis, 'dropIdleConsumers', keys, [group, String(idleMs), self]) as Promise<number>;
+}
+
+/** One user entering a draw: their id, entrant key (SHA-256 hex of the id), score (HMAC-SHA256 hex) and the units asked. */
+export interface DrawEntry {
+  readonly user: string;
+  readonly key: string;
+  readonly score: string;
+  readonly q: number;
+}
+
+/** drawEnter-4.lua's per-user code for "entered (now or before)"; the other per-user code is 2 (a buyer already). */
+export const DRAW_ENTERED = 100;
+/** Status (and per-user code) for "not in the draw: go the normal way": no draw, its window closed, or it is decided. */
+export const DRAW_CLOSED = 101;
+/** Status: the caller computed its scores with a seed the event no longer holds (re-read the event). */
+export const DRAW_STALE = 9;
+
+/** A draw call's status, then a code and an order number per user. */
+export interface DrawAnswer {
+  /** drawEnter: 0 looked at, else every user's code; drawDecide: 0 decided now, 1 decided before, 2 not yet, else as its header. */
+  readonly status: number;
+  /** drawDecide: the units remaining (status 0 and 1), or the ms until the close (status 2); drawEnter: 0. */
+  readonly x: number;
+  readonly entrants: number;
+  /** drawDecide: HLEN buyers (-1 when not answered). */
+  readonly buyers: number;
+  readonly codes: Int32Array;
+  readonly orders: Float64Array;
+}
+
+function drawAnswer(raw: number[], head: number, n: number, fields: (raw: number[]) => Pick<DrawAnswer, 'x' | 'entrants' | 'buyers'>): DrawAnswer {
+  const codes = new Int32Array(n);
+  const orders = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    codes[i] = raw[head + 2 * i] ?? 10;
+    orders[i] = raw[head + 2 * i + 1] ?? 0;
+  }
+  return { status: raw[0] ?? 10, ...fields(raw), codes, orders };
+}
+
+/** Enters users into the event's draw while its window is open by Redis' clock (lua/drawEnter-4.lua). */
+export async function drawEnter(redis: RedisClient, keys: EventKeys, seed: string, entries: readonly DrawEntry[]): Promise<DrawAnswer> {
+  const args: (string | number)[] = [seed];
+  for (const e of entries) args.push(e.user, e.key, e.score, e.q);
+  const raw = (await run(redis, 'drawEnter', keys, args)) as number[];
+  return drawAnswer(raw, 2, entries.length, (r) => ({ x: 0, entrants: r[1] ?? 0, buyers: -1 }));
+}
+
+/** Decides the draw once its window closed (the first call does), then answers `users` (lua/drawDecide-9.lua). */
+export async function drawDecide(redis: RedisClient, keys: EventKeys, seed: string, users: readonly { user: string; key: string }[]): Promise<DrawAnswer> {
+  const args: string[] = [seed];
+  for (const u of users) args.push(u.user, u.key);
+  const raw = (await run(redis, 'drawDecide', keys, args)) as number[];
+  return drawAnswer(raw, 4, users.length, (r) => ({ x: r[1] ?? -1, entrants: r[2] ?? 0, buyers: r[3] ?? -1 }));
 }

@@ -7,6 +7,7 @@ import { Ledger } from '../admission/ledger';
 import type { Parked } from '../admission/parked';
 import { ParkQueue } from '../admission/queue';
 import { Throttle } from '../admission/throttle';
+import { powKeys, PowVerifier } from '../auth/altcha';
 import { createAdminCheck, createUserVerifier } from '../auth/jwt';
 import { corsOriginList, trustedProxyList, type Config } from '../config';
 import { loadAssets } from '../dashboard/assets';
@@ -17,6 +18,7 @@ import { SOLD_OUT } from '../events/news';
 import type { SaleEvent } from '../events/sale-event';
 import { registerAdminRoutes } from '../http/admin-routes';
 import { registerBuyRoute } from '../http/buy-route';
+import { registerChallengeRoute } from '../http/challenge-route';
 import { Routes } from '../http/routes';
 import { registerDashboardRoutes } from '../http/dashboard-routes';
 import { registerEventRoute } from '../http/event-route';
@@ -38,8 +40,8 @@ import type { SaleState } from './sale-state';
 import type { Shutdown } from './shutdown';
 
 /**
- * At shutdown, keep-alive clients are answered with `Connection: close`;
- * the front stays until they have been quiet this long (at most the max),
+ * At shutdown, keep-alive clients are answered with `Connection: close`
+ * on every route; the front stays until no request has come for this long (at most the max),
  * so no request already on its way into a kept-alive socket is reset.
  */
 const SHUTDOWN_QUIET_MS = 250;
@@ -119,12 +121,17 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
       news.announce(event, SOLD_OUT);
       pushes?.check(event);
     },
+    onStale: (event) => void catalog.load(event.id).catch(() => undefined),
+    onDrawn: (event) => catalog.drawDecided(event),
   });
   const throttle = config.userRate === 0 ? undefined : new Throttle(config.userRate);
   // SECKILL_IP_RATE off: no address is read or worked out on any request.
   const addresses = config.ipRate === 0 ? undefined : new Throttle(config.ipRate);
   const keyOfAddress = addresses === undefined ? undefined : addressKey(trustedProxyList(config.trustedProxies));
-  const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, addresses, blocklist: o.blocklist });
+  // Proof of work: the same secrets in every process and instance, so each accepts the others' challenges.
+  const keys = powKeys(config.powSecret, config.jwtSecret);
+  const proofs = keys === undefined ? undefined : new PowVerifier(keys);
+  const admission = new Admission(catalog, ledger, consumer, config.queueTimeoutMs, refused, { throttle, addresses, blocklist: o.blocklist, proofs });
   const verifyUser = createUserVerifier(config.jwtSecret, config.jwtPublicKey, config.jwtCacheSize);
   const isAdmin = createAdminCheck(config.adminToken);
   const isMetricsReader = createAdminCheck(config.metricsToken);
@@ -133,6 +140,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   const routes = new Routes(uws.App(), corsOriginList(config.corsOrigins));
   const { app } = routes;
   registerBuyRoute(routes, admission, verifyUser, refused, keyOfAddress);
+  registerChallengeRoute(routes, { catalog, admission, verifyUser, keys });
   const ws = registerWsRoute(routes, {
     admission,
     events: catalog,
@@ -155,8 +163,8 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   catalog.watchers.add(watch);
   registerOrderRoute(routes, { catalog, redis, store: o.store, verifyUser });
   registerPayRoute(routes, { catalog, redis, isPayer: (a) => isPayer(a) || isAdmin(a) });
-  registerEventRoute(routes, catalog);
-  registerAdminRoutes(routes, { catalog, redis, queue, isAdmin, processes: processesOf });
+  registerEventRoute(routes, { catalog, redis, store: o.store });
+  registerAdminRoutes(routes, { catalog, redis, queue, isAdmin, processes: processesOf, canSignChallenges: keys !== undefined });
   registerMetricsRoute(routes, metrics, (a) => isMetricsReader(a) || isAdmin(a));
   // The sale's history for the dashboard: sampled once a second, watched or not, into Redis.
   const history = new HistorySampler(redis, () => catalog.all());
@@ -191,6 +199,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
 
   shutdown.add('front', async () => {
     closeListenSocket(socket);
+    routes.drain();
     dashboard.close();
     admission.closing = true;
     // Let the consumer decide what it holds (bounded by a request's deadline), answer what is left 10, stop it.
@@ -198,7 +207,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
     await withTimeout(consumer.idle(), config.queueTimeoutMs + config.redisTimeoutMs + 1_000);
     consumer.flush(Outcome.Unavailable);
     consumer.close();
-    await admission.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
+    await routes.quiet(SHUTDOWN_QUIET_MS, SHUTDOWN_QUIET_MAX_MS);
     catalog.watchers.delete(watch);
     ws.close();
   });

@@ -4,10 +4,13 @@ import { OUTCOME_COUNT, Outcome } from '../outcome';
 /**
  * The WebSocket protocol's frames: binary MessagePack arrays.
  * Client → server: `[id, "event"]` (buy as the connection's user),
- * `[id, "event", "<JWT>"]` (buy as the token's sub), `[0, "event"]`
- * (subscribe to the event's pushes); a buy may end with a map
- * `{"q": 2, "sku": "red"}` (an event sold in lots: the units and the SKU,
- * as the HTTP buy's `?q=2&sku=red`). Server → client: `[id, code]`,
+ * `[id, "event", "<JWT>"]` (buy as the token's sub), `[id, "event",
+ * "<JWT>" | nil, "<ALTCHA payload>"]` (either, with the solved challenge of
+ * an event with proof of work: the base64 text an ALTCHA widget produces,
+ * as HTTP's `x-altcha`), `[0, "event"]` (subscribe to the event's pushes);
+ * a buy may end with a map `{"q": 2, "sku": "red"}` (an event sold in
+ * lots: the units and the SKU, as the HTTP buy's `?q=2&sku=red`), after
+ * the token and the solution if any. Server → client: `[id, code]`,
  * `[id, code, order]` for codes 0 and 2, `[id, code, order, count]` when
  * an answer has a count (a win of q > 1, 13's k, 14's n; order 0 when
  * none), and the push `[0, "event", code]`.
@@ -16,6 +19,16 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
 /** Longest event id or token a frame may carry (the frame itself is at most MAX_FRAME bytes). */
 export const MAX_FRAME = 512;
+/** A buy frame with a solved challenge (four elements: MessagePack fixarray 0x94) may be this long. */
+export const MAX_POW_FRAME = 4096;
+const FIXARRAY_4 = 0x94;
+
+/** Whether a frame of `data` is within its size: MAX_FRAME, or MAX_POW_FRAME for a four-element one. */
+export function frameFits(data: ArrayBuffer): boolean {
+  const n = data.byteLength;
+  if (n <= MAX_FRAME) return true;
+  return n <= MAX_POW_FRAME && new Uint8Array(data, 0, 1)[0] === FIXARRAY_4;
+}
 
 /** A frame that asks something: a buy (id > 0) or a subscription (id 0). */
 export interface Request {
@@ -23,6 +36,8 @@ export interface Request {
   readonly event: string;
   /** The buyer's own token (a gateway carrying many users); absent: the connection's user. */
   readonly token: string | undefined;
+  /** The solved ALTCHA challenge (events with proof of work); absent: none. */
+  readonly solution?: string;
   /** Units asked for (1 when not given; 0 when malformed: answered 9). */
   readonly q: number;
   /** The SKU asked for ('' when not given). */
@@ -66,17 +81,24 @@ export function readFrame(data: ArrayBuffer, isBinary: boolean): Request | Unrea
   if (!Array.isArray(v)) return { id: 0 };
   const [id, event] = v as unknown[];
   if (!isId(id)) return { id: 0 };
-  if (v.length < 2 || v.length > 4 || typeof event !== 'string' || event.length === 0) return { id };
-  // The options map, when there, is the last element: [id, event, {…}] or [id, event, token, {…}].
+  if (v.length < 2 || v.length > 5 || typeof event !== 'string' || event.length === 0) return { id };
+  // The options map, when there, is the last element: [id, event(, token(, solution)), {…}].
   const last: unknown = v[v.length - 1];
   const hasAsk = v.length > 2 && typeof last === 'object' && last !== null;
   const ask = hasAsk ? readAsk(last) : undefined;
   if (hasAsk && (ask === undefined || id === 0)) return { id };
-  const tokens = v.length - 2 - (hasAsk ? 1 : 0);
-  if (tokens > 1) return { id };
-  const token: unknown = tokens === 1 ? v[2] : undefined;
-  if (tokens === 1 && (typeof token !== 'string' || id === 0)) return { id };
-  return { id, event, token: token as string | undefined, q: ask?.q ?? 1, sku: ask?.sku ?? '' };
+  const rest = v.length - 2 - (hasAsk ? 1 : 0);
+  const token: unknown = rest >= 1 ? v[2] : undefined;
+  const solution: unknown = rest === 2 ? v[3] : undefined;
+  const q = ask?.q ?? 1;
+  const sku = ask?.sku ?? '';
+  if (rest > 2) return { id };
+  if (rest === 1 && (typeof token !== 'string' || id === 0)) return { id };
+  if (rest === 2) {
+    if ((typeof token !== 'string' && token !== null) || typeof solution !== 'string' || id === 0) return { id };
+    return { id, event, token: token ?? undefined, solution, q, sku };
+  }
+  return { id, event, token: token as string | undefined, q, sku };
 }
 
 export function isRequest(f: Request | Unreadable): f is Request {
@@ -101,9 +123,20 @@ export function pushFrame(event: string, code: Outcome.SoldOut | Outcome.Ended):
   return packr.pack([0, event, code]);
 }
 
-/** Client side (the example and the tests): a buy or subscribe frame; `ask` adds the options map. */
-export function requestFrame(id: number, event: string, token?: string, ask?: { q?: number; sku?: string }): Buffer {
-  const frame: unknown[] = token === undefined ? [id, event] : [id, event, token];
-  if (ask !== undefined) frame.push(ask);
+/**
+ * Client side (the example and the tests): a buy or subscribe frame; `solution` (a string) adds a solved
+ * challenge, `ask` (or a map in `solution`'s place) the options map.
+ */
+export function requestFrame(
+  id: number,
+  event: string,
+  token?: string,
+  solution?: string | { q?: number; sku?: string },
+  ask?: { q?: number; sku?: string },
+): Buffer {
+  const options = typeof solution === 'object' ? solution : ask;
+  const proof = typeof solution === 'string' ? solution : undefined;
+  const frame: unknown[] = proof !== undefined ? [id, event, token ?? null, proof] : token === undefined ? [id, event] : [id, event, token];
+  if (options !== undefined) frame.push(options);
   return packr.pack(frame);
 }

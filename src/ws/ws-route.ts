@@ -8,7 +8,7 @@ import type { Routes } from '../http/routes';
 import { log } from '../log';
 import { Outcome } from '../outcome';
 import { CLOSE_GOING_AWAY, Connection, WsReply } from './connection';
-import { isRequest, MAX_FRAME, readFrame } from './frames';
+import { frameFits, isRequest, readFrame } from './frames';
 import { SalePushes } from './pushes';
 
 export interface WsRouteOptions {
@@ -88,7 +88,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       o.refused.count(Channel.Ws, Stage.Http, Outcome.BadRequest);
       return conn.send(frame.id, Outcome.BadRequest, 0);
     }
-    const { id, event, token, q, sku } = frame;
+    const { id, event, token, solution, q, sku } = frame;
     if (id === 0) {
       if (subscribe(conn, event)) return;
       o.refused.count(Channel.Ws, Stage.Http, Outcome.UnknownEvent);
@@ -100,12 +100,12 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
       return conn.send(id, Outcome.Busy, 0);
     }
     const user = token === undefined ? conn.user : o.verifyUser(`Bearer ${token}`);
-    o.admission.buy(new WsReply(conn, id), event, user, conn.address, q, sku);
+    o.admission.buy(new WsReply(conn, id), event, user, conn.address, o.admission.wantsProof ? solution : undefined, q, sku);
   };
 
   routes.ws<Held>('/ws', {
     // uWS drops a frame over this without a close frame (the client sees 1006); up to it, a frame
-    // over MAX_FRAME gets a proper 1009 close below.
+    // over MAX_FRAME (MAX_POW_FRAME for a buy with a solved challenge) gets a proper 1009 close below.
     maxPayloadLength: HARD_MAX_FRAME,
     maxBackpressure: MAX_BACKPRESSURE,
     // Typed as a number in these typings; uWS reads it as a boolean.
@@ -136,7 +136,7 @@ export function registerWsRoute(routes: Routes, o: WsRouteOptions): WsFront {
     },
     message: (ws, data, isBinary) => {
       const { conn } = ws.getUserData();
-      if (data.byteLength > MAX_FRAME) {
+      if (!frameFits(data)) {
         conn.ws = undefined;
         return ws.end(CLOSE_TOO_BIG, 'frame too big');
       }

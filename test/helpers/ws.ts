@@ -55,6 +55,13 @@ export class WsClient {
     return answer;
   }
 
+  /** A buy carrying a solved ALTCHA challenge (an event with proof of work): `[id, event, token | nil, solution]`. */
+  buyProven(event: string, token: string | undefined, solution: string, id = this.nextId++): Promise<Frame> {
+    const answer = this.answerTo(id);
+    this.socket.send(requestFrame(id, event, token, solution));
+    return answer;
+  }
+
   /** Resolves with the answer to `id` (sent by other means, e.g. a hostile frame). */
   answerTo(id: number): Promise<Frame> {
     return new Promise((r) => this.waiting.set(id, r));

@@ -660,6 +660,9 @@
       body.payWithin = pay;
     }
     if ($('c-name').value !== '') body.name = $('c-name').value;
+    // The cost alone: the server fills in ALTCHA's default algorithm and counter range, and says what is wrong.
+    if ($('c-pow').value !== '') body.pow = { cost: Number($('c-pow').value) };
+    if ($('c-draw').value !== '') body.drawMs = Number($('c-draw').value);
     if ($('c-limit').value !== '') body.limit = Number($('c-limit').value);
     const skuText = $('c-skus').value.trim();
     if (skuText !== '') {
@@ -692,6 +695,8 @@
       out.textContent =
         res.status + ' ' + (answer.result || 'ok') + ': ' + answer.event + ', ' + answer.stock + ' units, ' + answer.state +
         ', ' + windowText(Date.parse(answer.start), Date.parse(answer.end)) + (answer.payWithin > 0 ? ', pay within ' + spanText(answer.payWithin * 1000) : '') +
+        (answer.pow ? ', proof of work ' + answer.pow.algorithm + ' cost ' + answer.pow.cost : '') +
+        (answer.drawMs > 0 ? ', a draw of the first ' + answer.drawMs + ' ms' : '') +
         (answer.limit > 1 ? ', ' + answer.limit + ' per user' : '') + (answer.skus ? ', SKUs ' + Object.entries(answer.skus).map(([k, v]) => k + ' ' + v).join(', ') : '');
     } else {
       fail(res.status + ' ' + (answer.error || answer.result || 'error') + (answer.c !== undefined ? ' (code ' + answer.c + ')' : ''));
