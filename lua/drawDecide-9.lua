@@ -10,20 +10,27 @@
   the order number from the counter (in score order), the payment deadline
   when the event has one, and the batch's orders in one stream entry per
   1,000 (o first, d deadline, u per win) for the persister; then the count,
-  the counter and `unpersisted`. (A win of q > 1 units is still one order
-  number and one u: the stream's quantity field comes with quantities.)
+  the counter and `unpersisted`. On an event sold in lots (a `limit` in the
+  meta, no SKUs: the put refuses a draw with SKUs) exactly as buyLots-8.lua
+  writes one: the buyers value gains the order (units;order,q,), the stream
+  entry u, q, k '' and n (the user's nth order) per win, owners 'q,,user',
+  the meta's `sku:` count and `orders:`; an entrant takes its q units only
+  while its units stay within the limit. The meta's `drawOrders` keeps the
+  order numbers the draw granted ('first last'), so that a winner's order is
+  found among a lots user's orders.
 
   Input:
     KEYS[1] meta     sk:{E}:meta     hash: stock, start, end, lease, payWithin,
                                      unpersisted, paused, drawMs, drawSeed,
-                                     drawEntrants; set here: drawn (Redis ms),
-                                     drawStock (units the entrants shared)
+                                     drawEntrants, limit, skus, sku:, orders:;
+                                     set here: drawn (Redis ms), drawStock (units
+                                     the entrants shared), drawOrders
     KEYS[2] stock    sk:{E}:stock    units remaining
-    KEYS[3] buyers   sk:{E}:buyers   hash: user id -> order number
+    KEYS[3] buyers   sk:{E}:buyers   hash: user id -> order number (lots: units;orders)
     KEYS[4] orders   sk:{E}:orders   stream of won orders (see buy-8.lua)
     KEYS[5] seq      sk:{E}:seq      the last order number granted
     KEYS[6] due      sk:{E}:due      zset: order number -> payment deadline (ms)
-    KEYS[7] owners   sk:{E}:owners   hash: order number -> user, while due
+    KEYS[7] owners   sk:{E}:owners   hash: order number -> user ('q,,user' on lots), while due
     KEYS[8] draw     sk:{E}:draw     zset, scores 0: <score><entrant key> (drawEnter-4.lua)
     KEYS[9] entrants sk:{E}:entrants hash: entrant key -> "<q> <user>", rewritten
                                      "<q> <won> <user>" when decided
@@ -31,7 +38,7 @@
     ARGV[1]   the caller's seed (meta's drawSeed, else status 9)
     ARGV[2i], ARGV[2i+1] (i >= 1): a user id to answer and its entrant key
 
-  Output: array of integers {status, x, entrants, buyers, code1, order1, ...}
+  Output: array of integers {status, x, entrants, buyers, code1, order1, count1, ...}
     status    0 decided by this call; 1 decided before (or the event has no
               draw); 2 not yet: x = ms until the close; 3 not started;
               4 ended undecided; 7 unknown event (no meta, a lease run out,
@@ -40,26 +47,36 @@
     x         with 0 and 1: the units remaining
     entrants  the draw's entrants
     buyers    HLEN buyers (as buy-8.lua returns it)
-    code, order per user (with status 0 and 1; else the status and 0):
-              0 won (their order number); 1 not won: the stock ran out before
-              their turn; 2 a buyer already before the draw (their order);
-              101 not an entrant: go the normal way (buy-8.lua)
+    code, order, count per user (with status 0 and 1; else the status, 0, 0),
+    as true when answered (units may have come back since the decision):
+              0 won (their order number; count: the units won);
+              1 not won, and no unit is left;
+              14 not won, and fewer units are left than they asked (count: left);
+              2 not won, a buyer already (their order; on lots: they hold the
+                limit, their last order);
+              13 not won, lots: their units + q pass the limit (count: the
+                units they may still buy);
+              101 not an entrant, or not won and enough units are left now
+                (expiries gave some back): go the normal way (buy-8.lua,
+                buyLots-8.lua)
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include lots.lua
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dueKey, ownersKey, drawKey, entrantsKey = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
 local meta = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'lease', 'payWithin', 'unpersisted', 'paused',
-  'drawMs', 'drawSeed', 'drawn', 'drawEntrants')
+  'drawMs', 'drawSeed', 'drawn', 'drawEntrants', 'limit', 'skus', 'drawOrders')
 local n = (#ARGV - 1) / 2
 local entrants = tonumber(meta[11] or '0')
 
 local function all(status, x)
   local out = {status, x, entrants, -1}
   for i = 1, n do
-    out[2 * i + 3] = status
-    out[2 * i + 4] = 0
+    out[3 * i + 2] = status
+    out[3 * i + 3] = 0
+    out[3 * i + 4] = 0
   end
   return out
 end
@@ -82,6 +99,11 @@ end
 
 local status = 1
 local drawMs = tonumber(meta[8] or '0')
+local limit = tonumber(meta[12])
+if meta[13] and meta[13] ~= '' then
+  -- SKUs: no draw (the put refuses the two together).
+  drawMs = 0
+end
 if drawMs > 0 and not meta[10] then
   local start = tonumber(meta[2])
   if now < start then
@@ -99,6 +121,8 @@ if drawMs > 0 and not meta[10] then
   status = 0
 end
 
+-- The draw's orders on lots: 'first last' (an earlier call's, or this one's below).
+local drawFirst, drawLast = string.match(meta[14] or '', '^(%d+) (%d+)$')
 if status == 0 then
   local CHUNK = 1000
   local before = remaining
@@ -106,6 +130,8 @@ if status == 0 then
   local deadline = now + payMs
   local firstWin = seq + 1
   local winners = {}
+  -- lots: per winner {q, nth, the buyers value with the order}
+  local lots = {}
   local count = rcall('ZCARD', drawKey)
   for c = 0, count - 1, CHUNK do
     local members = rcall('ZRANGE', drawKey, c, c + CHUNK - 1)
@@ -123,11 +149,21 @@ if status == 0 then
     local results = {}
     for i = 1, #keys do
       local won = 0
-      -- A buyer already (won before the window through a process that did not know of the draw) takes nothing more.
-      if users[i] ~= '' and not prior[i] and asks[i] > 0 and remaining >= asks[i] then
+      -- A buyer already (won before the window through a process that did not know of the draw) takes nothing more;
+      -- on lots, nothing past the limit.
+      local room = (limit and (lotUnits(prior[i] or nil) + asks[i] <= limit)) or (not limit and not prior[i])
+      if users[i] ~= '' and room and asks[i] > 0 and remaining >= asks[i] then
         remaining = remaining - asks[i]
         seq = seq + 1
         winners[#winners + 1] = users[i]
+        if limit then
+          local v = lotAdd(prior[i] or nil, seq, asks[i], '')
+          local nth = 0
+          for _ in lotOrders(v) do
+            nth = nth + 1
+          end
+          lots[#winners] = {asks[i], nth, v}
+        end
         won = asks[i]
       end
       results[#results + 1] = keys[i]
@@ -153,16 +189,24 @@ if status == 0 then
       entry[3], entry[4] = 'd', deadline
     end
     for i = c, last do
-      local user, order = winners[i], first + i - c
+      local user, order, lot = winners[i], first + i - c, lots[i]
       marks[#marks + 1] = user
-      marks[#marks + 1] = order
+      marks[#marks + 1] = lot and lot[3] or order
       entry[#entry + 1] = 'u'
       entry[#entry + 1] = user
+      if lot then
+        entry[#entry + 1] = 'q'
+        entry[#entry + 1] = lot[1]
+        entry[#entry + 1] = 'k'
+        entry[#entry + 1] = ''
+        entry[#entry + 1] = 'n'
+        entry[#entry + 1] = lot[2]
+      end
       if payMs > 0 then
         due[#due + 1] = deadline
         due[#due + 1] = order
         owners[#owners + 1] = order
-        owners[#owners + 1] = user
+        owners[#owners + 1] = lot and (lot[1] .. ',,' .. user) or user
       end
     end
     rcall('HSET', buyersKey, unpack(marks))
@@ -176,33 +220,59 @@ if status == 0 then
     rcall('SET', stockKey, remaining)
     rcall('SET', seqKey, seq)
     rcall('HSET', metaKey, 'unpersisted', queued + wins)
+    if limit then
+      rcall('HSET', metaKey, 'sku:', remaining, 'drawOrders', firstWin .. ' ' .. seq)
+      rcall('HINCRBY', metaKey, 'orders:', wins)
+      drawFirst, drawLast = firstWin, seq
+    end
   end
   entrants = count
   rcall('HSET', metaKey, 'drawn', now, 'drawEntrants', count, 'drawStock', before)
 end
 
 local out = {status, remaining, entrants, rcall('HLEN', buyersKey)}
+drawFirst, drawLast = tonumber(drawFirst or '0'), tonumber(drawLast or '-1')
 for i = 1, n do
   local user, key = ARGV[2 * i], ARGV[2 * i + 1]
   local v = rcall('HGET', entrantsKey, key)
-  local code, order = 101, 0
-  local won = v and tonumber(string.match(v, '^%d+ (%d+) ') or '-1')
+  local code, order, count = 101, 0, 0
+  local asked, won = 0, nil
+  if v then
+    local a, w = string.match(v, '^(%d+) (%d+) ')
+    asked, won = tonumber(a or '0'), tonumber(w or '-1')
+  end
   if drawMs <= 0 or not won or won < 0 then
     code = 101
   else
     local mine = rcall('HGET', buyersKey, user)
-    if won > 0 and mine then
-      code, order = 0, tonumber(mine)
+    if won > 0 and mine and not limit then
+      code, order, count = 0, tonumber(mine), won
+    elseif won > 0 and mine then
+      for o in lotOrders(mine) do
+        if o >= drawFirst and o <= drawLast then
+          code, order, count = 0, o, won
+        end
+      end
     elseif won > 0 then
-      -- Won, and the marker is gone (part of the event lost): buy-8.lua decides it anew.
+      -- Won, and the marker is gone (part of the event lost): the buy script decides it anew.
       code = 101
-    elseif mine then
+    elseif mine and not limit then
       code, order = 2, tonumber(mine)
-    else
+    elseif mine and lotUnits(mine) >= limit then
+      code = 2
+      for o in lotOrders(mine) do
+        order = o
+      end
+    elseif mine and lotUnits(mine) + asked > limit then
+      code, count = 13, limit - lotUnits(mine)
+    elseif remaining <= 0 then
       code = 1
+    elseif remaining < asked then
+      code, count = 14, remaining
     end
   end
-  out[2 * i + 3] = code
-  out[2 * i + 4] = order
+  out[3 * i + 2] = code
+  out[3 * i + 3] = order
+  out[3 * i + 4] = count
 end
 return out

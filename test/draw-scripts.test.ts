@@ -4,7 +4,8 @@ import { allocate, drawScore, entrantKey, newSeed } from '../src/events/draw';
 import { readDrawList } from '../src/events/draw-list';
 import { parseEntries } from '../src/orders/stream';
 import { eventKeys, type EventKeys } from '../src/redis/keys';
-import { buy, DRAW_CLOSED, DRAW_ENTERED, drawDecide, drawEnter, defineScripts, pauseEvent, putEvent } from '../src/redis/scripts';
+import { parseHolding } from '../src/redis/lots';
+import { buy, buyLots, DRAW_CLOSED, DRAW_ENTERED, drawDecide, drawEnter, defineScripts, pauseEvent, putEvent } from '../src/redis/scripts';
 import { PutEventResult } from '../src/sale';
 import { testRedis } from './helpers/services';
 
@@ -13,7 +14,9 @@ import { testRedis } from './helpers/services';
  * lua/drawDecide-9.lua) on a real redis-server: who enters, once; the
  * decision at the close by Redis' clock, once, in score order, exactly the
  * stock, each entrant's q units all or nothing; nothing decided while
- * paused; a redefinition with entrants refused.
+ * paused; a redefinition with entrants refused; an event sold in lots
+ * (limit 2): entered within the limit, wins written as buyLots-8.lua
+ * writes them, losers told what is true (1, 14, 2, 13).
  */
 t.test('draw scripts', async (t) => {
   const local = await testRedis(t);
@@ -22,7 +25,7 @@ t.test('draw scripts', async (t) => {
   t.teardown(() => redis.quit());
 
   /** An event whose window closes `closeIn` ms from now; returns its keys and seed. */
-  async function drawEvent(id: string, stock: number, closeIn: number, extra: { payWithin?: number } = {}): Promise<{ k: EventKeys; seed: string }> {
+  async function drawEvent(id: string, stock: number, closeIn: number, extra: { payWithin?: number; limit?: number } = {}): Promise<{ k: EventKeys; seed: string }> {
     const now = Date.now();
     const k = eventKeys(id);
     const put = await putEvent(redis, k, { stock, start: now - 1_000, end: now + 3_600_000, name: '', drawMs: 1_000 + closeIn, ...extra });
@@ -147,5 +150,61 @@ t.test('draw scripts', async (t) => {
     t.equal(d.codes[0], 0);
     t.equal(await redis.zcard(k.due), 1, 'due');
     t.equal(await redis.hget(k.owners, '1'), 'd1');
+  });
+  t.test('lots (limit 2): entered within the limit, each its q all or nothing, written as buyLots-8 writes, losers told 1 or 14 as the count says', async (t) => {
+    const { k, seed } = await drawEvent('lotdraw', 6, 60_000, { limit: 2, payWithin: 600 });
+    // Two buys straight to buyLots-8 (a process that had not heard of the draw): p2 holds the limit, p1 one unit.
+    const before = await buyLots(redis, k, ['p2', 2, '', 'p1', 1, '']);
+    t.same([...before.codes], [0, 0], '(bought before the draw)');
+    const e1 = await drawEnter(redis, k, seed, [entry(seed, 'p2', 1), entry(seed, 'p1', 2)]);
+    t.same([[...e1.codes], [...e1.orders], [...e1.counts]], [[2, 13], [1, 0], [0, 1]], 'at the limit: 2 with the last order; units + q past it: 13 with k 1; neither enters');
+    const users = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'p1'];
+    const asks = [2, 2, 1, 2, 1, 2, 1, 1];
+    const e2 = await drawEnter(redis, k, seed, users.map((u, i) => entry(seed, u, asks[i])));
+    t.same([...e2.codes], users.map(() => DRAW_ENTERED), 'the others enter, p1 with the unit it may still take');
+    t.equal(e2.entrants, users.length);
+    await close(k);
+    const d = await drawDecide(redis, k, seed, users.map((u) => ({ user: u, key: entrantKey(u) })));
+    t.equal(d.status, 0, 'decided');
+    const expect = allocate(seed, 3, users.map((u, i) => ({ key: entrantKey(u), asked: asks[i] ?? 1 })));
+    const left = d.x;
+    t.equal(left, 3 - [...expect.values()].reduce((a, b) => a + b, 0), 'units left: 3 less what the draw gave');
+    t.equal(await redis.hget(k.meta, 'sku:'), String(left), "the lots count (the meta's sku:) follows");
+    const wins: number[] = [];
+    for (const [i, u] of users.entries()) {
+      const asked = asks[i] ?? 1;
+      const won = expect.get(entrantKey(u)) ?? 0;
+      if (won > 0) {
+        t.same([d.codes[i], d.counts[i]], [0, asked], `${u} asked ${asked}: won ${asked} units`);
+        const order = d.orders[i] ?? 0;
+        wins.push(order);
+        const h = parseHolding(await redis.hget(k.buyers, u));
+        t.ok(h.orders.some((o) => o.order === order && o.q === asked && o.sku === ''), `${u}: the order in the buyers value (${JSON.stringify(h)})`);
+        t.equal(await redis.hget(k.owners, String(order)), `${asked},,${u}`, `${u}: owners as buyLots writes them`);
+      } else {
+        const code = left <= 0 ? 1 : 14;
+        t.same([d.codes[i], d.counts[i]], [code, code === 14 ? left : 0], `${u} asked ${asked} and lost: ${code === 1 ? '1, nothing left' : `14, ${left} left`}`);
+      }
+    }
+    t.ok(wins.length > 0, 'someone won');
+    const p1 = parseHolding(await redis.hget(k.buyers, 'p1'));
+    t.equal(p1.units, 1 + (expect.get(entrantKey('p1')) ?? 0), "p1's units: the one bought before and what the draw gave");
+    t.equal(await redis.hget(k.meta, 'orders:'), String(2 + wins.length), "the meta's orders: counts the draw's orders");
+    const stream = parseEntries((await redis.xrange(k.orders, '-', '+')) as [string, string[]][]);
+    const drawn = stream.filter((o) => wins.includes(o.orderNo));
+    t.equal(drawn.length, wins.length, 'every drawn order in the stream');
+    t.ok(drawn.every((o) => o.qty === asks[users.indexOf(o.user)] && o.sku === '' && (o.nth ?? 0) >= 1), 'with its q, SKU and nth, for the persister');
+    t.equal(drawn.find((o) => o.user === 'p1')?.nth ?? 2, 2, "p1's drawn order is its second");
+    const winner = users.find((u) => (expect.get(entrantKey(u)) ?? 0) > 0) as string;
+    const again = await drawDecide(redis, k, seed, [{ user: winner, key: entrantKey(winner) }]);
+    t.same([again.status, again.codes[0], again.orders[0], again.counts[0]], [1, 0, d.orders[users.indexOf(winner)], asks[users.indexOf(winner)]], 'asked again: the same order and units');
+    // Units back (an expiry): a loser is no longer told 1 or 14 but sent the normal way (101), where buyLots-8 decides.
+    await redis.set(k.stock, 5);
+    await redis.hset(k.meta, 'sku:', 5);
+    const loser = users.find((u) => (expect.get(entrantKey(u)) ?? 0) === 0);
+    if (loser !== undefined) {
+      const later = await drawDecide(redis, k, seed, [{ user: loser, key: entrantKey(loser) }]);
+      t.equal(later.codes[0], DRAW_CLOSED, 'a loser once units are back: the normal way');
+    }
   });
 });

@@ -41,7 +41,8 @@ export interface DrawDeskOptions<X extends Ticket> {
  * and the entrants wait here, parked, until the window's close. Then one
  * drawDecide-9.lua call per batch of them decides the draw (the first call
  * of any process does; the others only read) and answers each: won with the
- * order number, or sold out. Buys after the close, and entrants whose entry
+ * order number (and its units), or what is true of the rest (sold out,
+ * short, already bought, over the limit). Buys after the close, and entrants whose entry
  * Redis lost, go the normal way. Every call is keyed by the seed the scores
  * were computed with, so a stale copy of the event never enters anyone.
  */
@@ -75,7 +76,7 @@ export class DrawDesk<X extends Ticket> {
     }
     const entries = batch.map((t) => {
       const key = entrantKey(t.user);
-      return { user: t.user, key, score: drawScore(seed, key), q: 1 };
+      return { user: t.user, key, score: drawScore(seed, key), q: t.q ?? 1 };
     });
     let a: DrawAnswer;
     try {
@@ -97,8 +98,9 @@ export class DrawDesk<X extends Ticket> {
         line.push(t);
         entered = true;
       } else {
-        event.heard(t.user, code as Outcome, a.orders[i] ?? 0);
-        this.sink.settle(t, code as Outcome, a.orders[i] ?? 0, Stage.Redis);
+        // 2 (a buyer already; lots: at the limit) or 13 (lots: over it, with the units still allowed).
+        this.learn(event, t.user, code as Outcome, a.orders[i] ?? 0, a.counts[i] ?? 0, 0);
+        this.sink.settle(t, code as Outcome, a.orders[i] ?? 0, Stage.Redis, a.counts[i] ?? 0);
       }
     });
     if (entered) this.schedule(event, event.start + event.drawMs - Date.now());
@@ -171,18 +173,32 @@ export class DrawDesk<X extends Ticket> {
     if (event.draw.decided === 0) event.learnDraw({ ...event.draw, decided: Date.now(), entrants: a.entrants });
     const before = event.remaining;
     event.syncRemaining(a.x);
+    // Lots (no SKUs with a draw): the one SKU's count is the event's.
+    if (event.lots) event.syncSkus([a.x]);
     const normal: X[] = [];
     part.forEach((t, i) => {
       const code = a.codes[i] as number;
       const order = a.orders[i] ?? 0;
+      const count = a.counts[i] ?? 0;
       if (code === DRAW_CLOSED) return void normal.push(t);
-      event.heard(t.user, code as Outcome, order, sureUntil);
-      this.sink.settle(t, code as Outcome, order, Stage.Redis);
+      this.learn(event, t.user, code as Outcome, order, count, sureUntil);
+      this.sink.settle(t, code as Outcome, order, Stage.Redis, count);
     });
-    if (a.x <= 0 && a.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);
+    if (!event.lots && a.x <= 0 && a.buyers === event.buyersKnown) event.winnersCompleted(event.winnersGeneration);
     if (a.status === DECIDED_NOW) this.options.onDrawn?.(event);
     if (before > 0 && a.x <= 0) this.options.onSoldOut?.(event);
     if (normal.length > 0) await this.options.buy(event, normal);
+  }
+
+  /**
+   * What a draw script answered `user`, into the event's memory. On lots a
+   * user's every request in the window hears the one entry's result (the
+   * same order): its units are added once.
+   */
+  private learn(event: SaleEvent, user: string, code: Outcome, order: number, count: number, sureUntil: number): void {
+    if (!event.lots) return event.heard(user, code, order, sureUntil);
+    if (code === Outcome.Won && event.winners.get(user) === order) return;
+    event.heardLot(user, code, order, count, sureUntil);
   }
 
   /** Answers every entrant of `event` waiting here with `code` at once (the event was paused): their entries stand. */

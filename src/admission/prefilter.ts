@@ -50,7 +50,8 @@ export function prefilter(event: SaleEvent, user: string, now: number, q = 1, sk
  * The same checks for an event sold in lots (a limit above 1, or SKUs), in
  * units: the user's units as this process heard them (Redis may hold more,
  * never fewer: expired orders' units still count) against the limit (2 at
- * the limit, 13 past it), then the SKU's count as last heard (1 at 0, 14
+ * the limit, 13 past it), a draw at the opening not yet decided (queue: the
+ * consumer enters it), then the SKU's count as last heard (1 at 0, 14
  * below q: both statements about the SKU stay true whoever asks), then the
  * units of the SKU claimed by undecided requests (wait behind them). A
  * user's second request while the first is undecided is queued too, not
@@ -62,6 +63,8 @@ function prefilterLots(event: SaleEvent, user: string, now: number, q: number, s
   const held = event.heldBy(user);
   if (held >= event.limit) return event.boughtFor(user, now) && !event.expired.has(user) ? Outcome.AlreadyBought : QUEUE;
   if (held + q > event.limit) return Outcome.OverLimit;
+  // A draw at the opening not yet decided (never with SKUs): the buy enters it, whatever the estimate says.
+  if (event.drawPending) return QUEUE;
   const left = event.skuRemaining(sku);
   if (left <= 0) return Outcome.SoldOut;
   if (left < q) return Outcome.Short;

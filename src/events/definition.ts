@@ -122,8 +122,6 @@ export function parseDefinition(input: unknown, now: number): EventDefinition | 
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     return `limit must be a whole number from 1 to ${MAX_LIMIT} (the units one user may hold)`;
   }
-  // Until the draw scripts write lots (the next commit), a draw takes one unit per entrant: refused with a limit.
-  if (drawMs > 0 && limit > 1) return 'drawMs and limit cannot be combined yet';
   if (drawMs > 0 && skus !== undefined) {
     return 'drawMs and skus cannot be combined: a draw at the opening shares one stock, not a stock per SKU (docs/ARCHITECTURE.md, The draw at the opening)';
   }

@@ -309,14 +309,14 @@ export interface DrawEntry {
   readonly q: number;
 }
 
-/** drawEnter-4.lua's per-user code for "entered (now or before)"; the other per-user code is 2 (a buyer already). */
+/** drawEnter-4.lua's per-user code for "entered (now or before)"; the others are 2 (a buyer already) and 13 (lots: over the limit). */
 export const DRAW_ENTERED = 100;
 /** Status (and per-user code) for "not in the draw: go the normal way": no draw, its window closed, or it is decided. */
 export const DRAW_CLOSED = 101;
 /** Status: the caller computed its scores with a seed the event no longer holds (re-read the event). */
 export const DRAW_STALE = 9;
 
-/** A draw call's status, then a code and an order number per user. */
+/** A draw call's status, then a code, an order number and a count (as buyLots-8.lua's) per user. */
 export interface DrawAnswer {
   /** drawEnter: 0 looked at, else every user's code; drawDecide: 0 decided now, 1 decided before, 2 not yet, else as its header. */
   readonly status: number;
@@ -327,16 +327,20 @@ export interface DrawAnswer {
   readonly buyers: number;
   readonly codes: Int32Array;
   readonly orders: Float64Array;
+  /** 0's units won, 13's units the user may still buy, 14's units left; else 0. */
+  readonly counts: Int32Array;
 }
 
 function drawAnswer(raw: number[], head: number, n: number, fields: (raw: number[]) => Pick<DrawAnswer, 'x' | 'entrants' | 'buyers'>): DrawAnswer {
   const codes = new Int32Array(n);
   const orders = new Float64Array(n);
+  const counts = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    codes[i] = raw[head + 2 * i] ?? 10;
-    orders[i] = raw[head + 2 * i + 1] ?? 0;
+    codes[i] = raw[head + 3 * i] ?? 10;
+    orders[i] = raw[head + 3 * i + 1] ?? 0;
+    counts[i] = raw[head + 3 * i + 2] ?? 0;
   }
-  return { status: raw[0] ?? 10, ...fields(raw), codes, orders };
+  return { status: raw[0] ?? 10, ...fields(raw), codes, orders, counts };
 }
 
 /** Enters users into the event's draw while its window is open by Redis' clock (lua/drawEnter-4.lua). */
