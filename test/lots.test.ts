@@ -2,7 +2,7 @@ import { Packr, unpack } from 'msgpackr';
 import t from 'tap';
 import { putEvent, testApp, token } from './helpers/app';
 import { exchange } from './helpers/raw';
-import { readFrame, answerFrame, requestFrame, isRequest } from '../src/ws/frames';
+import { readFrame, answerFrame, requestFrame, isRequest, frameFits } from '../src/ws/frames';
 import { parseBuyQuery } from '../src/http/buy-query';
 import { parseDefinition } from '../src/events/definition';
 import { parseSkus } from '../src/cli/event-put';
@@ -116,6 +116,12 @@ t.test('the WebSocket frame carries q and sku; the answer its count', async (t) 
   t.same(unpack(answerFrame(1, 13, 0, 1)), [1, 13, 0, 1], '13 with k');
   t.same(unpack(requestFrame(1, 'e', undefined, { q: 2, sku: 'red' })), [1, 'e', { q: 2, sku: 'red' }], 'the client frame');
   t.same(unpack(requestFrame(1, 'e', undefined, 'sol', { q: 2 })), [1, 'e', null, 'sol', { q: 2 }], 'the client frame with a solution');
+  const fits = (b: Buffer): boolean => frameFits(b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer);
+  const solution = 'A'.repeat(2000);
+  t.ok(fits(requestFrame(1, 'e', undefined, solution, { q: 2 })), 'a solved challenge of 2 KB and the map: within the size of a frame with a solution');
+  t.ok(fits(requestFrame(1, 'e', undefined, solution)), 'without the map too');
+  t.notOk(fits(packr.pack([1, 'e', null, solution, { q: 2 }, 'x'])), 'six elements that long: too big');
+  t.notOk(fits(packr.pack([1, 'e', 'x'.repeat(600)])), 'no solution (a token that long): the plain size');
 });
 
 t.test('the query and the definition: what is refused', async (t) => {

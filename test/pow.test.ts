@@ -14,6 +14,7 @@ import { runCli } from './helpers/run-cli';
 import { tempDir, testMysql } from './helpers/services';
 import { until } from './helpers/wait';
 import { WsClient } from './helpers/ws';
+import { requestFrame } from '../src/ws/frames';
 
 /**
  * Proof of work (issue 24, part 2): an event with `pow` admits a buy only
@@ -155,6 +156,52 @@ t.test('HTTP: every refusal is 15 (403) and changes nothing; a valid solution bu
   t.match(await stats(app.base, 'h'), { remaining: 1, buyers: 2 }, 'two units sold, to the two who solved their own');
   const counts = (await (await fetch(`${app.base}/admin/events/h`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { outcomes: Record<string, number> };
   t.equal(counts.outcomes.challenge_required, cases.length + 4, 'every 15 is counted by name');
+});
+
+t.test('limit 2: one solution serves as many buys as the limit allows, then the buyers hash answers (2, 13); over HTTP and the WebSocket', async (t) => {
+  const { app, redis } = await powApp(t);
+  const res = await fetch(`${app.base}/admin/events/l2`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ stock: 10, limit: 2, start: Date.now() - 1000, end: Date.now() + 3_600_000, pow: EASY_POW }),
+  });
+  t.equal(res.status, 201);
+  const buyQ = async (user: string, q: number, solution?: string): Promise<{ status: number; c: number; o?: number; q?: number; k?: number }> => {
+    const r = await fetch(`${app.base}/events/l2/buy?q=${q}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token(user)}`, ...(solution === undefined ? {} : { 'x-altcha': solution }) },
+    });
+    return { status: r.status, ...((await r.json()) as { c: number }) };
+  };
+  t.same(await buyQ('ada', 1), { status: 403, c: 15 }, 'no solution: 15, as on a one-unit event');
+  const ada = await proof(app.base, 'l2', 'ada');
+  t.same(await buyQ('ada', 1, ada), { status: 200, c: 0, o: 1 }, 'the solution buys one unit');
+  t.same(await buyQ('ada', 1, ada), { status: 200, c: 0, o: 2 }, 'the same solution buys the second: the limit allows it');
+  t.same(await buyQ('ada', 1, ada), { status: 200, c: 2, o: 2 }, 'a third with it: 2, she holds the limit (her last order)');
+  t.same(await buyQ('bob', 1, ada), { status: 403, c: 15 }, "ada's solution for bob: 15");
+  const bob = await proof(app.base, 'l2', 'bob');
+  t.same(await buyQ('bob', 1, bob), { status: 200, c: 0, o: 3 }, 'bob buys one');
+  t.same(await buyQ('bob', 2, bob), { status: 200, c: 13, k: 1 }, 'then asks two with the same solution: 13, one more allowed');
+  const calls = await scriptCalls(redis);
+  t.same(await buyQ('ada', 1, ada), { status: 200, c: 2, o: 2 }, 'ada again: 2 from memory');
+  t.equal(await scriptCalls(redis), calls, '(no script call: the prefilter knows her units)');
+  const holding = await redis.hget('sk:{l2}:buyers', 'ada');
+  t.match(holding, /^2;1,1,;2,1,$/, `the buyers hash holds her 2 units, two orders (${holding})`);
+
+  // The WebSocket frame carries the solution and the map together: [id, event, token | nil, solution, {q}].
+  const ws = await WsClient.open(app.port, { bearer: token('cyd') });
+  t.teardown(() => ws.close());
+  const cyd = await proof(app.base, 'l2', 'cyd');
+  const answer = (id: number): Promise<unknown[]> => ws.answerTo(id) as Promise<unknown[]>;
+  const send = (id: number, q: number, solution: string): Promise<unknown[]> => {
+    const a = answer(id);
+    ws.socket.send(requestFrame(id, 'l2', undefined, solution, { q }));
+    return a;
+  };
+  t.same(await send(101, 2, ada), [101, 15], "ada's solution on cyd's connection: 15");
+  t.same(await send(102, 2, cyd), [102, 0, 4, 2], 'cyd wins 2 units with hers: [id, 0, order, q]');
+  t.same(await send(103, 1, cyd), [103, 2, 4], 'and again: 2, at the limit');
+  t.match(await stats(app.base, 'l2'), { remaining: 5, buyers: 3 }, 'ada 2, bob 1, cyd 2: 5 units sold, 5 left');
 });
 
 t.test('after the end, a buy hears 4 whatever it carries; an event without pow never reads x-altcha', async (t) => {

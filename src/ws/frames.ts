@@ -19,15 +19,20 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
 /** Longest event id or token a frame may carry (the frame itself is at most MAX_FRAME bytes). */
 export const MAX_FRAME = 512;
-/** A buy frame with a solved challenge (four elements: MessagePack fixarray 0x94) may be this long. */
+/**
+ * A buy frame with a solved challenge (four elements, MessagePack fixarray 0x94, or five with the lots map
+ * after it, 0x95) may be this long.
+ */
 export const MAX_POW_FRAME = 4096;
 const FIXARRAY_4 = 0x94;
+const FIXARRAY_5 = 0x95;
 
-/** Whether a frame of `data` is within its size: MAX_FRAME, or MAX_POW_FRAME for a four-element one. */
+/** Whether a frame of `data` is within its size: MAX_FRAME, or MAX_POW_FRAME for a four- or five-element one. */
 export function frameFits(data: ArrayBuffer): boolean {
   const n = data.byteLength;
   if (n <= MAX_FRAME) return true;
-  return n <= MAX_POW_FRAME && new Uint8Array(data, 0, 1)[0] === FIXARRAY_4;
+  const head = new Uint8Array(data, 0, 1)[0];
+  return n <= MAX_POW_FRAME && (head === FIXARRAY_4 || head === FIXARRAY_5);
 }
 
 /** A frame that asks something: a buy (id > 0) or a subscription (id 0). */
