@@ -84,7 +84,8 @@ then it can, even after its start (to correct a mistake).
                algorithm PBKDF2/SHA-256); off: none
   --draw D     a draw at the opening (at most 10s): every buy in the first D
                after the start enters a draw decided at its close (see seckill
-               draw verify); 0: first come, first served from the start
+               draw verify), each entrant its q within --limit; not with
+               --skus; 0: first come, first served from the start
   --limit N    units one user may hold, over all their orders (1-100; default 1):
                a buy then asks ?q=N units
   --skus ID=N,ID=N
