@@ -146,3 +146,40 @@ t.test('GET /admin/events/{e}/history: the same history from any server on the R
   t.equal(post.status, 405);
   await post.arrayBuffer();
 });
+
+t.test('samples are kept by outcome code: a code added later moves no column, and the first format still reads right', async (t) => {
+  const local = await testRedis(t);
+  const redis = new Redis({ path: local.socket });
+  defineScripts(redis);
+  t.teardown(() => redis.quit());
+  const start = Math.floor(Date.now() / 1000) * 1000 - 5000;
+  const event = new SaleEvent('codes', { stock: 5, start, end: start + 600_000, name: '', payWithin: 0 }, 5);
+  const at = (code: Outcome, s: { counts: readonly number[] }): number | undefined => s.counts[OUTCOMES.findIndex((o) => o.code === code)];
+  // The first format ('v'): the answers in the order of the outcome list of then (codes 0-12, then 16 paused).
+  await redis.xadd(event.keys.history, `${start + 1000}-0`, 'v', `4,${[1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7].join(',')}`);
+  // By code ('c'): units left, then one count per code from 0; a code this server lacks (past its list) is ignored.
+  const byCode = new Array<number>(40).fill(0);
+  byCode[0] = 3;
+  byCode[Outcome.Paused] = 9;
+  byCode[Outcome.Unavailable] = 5;
+  await redis.xadd(event.keys.history, `${start + 2000}-0`, 'c', `2,${byCode.join(',')}`);
+  const [first, second] = await readHistory(redis, event);
+  t.ok(first !== undefined && second !== undefined, 'both read');
+  if (first === undefined || second === undefined) return;
+  t.same([first.remaining, at(Outcome.Won, first), at(Outcome.SoldOut, first), at(Outcome.Paused, first)], [4, 1, 2, 7], "the first format's last column is paused (16), not the code after 12");
+  t.same([second.remaining, at(Outcome.Won, second), at(Outcome.Unavailable, second), at(Outcome.Paused, second)], [2, 3, 5, 9], 'by code: each count under its code');
+  for (const o of OUTCOMES.filter((x) => ![Outcome.Won, Outcome.Unavailable, Outcome.Paused].includes(x.code))) {
+    t.equal(at(o.code, second), 0, `${o.name}: 0`);
+  }
+
+  // What the sampler writes reads back the same.
+  const sampler = new HistorySampler(redis, () => [event]);
+  t.teardown(() => sampler.close());
+  const fleet = new FleetCounts(redis, 'host:9/main', { events: () => [event], refused: new AnswerCounts(), queue: { size: 0, live: 0, capacity: 10 } });
+  event.answers.count(Channel.Http, Stage.Prefilter, Outcome.Paused);
+  await fleet.publish(false);
+  await putScript(redis, event.keys, { stock: 5, start, end: start + 600_000, name: '', payWithin: 0 });
+  await sampler.sample(start + 3250);
+  const third = (await readHistory(redis, event))[2];
+  t.equal(third === undefined ? undefined : at(Outcome.Paused, third), 1, 'a paused answer sampled, read back as paused');
+});

@@ -2,7 +2,7 @@ import { readCounts } from '../events/event-counts';
 import type { SaleEvent } from '../events/sale-event';
 import { logRepeated } from '../log-repeat';
 import { FleetCounts } from '../metrics/fleet-counts';
-import { OUTCOMES } from '../outcome';
+import { OUTCOME_COUNT, OUTCOMES } from '../outcome';
 import type { RedisClient } from '../redis/scripts';
 
 /**
@@ -28,7 +28,7 @@ export interface Sample {
   readonly t: number;
   /** Units left (Redis' count). */
   readonly remaining: number;
-  /** Answers so far, summed over every process, one per outcome in OUTCOMES' order (not indexed by code: codes have gaps). */
+  /** Answers so far, summed over every process, one per outcome in OUTCOMES' order (stored by code: see FIELD). */
   readonly counts: readonly number[];
 }
 
@@ -50,19 +50,34 @@ export function sampleWindow(e: Window): { from: number; to: number } {
   return { from: e.start - HISTORY_LIMITS.leadMs, to: e.end + HISTORY_LIMITS.tailMs };
 }
 
+/**
+ * The stream field of a sample: `c` = units left, then the answers indexed
+ * by outcome code (a gap, or a code this server does not have, is 0). By
+ * code, so a code added later (in a gap or at the end) never moves the
+ * columns of samples already kept. `v` was the first format: the answers in
+ * the order of the outcome list of then, whose codes are LEGACY_V_CODES.
+ */
+const FIELD = 'c';
+const LEGACY_FIELD = 'v';
+const LEGACY_V_CODES: readonly number[] = Object.freeze([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16]);
+
 function encode(s: Sample): string {
-  return `${s.remaining},${s.counts.join(',')}`;
+  const byCode = new Array<number>(OUTCOME_COUNT).fill(0);
+  OUTCOMES.forEach((o, i) => (byCode[o.code] = s.counts[i] ?? 0));
+  return `${s.remaining},${byCode.join(',')}`;
 }
 
-/** A stream entry back into a sample; undefined for one that is not ours. A shorter list (fewer outcomes then) reads as 0s. */
+/** A stream entry back into a sample; undefined for one that is not ours. A code the entry lacks reads as 0. */
 function decode(id: string, fields: readonly string[]): Sample | undefined {
   const t = Number(id.slice(0, id.indexOf('-')));
-  const v = fields[0] === 'v' ? fields[1] : undefined;
+  const field = fields[0];
+  const v = field === FIELD || field === LEGACY_FIELD ? fields[1] : undefined;
   if (!Number.isSafeInteger(t) || v === undefined) return undefined;
   const [remaining, ...rest] = v.split(',').map(Number);
   if (remaining === undefined || !Number.isFinite(remaining) || rest.some((n) => !Number.isFinite(n))) return undefined;
-  // Stored in OUTCOMES order (encode), not indexed by code: codes have gaps.
-  return { t, remaining, counts: OUTCOMES.map((_, i) => rest[i] ?? 0) };
+  const byCode = new Map<number, number>();
+  rest.forEach((n, i) => byCode.set(field === FIELD ? i : (LEGACY_V_CODES[i] ?? -1), n));
+  return { t, remaining, counts: OUTCOMES.map((o) => byCode.get(o.code) ?? 0) };
 }
 
 /**
@@ -170,7 +185,7 @@ export class HistorySampler {
       this.latest.set(e.id, sample);
       const replies = await this.redis
         .pipeline()
-        .xadd(e.keys.history, 'MAXLEN', '~', HISTORY_LIMITS.maxSamples, `${t}-0`, 'v', encode(sample))
+        .xadd(e.keys.history, 'MAXLEN', '~', HISTORY_LIMITS.maxSamples, `${t}-0`, FIELD, encode(sample))
         .pexpire(e.keys.history, HISTORY_LIMITS.keepMs)
         .exec();
       const err = replies?.[0]?.[0];
