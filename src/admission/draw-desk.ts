@@ -50,6 +50,8 @@ export class DrawDesk<X extends Ticket> {
   /** Per event, entrants waiting for the close, in arrival order. */
   private readonly waiting = new Map<SaleEvent, X[]>();
   private readonly timers = new Map<SaleEvent, NodeJS.Timeout>();
+  /** Entrants taken out of `waiting` for a decision not yet answered (swept like them: Redis may not answer for long). */
+  private readonly deciding = new Set<X[]>();
   /** drawDecide calls sent and not yet answered. */
   private calls = 0;
   private closed = false;
@@ -137,6 +139,16 @@ export class DrawDesk<X extends Ticket> {
    */
   private async decide(event: SaleEvent, batch: X[]): Promise<void> {
     const seed = event.draw.seed;
+    this.deciding.add(batch);
+    try {
+      await this.decideParts(event, seed, batch);
+    } finally {
+      this.deciding.delete(batch);
+    }
+    this.idle();
+  }
+
+  private async decideParts(event: SaleEvent, seed: string, batch: X[]): Promise<void> {
     for (let i = 0; i < batch.length; i += this.options.batchSize) {
       const part = batch.slice(i, i + this.options.batchSize);
       const payMs = event.payWithin * 1000;
@@ -158,7 +170,6 @@ export class DrawDesk<X extends Ticket> {
       }
       await this.answer(event, part, a, sureUntil);
     }
-    this.idle();
   }
 
   private async answer(event: SaleEvent, part: X[], a: DrawAnswer, sureUntil: number): Promise<void> {
@@ -213,7 +224,9 @@ export class DrawDesk<X extends Ticket> {
 
   /** Answers "timeout" now to the entrants past their deadline; each is still settled when the draw is decided. */
   sweep(now: number): void {
-    for (const line of this.waiting.values()) for (const t of line) if (t.deadline <= now) this.sink.answerEarly(t, Outcome.Timeout, Stage.Queue);
+    for (const lines of [this.waiting.values(), this.deciding]) {
+      for (const line of lines) for (const t of line) if (t.deadline <= now) this.sink.answerEarly(t, Outcome.Timeout, Stage.Queue);
+    }
   }
 
   /** Settles every entrant waiting with `code` (Redis lost, shutdown): their entries stand in Redis. */
