@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { drawVerify } from '../src/cli/draw-verify';
 import { eventKeys } from '../src/redis/keys';
+import { defineScripts, drawDecide } from '../src/redis/scripts';
 import { ADMIN } from './helpers/app';
 import { click, publicView, putDrawEvent, sleepUntil, type Click } from './helpers/draw';
 import { freeze, spawnServer } from './helpers/process';
@@ -86,3 +87,51 @@ for (const workers of ['1', '2']) {
     t.equal(Number(await stack.redis.hget(eventKeys('rf').meta, 'drawEntrants')), users.length, 'every entry stood');
   });
 }
+
+t.test('the deciding process dies before it writes the draw to MySQL: a survivor writes it, so a restore never draws again', async (t) => {
+  const stack = await sharedStack(t);
+  const s = await spawnServer(t, stack.env({ SECKILL_WORKERS: '1' }));
+  const start = Date.now() + 1_000;
+  const drawMs = 1_000;
+  const stock = 5;
+  t.equal((await putDrawEvent(s.base, 'dd', { stock, start, drawMs })).status, 201);
+  await sleepUntil(start + 20);
+  const users = Array.from({ length: 20 }, (_, i) => `d${i}`);
+  const parked = users.map((u) => click(s.base, 'dd', u));
+  await until(async () => (await entrants(stack.redis, 'dd')) === users.length, 'all entered', 5_000, 10);
+  // Another process decides at the close and dies at once (its script ran; it never told MySQL): the test plays it,
+  // with the server held still so that it cannot decide first.
+  const keys = eventKeys('dd');
+  const seed = (await stack.redis.hget(keys.meta, 'drawSeed')) as string;
+  await sleepUntil(start + drawMs - 200);
+  await freeze(s.child.pid as number);
+  const r = stack.redis.duplicate();
+  t.teardown(() => r.disconnect());
+  defineScripts(r);
+  await sleepUntil(start + drawMs + 20);
+  const decided = await drawDecide(r, keys, seed, []).finally(() => process.kill(s.child.pid as number, 'SIGCONT'));
+  t.equal(decided.status, 0, 'decided by the process that then died');
+  const told = await Promise.all(parked);
+  t.same(codes(told), { 0: stock, 1: users.length - stock }, 'the survivor answered its entrants from the decision');
+  const drawn = await stack.redis.hget(keys.meta, 'drawn');
+  const list = await (await fetch(`${s.base}/events/dd/draw`)).json();
+  await until(async () => {
+    const [o] = await stack.pool.query('SELECT COUNT(*) AS n FROM orders WHERE event_id = ?', ['dd']);
+    return Number((o as { n: number }[])[0]?.n) === stock;
+  }, 'the orders in MySQL', 20_000, 50);
+  await until(async () => {
+    const [d] = await stack.pool.query('SELECT COUNT(*) AS n FROM event_draws WHERE event_id = ?', ['dd']);
+    return Number((d as { n: number }[])[0]?.n) === 1;
+  }, 'the decided draw in MySQL', 10_000, 50).then(
+    () => t.pass('the decided draw is in MySQL'),
+    (err: Error) => t.fail(err.message),
+  );
+  await stack.redis.flushall();
+  await until(async () => (await stack.redis.exists(keys.stock)) === 1 && (await stack.redis.hget(keys.meta, 'lease')) === null, 'restored', 20_000, 50);
+  // A buy after the restore (the close is long past) must not find the draw undecided.
+  t.equal((await click(s.base, 'dd', 'late')).code, 1, 'a new user after the restore: sold out');
+  t.equal(await stack.redis.hget(keys.meta, 'drawn'), drawn, 'the decision is the one made before the loss: no second draw');
+  t.same(await (await fetch(`${s.base}/events/dd/draw`)).json(), list, 'the published list is the same');
+  const v = await drawVerify(s.base, 'dd');
+  t.ok(v.ok, v.lines.join('\n'));
+});

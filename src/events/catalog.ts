@@ -26,6 +26,8 @@ export class Catalog {
   private timer: NodeJS.Timeout | undefined;
   /** Reads of every buyer under way (completeWinners), by event id. */
   private readonly completing = new Set<string>();
+  /** Decided draws (`event/seed`) this process has made sure MySQL holds, or is writing there (keepDraw). */
+  private readonly drawsKept = new Set<string>();
   /** Restores under way in this process, by event id. */
   private readonly restoring = new Map<string, Promise<void>>();
   /** Events lost from Redis with no MySQL to restore them from (logged once). */
@@ -246,29 +248,45 @@ export class Catalog {
   /**
    * This process's call decided the event's draw: every process re-reads the
    * event (its seed is public now), and MySQL gets the decision and its
-   * list, so a restore after a Redis loss neither draws again nor loses what
-   * was published. Tried a few times; a failure is logged (Redis still has
-   * the list).
+   * list (keepDraw), so a restore after a Redis loss neither draws again nor
+   * loses what was published.
    */
   drawDecided(event: SaleEvent): void {
     void this.load(event.id)
       .catch(() => undefined)
       .then((e) => this.announce?.(e ?? event));
+    this.keepDraw(event);
+  }
+
+  /**
+   * Makes sure MySQL holds a decided draw and its list: called by the process
+   * that decided it and by every process that reads it decided (load), once
+   * per draw and process, so a decider that died before writing it loses
+   * nothing (the writes are idempotent). Tried a few times; a failure is
+   * logged, and the next read of the event tries again (Redis still has it).
+   */
+  private keepDraw(event: SaleEvent): void {
     const store = this.store;
-    if (store === undefined) return;
+    const tag = `${event.id}/${event.draw.seed}`;
+    if (store === undefined || this.drawsKept.has(tag)) return;
+    this.drawsKept.add(tag);
     void (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
+          if ((await store.drawOf(store.pool, event.id)).decided > 0) return;
           const [fields, list] = await Promise.all([
             this.redis.hmget(event.keys.meta, 'drawSeed', 'drawn', 'drawEntrants', 'drawStock'),
             readDrawList(this.redis, event.keys),
           ]);
           const [seed, drawn, entrants, stock] = fields;
-          if (drawn == null) return;
-          await store.saveDraw(event.id, { seed: seed ?? '', decided: Number(drawn), entrants: Number(entrants ?? 0), stock: Number(stock ?? 0) }, list);
+          if (drawn == null || seed !== event.draw.seed) return void this.drawsKept.delete(tag);
+          await store.saveDraw(event.id, { seed, decided: Number(drawn), entrants: Number(entrants ?? 0), stock: Number(stock ?? 0) }, list);
           return;
         } catch (err) {
-          if (attempt >= 5) return log.error({ event: event.id, err: (err as Error).message }, 'the draw could not be written to MySQL: a restore after a Redis loss would not have its list');
+          if (attempt >= 5) {
+            this.drawsKept.delete(tag);
+            return log.error({ event: event.id, err: (err as Error).message }, 'the draw could not be written to MySQL: a restore after a Redis loss would not have its list');
+          }
           await new Promise((r) => setTimeout(r, 1_000 * attempt));
         }
       }
@@ -324,6 +342,7 @@ export class Catalog {
       const left = await this.redis.hmget(keys.meta, ...event.skuIds.map((sku) => `sku:${sku}`));
       if (left.every((n) => n !== null)) event.syncSkus(left.map(Number));
     }
+    if (draw.decided > 0 && lease == null) this.keepDraw(event);
     if (!this.withWinners) return event;
     const generation = event.winnersGeneration;
     // New here, or a new incarnation in Redis (restored, or wiped and created again): read every winner.
