@@ -33,11 +33,14 @@
     ARGV[5] payWithin (seconds to pay a win; 0: a win is final)
     ARGV[6] pow (the proof of work as JSON, src/sale.ts powText; '': none, and no field)
     ARGV[7] drawMs (the draw window at the opening; 0: none)
-    ARGV[8] a new seed (64 hex): taken when the event has none, or when a
-            change is accepted after its draw was decided (the old seed is
-            public then); otherwise the event keeps the seed it has
-    ARGV[9] limit (units per user; absent: 1)
-    ARGV[10] skus ('red:500,blue:300'; absent or '': none)
+    ARGV[8] a seed (64 hex): taken when the event has none (MySQL's seed is
+            offered, so an event keeps the one whose commit was published);
+            otherwise the event keeps the seed it has
+    ARGV[9] a fresh seed (64 hex, never used before): taken when a change is
+            accepted after the draw was decided (the old seed is public then,
+            and so may be MySQL's copy of it)
+    ARGV[10] limit (units per user; absent: 1)
+    ARGV[11] skus ('red:500,blue:300'; absent or '': none)
 
   Output: array {result, remaining, seed}
     result 1 created, 2 updated (no buyers yet, before or after the start),
@@ -53,8 +56,8 @@ local rcall = redis.call
 -- #include lots.lua
 local metaKey, stockKey, buyersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local stock, startMs, endMs, name, payWithin, pow = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local drawMs, newSeed = ARGV[7], ARGV[8]
-local limit, skus = ARGV[9] or '1', ARGV[10] or ''
+local drawMs, newSeed, freshSeed = ARGV[7], ARGV[8], ARGV[9]
+local limit, skus = ARGV[10] or '1', ARGV[11] or ''
 
 local current = rcall('HMGET', metaKey, 'stock', 'start', 'end', 'name', 'lease', 'payWithin', 'drawMs', 'drawSeed', 'drawn',
   'drawEntrants', 'pow', 'limit', 'skus')
@@ -94,7 +97,7 @@ end
 
 -- A draw decided with nobody in it revealed its seed: the changed sale draws again, with a new one.
 if current[9] then
-  seed = newSeed
+  seed = freshSeed
   rcall('HDEL', metaKey, 'drawn', 'drawEntrants', 'drawStock')
 end
 rcall('HSET', metaKey, 'stock', stock, 'start', startMs, 'end', endMs, 'name', name, 'payWithin', payWithin,

@@ -135,3 +135,53 @@ t.test('the deciding process dies before it writes the draw to MySQL: a survivor
   const v = await drawVerify(s.base, 'dd');
   t.ok(v.ok, v.lines.join('\n'));
 });
+
+t.test('a draw decided with nobody in it, then the sale corrected (a new seed): MySQL forgets the old decision, so the new draw is the one kept', async (t) => {
+  const stack = await sharedStack(t);
+  const s = await spawnServer(t, stack.env({ SECKILL_WORKERS: '1' }));
+  const keys = eventKeys('dz');
+  const start = Date.now() + 300;
+  t.equal((await putDrawEvent(s.base, 'dz', { stock: 3, start, drawMs: 300 })).status, 201);
+  // Decided after the close with nobody in it and no buyer (the process that decided died before its buy): the test plays it.
+  const r = stack.redis.duplicate();
+  t.teardown(() => r.disconnect());
+  defineScripts(r);
+  await sleepUntil(start + 350);
+  const oldSeed = (await stack.redis.hget(keys.meta, 'drawSeed')) as string;
+  t.equal((await drawDecide(r, keys, oldSeed, [])).status, 0, 'decided, empty');
+  await until(async () => {
+    const [d] = await stack.pool.query('SELECT COUNT(*) AS n FROM event_draws WHERE event_id = ?', ['dz']);
+    return Number((d as { n: number }[])[0]?.n) === 1;
+  }, 'the empty draw kept in MySQL', 10_000, 50);
+  // Corrected: a later start; the old seed is public, so the sale draws again with a new one.
+  const start2 = Date.now() + 1_000;
+  const drawMs = 800;
+  const put = await putDrawEvent(s.base, 'dz', { stock: 3, start: start2, drawMs });
+  t.equal(put.status, 200, 'no buyers, nobody entered: the correction is taken');
+  const newSeed = (await stack.redis.hget(keys.meta, 'drawSeed')) as string;
+  t.not(newSeed, oldSeed, 'a new seed');
+  await sleepUntil(start2 + 20);
+  const users = Array.from({ length: 12 }, (_, i) => `z${i}`);
+  const told = await Promise.all(users.map((u) => click(s.base, 'dz', u)));
+  t.same(codes(told), { 0: 3, 1: 9 }, 'the new draw decided its entrants');
+  await until(async () => {
+    const [d] = await stack.pool.query('SELECT entrants FROM event_draws WHERE event_id = ?', ['dz']);
+    return Number((d as { entrants: number }[])[0]?.entrants) === users.length;
+  }, 'MySQL holds the new decision', 10_000, 50).then(
+    () => t.pass('MySQL holds the new decision, with its 12 entrants'),
+    (err: Error) => t.fail(err.message),
+  );
+  const drawn = await stack.redis.hget(keys.meta, 'drawn');
+  await until(async () => {
+    const [o] = await stack.pool.query('SELECT COUNT(*) AS n FROM orders WHERE event_id = ?', ['dz']);
+    return Number((o as { n: number }[])[0]?.n) === 3;
+  }, 'the orders in MySQL', 20_000, 50);
+  await stack.redis.flushall();
+  await until(async () => (await stack.redis.exists(keys.stock)) === 1 && (await stack.redis.hget(keys.meta, 'lease')) === null, 'restored', 20_000, 50);
+  t.equal(await stack.redis.hget(keys.meta, 'drawn'), drawn, 'restored with the new decision');
+  t.equal(Number(await stack.redis.hget(keys.meta, 'drawEntrants')), users.length, 'and its entrants');
+  // A fresh instance publishes the list from MySQL.
+  const fresh = await spawnServer(t, stack.env({ SECKILL_WORKERS: '1' }));
+  const v = await drawVerify(fresh.base, 'dz');
+  t.ok(v.ok, v.lines.join('\n'));
+});

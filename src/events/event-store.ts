@@ -83,6 +83,9 @@ export class EventStore {
   /** The draw seed Redis holds after a put (lua/putEvent-4.lua), inside the put's transaction. */
   async saveSeed(conn: PoolConnection, id: string, seed: string): Promise<void> {
     await conn.query('UPDATE events SET draw_seed = ? WHERE id = ?', [seed, id]);
+    // A new seed voids a draw decided with the old one (a change after a draw nobody entered): a restore must not
+    // put that decision back, and the new draw's must be written in its place.
+    for (const table of ['event_draws', 'draw_entrants']) await conn.query(`DELETE FROM ${table} WHERE event_id = ?`, [id]);
   }
 
   /**

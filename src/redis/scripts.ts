@@ -159,6 +159,8 @@ export async function putEvent(
   keys: EventKeys,
   def: EventDefinition,
   seed: string = randomBytes(32).toString('hex'),
+  /** Taken instead when a change resets a decided draw (its seed is public): never MySQL's copy of the old one. */
+  fresh: string = randomBytes(32).toString('hex'),
 ): Promise<{ result: PutEventResult; remaining: number; seed: string }> {
   const [result, remaining, held] = (await run(redis, 'putEvent', keys, [
     String(def.stock),
@@ -169,6 +171,7 @@ export async function putEvent(
     powText(def.pow),
     String(def.drawMs ?? 0),
     seed,
+    fresh,
     ...lotsArgs(def),
   ])) as [number, number, string];
   return { result: result as PutEventResult, remaining, seed: String(held ?? '') };
