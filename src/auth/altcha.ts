@@ -85,6 +85,62 @@ export async function makeChallenge(keys: PowKeys, pow: PowDifficulty, event: st
   });
 }
 
+/** Challenges derived at once by one process, at most: libuv's pool (4 threads) keeps room for the buys' checks. */
+export const CHALLENGES_AT_ONCE = 2;
+/** Challenge requests waiting for a derivation in one process, at most (beyond: busy). */
+export const CHALLENGES_WAITING = 1_000;
+
+/**
+ * Makes challenges a few at a time. Each costs a key derivation at the
+ * event's cost on libuv's thread pool, the same pool whose WebCrypto jobs
+ * check the buys' first solutions: unbounded, a flood of challenge requests
+ * (one user's, at cost 100,000) held every such buy behind it for seconds.
+ * So at most CHALLENGES_AT_ONCE derive at once, the others wait in line (at
+ * most CHALLENGES_WAITING), and a user has one challenge of an event under
+ * way at a time. `make` answers undefined for a request refused (busy: the
+ * client retries after a second); its promise gives undefined when the client
+ * left while it waited (`wanted`: nothing derived for nobody).
+ */
+export class ChallengeDesk {
+  private running = 0;
+  private readonly line: (() => void)[] = [];
+  /** `event\nuser` of every challenge under way or waiting. */
+  private readonly asking = new Set<string>();
+
+  constructor(
+    private readonly keys: PowKeys,
+    private readonly atOnce = CHALLENGES_AT_ONCE,
+    private readonly waiting = CHALLENGES_WAITING,
+  ) {}
+
+  make(pow: PowDifficulty, event: string, user: string, endMs: number, wanted: () => boolean): Promise<Challenge | undefined> | undefined {
+    const who = `${event}\n${user}`;
+    if (this.asking.has(who) || this.line.length >= this.waiting) return undefined;
+    this.asking.add(who);
+    return this.turn()
+      .then(() => (wanted() ? makeChallenge(this.keys, pow, event, user, endMs) : undefined))
+      .finally(() => {
+        this.asking.delete(who);
+        this.running--;
+        this.line.shift()?.();
+      });
+  }
+
+  /** Resolves when a derivation may start (counted as running from then). */
+  private turn(): Promise<void> {
+    if (this.running < this.atOnce) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.line.push(() => {
+        this.running++;
+        resolve();
+      }),
+    );
+  }
+}
+
 /** The longest `x-altcha` payload read (a real one is under 1 KB; a user id of 128 characters included). */
 export const MAX_PAYLOAD = 2048;
 /** Solutions remembered as accepted, at most (about 250 bytes each); the oldest goes first. */

@@ -1,5 +1,5 @@
 import type { Admission, EventLookup } from '../admission/admission';
-import { makeChallenge, type PowKeys } from '../auth/altcha';
+import type { ChallengeDesk } from '../auth/altcha';
 import type { VerifyUser } from '../auth/jwt';
 import { logRepeated } from '../log-repeat';
 import { Outcome } from '../outcome';
@@ -10,8 +10,8 @@ export interface ChallengeDeps {
   readonly catalog: EventLookup;
   readonly admission: Admission;
   readonly verifyUser: VerifyUser;
-  /** The challenges' secrets (SECKILL_POW_SECRET, else derived from SECKILL_JWT_SECRET); absent: none can be made. */
-  readonly keys: PowKeys | undefined;
+  /** Makes challenges with the secrets (SECKILL_POW_SECRET, else derived from SECKILL_JWT_SECRET); absent: none can be made. */
+  readonly challenges: ChallengeDesk | undefined;
 }
 
 /**
@@ -20,7 +20,9 @@ export interface ChallengeDeps {
  * what an ALTCHA widget fetches from its challenge URL), bound to the
  * caller and the event, expiring at the event's end. Authenticated like a
  * buy, and held to the blocklist and SECKILL_USER_RATE like one: each
- * challenge costs the server one key derivation at the event's cost.
+ * challenge costs the server one key derivation at the event's cost, made
+ * a few at a time (ChallengeDesk: 429 code 5 while the same user's previous
+ * one is under way, or the line is full).
  * 404 code 9 for an event that asks for no proof of work.
  */
 export function registerChallengeRoute(routes: Routes, deps: ChallengeDeps): void {
@@ -37,13 +39,18 @@ export function registerChallengeRoute(routes: Routes, deps: ChallengeDeps): voi
     if (pow === undefined) {
       return x.head(404, 'application/json').end(JSON.stringify({ c: Outcome.BadRequest, error: 'this event asks for no proof of work: buy without a challenge' }));
     }
-    const keys = deps.keys;
-    if (keys === undefined) {
+    const challenges = deps.challenges;
+    if (challenges === undefined) {
       return x.head(503, 'application/json').end(JSON.stringify({ c: Outcome.Unavailable, error: 'no SECKILL_POW_SECRET (or SECKILL_JWT_SECRET) to sign challenges with' }));
     }
+    const made = challenges.make(pow, event.id, user, event.end, () => !x.aborted);
+    // This user's previous challenge is still being made, or too many are waiting: 429, retry.
+    if (made === undefined) return writeOutcome(x, Outcome.Busy, 0, format);
     x.onAbort();
-    makeChallenge(keys, pow, event.id, user, event.end).then(
-      (challenge) => x.later(() => x.head(200, 'application/json').header('Cache-Control', 'no-store').end(JSON.stringify(challenge))),
+    made.then(
+      (challenge) => {
+        if (challenge !== undefined) x.later(() => x.head(200, 'application/json').header('Cache-Control', 'no-store').end(JSON.stringify(challenge)));
+      },
       (err: unknown) => {
         logRepeated('warn', { err: (err as Error).message, event: event.id }, 'challenge failed');
         x.later(() => writeOutcome(x, Outcome.Unavailable, 0, Format.Json));

@@ -7,7 +7,7 @@ import { Ledger } from '../admission/ledger';
 import type { Parked } from '../admission/parked';
 import { ParkQueue } from '../admission/queue';
 import { Throttle } from '../admission/throttle';
-import { powKeys, PowVerifier } from '../auth/altcha';
+import { ChallengeDesk, powKeys, PowVerifier } from '../auth/altcha';
 import { createAdminCheck, createUserVerifier } from '../auth/jwt';
 import { corsOriginList, trustedProxyList, type Config } from '../config';
 import { loadAssets } from '../dashboard/assets';
@@ -140,7 +140,7 @@ export async function startFront(state: SaleState, o: FrontOptions, shutdown: Sh
   const routes = new Routes(uws.App(), corsOriginList(config.corsOrigins));
   const { app } = routes;
   registerBuyRoute(routes, admission, verifyUser, refused, keyOfAddress);
-  registerChallengeRoute(routes, { catalog, admission, verifyUser, keys });
+  registerChallengeRoute(routes, { catalog, admission, verifyUser, challenges: keys === undefined ? undefined : new ChallengeDesk(keys) });
   const ws = registerWsRoute(routes, {
     admission,
     events: catalog,
