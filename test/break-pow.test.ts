@@ -1,9 +1,12 @@
+import { pack } from 'msgpackr';
 import t from 'tap';
 import { ADMIN, buy, putEvent, SECRET, token } from './helpers/app';
 import { EASY_POW, fetchChallenge, proof } from './helpers/pow';
 import { spawnServer, type ServerProcess } from './helpers/process';
+import { buyRequest, exchange } from './helpers/raw';
 import { tempDir } from './helpers/services';
 import { until } from './helpers/wait';
+import { WsClient } from './helpers/ws';
 import type { Test } from 'tap';
 
 /**
@@ -57,4 +60,97 @@ t.test('the challenge route hammered (each call a key derivation at the event co
   t.same(many, { 200: 300 }, 'many accounts: every challenge made, in turn');
   const c = await fetchChallenge(s.base, 'heavy', 'mallory');
   t.equal(c.status, 200, 'a user whose challenge is made may ask again');
+});
+
+/** How much the sale moved, as the admin view says (this process). */
+async function sale(base: string, event: string): Promise<{ remaining: number; buyers: number; queue: { parked: number }; local: { reserved: number } }> {
+  return (await (await fetch(`${base}/admin/events/${event}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as never;
+}
+
+t.test('hostile payloads: signed challenges with solutions of every wrong shape, huge headers, junk WebSocket fourth elements: 15 or 9, nothing changes, the server goes on', async (t) => {
+  const s = await server(t);
+  t.equal((await putEvent(s.base, 'h', { stock: 5, pow: EASY_POW })).status, 201);
+  const good = await proof(s.base, 'h', 'bob');
+  const decoded = JSON.parse(Buffer.from(good, 'base64').toString()) as { challenge: unknown; solution: { counter: number; derivedKey: string } };
+  const enc = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64');
+  const withSolution = (solution: unknown): string => enc({ challenge: decoded.challenge, solution });
+  const { counter, derivedKey } = decoded.solution;
+  const bad: [string, string][] = [
+    ['counter as text', withSolution({ counter: String(counter), derivedKey })],
+    ['counter -1', withSolution({ counter: -1, derivedKey: 'ab'.repeat(32) })],
+    ['counter 2^40', withSolution({ counter: 2 ** 40, derivedKey: 'ab'.repeat(32) })],
+    ['counter 1.5', withSolution({ counter: 1.5, derivedKey: 'ab'.repeat(32) })],
+    ['the key in capitals', withSolution({ counter, derivedKey: derivedKey.toUpperCase() })],
+    ['the key with a byte more', withSolution({ counter, derivedKey: `${derivedKey}00` })],
+    ['an odd key', withSolution({ counter, derivedKey: derivedKey.slice(1) })],
+    ['an empty key', withSolution({ counter, derivedKey: '' })],
+    ['a key of numbers', withSolution({ counter, derivedKey: 12345 })],
+    ['no solution', enc({ challenge: decoded.challenge })],
+    ['a solution array', withSolution([counter, derivedKey])],
+    ['JSON null', enc(null)],
+    ['JSON array', enc([decoded.challenge, decoded.solution])],
+    ['a signature in capitals', enc({ ...decoded, challenge: { ...(decoded.challenge as object), signature: (decoded.challenge as { signature: string }).signature.toUpperCase() } })],
+    ['deep nesting', Buffer.from(`${'['.repeat(700)}${']'.repeat(700)}`).toString('base64').slice(0, 2000)],
+    ['URL-safe base64 noise', '-_-_'.repeat(400)],
+    ['latin1 bytes', 'ÿþ\u00e9'.repeat(100)],
+  ];
+  for (const [what, payload] of bad) {
+    const a = await buy(s.base, 'h', 'bob', withAltcha(payload));
+    t.same([a.status, a.c], [403, 15], `${what}: 403, 15`);
+  }
+  // A header of 20 KB: refused by uWS or by the check, never a crash.
+  const huge = await fetch(`${s.base}/events/h/buy`, { method: 'POST', headers: { authorization: `Bearer ${token('bob')}`, 'x-altcha': 'A'.repeat(20_000) } }).then(
+    (r) => r.status,
+    () => -1,
+  );
+  t.ok([403, 431, 400, -1].includes(huge), `a 20 KB x-altcha: ${huge}`);
+  // WebSocket frames whose fourth element is not a payload.
+  const ws = await WsClient.open(s.port, { bearer: token('bob') });
+  t.teardown(() => ws.close());
+  const frames: [string, unknown[], number[]][] = [
+    ['a number', [11, 'h', null, 42], [9]],
+    ['an array', [12, 'h', null, [good]], [9]],
+    ['a map', [13, 'h', null, { payload: good }], [9]],
+    ['bytes', [14, 'h', null, Buffer.from(good)], [9]],
+    ['nil', [15, 'h', null, null], [9]],
+    ['followed by a fifth element', [16, 'h', null, 'x', 'more'], [9]],
+    ['3,000 characters', [17, 'h', null, 'A'.repeat(3_000)], [15]],
+    ['the token a number', [18, 'h', 7, good], [9]],
+    ['an empty payload', [19, 'h', null, ''], [15]],
+  ];
+  for (const [what, frame, want] of frames) {
+    const answer = ws.answerTo(frame[0] as number);
+    ws.socket.send(pack(frame));
+    const f = await Promise.race([answer, ws.closed.then(() => [0, -1] as const)]);
+    t.ok(want.includes(f[1] as number), `WebSocket, a fourth element that is ${what}: ${f[1]}`);
+  }
+  const tooBig = await WsClient.open(s.port, { bearer: token('bob') });
+  tooBig.socket.send(pack([20, 'h', null, 'A'.repeat(5_000)]));
+  t.equal((await tooBig.closed).code, 1009, 'a frame over 4 KiB closes its connection (1009)');
+  t.match(await sale(s.base, 'h'), { remaining: 5, buyers: 0, queue: { parked: 0 }, local: { reserved: 0 } }, 'nothing sold, parked or reserved');
+  t.same((await ws.buyProven('h', undefined, good)).slice(1), [0, 1], 'the real solution still buys: no attempt spoiled it');
+  t.same((await buy(s.base, 'h', 'bob', withAltcha(good))).c, 2, 'and again over HTTP: 2');
+});
+
+t.test('one solution replayed at once on two workers, over many connections: one unit, every answer the same order', async (t) => {
+  const s = await server(t, '2');
+  t.equal((await putEvent(s.base, 'r', { stock: 50, pow: EASY_POW })).status, 201);
+  await until(
+    async () => (await Promise.all(Array.from({ length: 8 }, () => exchange(s.port, 'GET /events/r HTTP/1.1\r\nhost: x\r\n\r\n')))).every((b) => b.toString().startsWith('HTTP/1.1 200')),
+    'both workers know the event',
+  );
+  const sol = await proof(s.base, 'r', 'ada');
+  const answers = await Promise.all(
+    Array.from({ length: 60 }, async () => {
+      const bytes = (await exchange(s.port, buyRequest('r', token('ada'), `x-altcha: ${sol}\r\n`))).toString('latin1');
+      return JSON.parse(bytes.slice(bytes.indexOf('\r\n\r\n') + 4)) as { c: number; o?: number };
+    }),
+  );
+  const by: Record<number, number> = {};
+  for (const a of answers) by[a.c] = (by[a.c] ?? 0) + 1;
+  t.ok(answers.every((a) => (a.c === 0 || a.c === 2) && a.o === 1), `every replay: won or already bought, order 1 (${JSON.stringify(by)})`);
+  t.ok((by[0] ?? 0) >= 1, 'one of them won');
+  t.match(await sale(s.base, 'r'), { remaining: 49, buyers: 1 }, 'one unit sold');
+  const stolen = await Promise.all(Array.from({ length: 10 }, (_, i) => buy(s.base, 'r', `thief${i}`, withAltcha(sol))));
+  t.ok(stolen.every((a) => a.c === 15), "ada's solution in others' hands: 15");
 });
