@@ -1,9 +1,10 @@
 import { pack } from 'msgpackr';
 import t from 'tap';
+import { drawVerify } from '../src/cli/draw-verify';
 import { ADMIN, buy, putEvent, SECRET, token } from './helpers/app';
 import { EASY_POW, fetchChallenge, proof } from './helpers/pow';
 import { spawnServer, type ServerProcess } from './helpers/process';
-import { buyRequest, exchange } from './helpers/raw';
+import { buyRequest, connect, exchange } from './helpers/raw';
 import { tempDir } from './helpers/services';
 import { until } from './helpers/wait';
 import { WsClient } from './helpers/ws';
@@ -153,4 +154,80 @@ t.test('one solution replayed at once on two workers, over many connections: one
   t.match(await sale(s.base, 'r'), { remaining: 49, buyers: 1 }, 'one unit sold');
   const stolen = await Promise.all(Array.from({ length: 10 }, (_, i) => buy(s.base, 'r', `thief${i}`, withAltcha(sol))));
   t.ok(stolen.every((a) => a.c === 15), "ada's solution in others' hands: 15");
+});
+
+t.test('two workers: clients that hang up (HTTP and WebSocket) while their solution is checked leave nothing parked or reserved', async (t) => {
+  const s = await server(t, '2');
+  t.equal((await putEvent(s.base, 'g', { stock: 200, pow: EASY_POW })).status, 201);
+  await until(
+    async () => (await Promise.all(Array.from({ length: 8 }, () => exchange(s.port, 'GET /events/g HTTP/1.1\r\nhost: x\r\n\r\n')))).every((b) => b.toString().startsWith('HTTP/1.1 200')),
+    'both workers know the event',
+  );
+  const users = Array.from({ length: 60 }, (_, i) => `g${i}`);
+  const sols = await Promise.all(users.map((u) => proof(s.base, 'g', u)));
+  await Promise.all(
+    users.slice(0, 30).map(async (u, i) => {
+      const sock = await connect(s.port);
+      sock.on('error', () => undefined);
+      sock.write(buyRequest('g', token(u), `x-altcha: ${sols[i]}\r\n`));
+      sock.destroy();
+    }),
+  );
+  await Promise.all(
+    users.slice(30).map(async (u, i) => {
+      const ws = await WsClient.open(s.port, { bearer: token(u) });
+      void ws.buyProven('g', undefined, sols[30 + i] as string);
+      ws.socket.terminate();
+    }),
+  );
+  // Every worker's view: nothing parked or reserved once the dust settles (each worker answers some of these).
+  await until(async () => {
+    const views = await Promise.all(Array.from({ length: 8 }, () => sale(s.base, 'g')));
+    return views.every((v) => v.queue.parked === 0 && v.local.reserved === 0);
+  }, 'nothing parked or reserved on either worker', 10_000, 50);
+  const v = await sale(s.base, 'g');
+  t.equal(v.remaining + v.buyers, 200, `the sale adds up (${v.buyers} decided before their client left)`);
+  const again = await Promise.all(users.map((u, i) => buy(s.base, 'g', u, withAltcha(sols[i] as string))));
+  t.ok(again.every((a) => a.c === 0 || a.c === 2), 'each buys with the same solution afterwards (0, or 2 when decided before it left)');
+  t.match(await sale(s.base, 'g'), { remaining: 140, buyers: 60 });
+});
+
+t.test("the difficulty corrected before any buyer: a solution of the old one is refused, even remembered; of the new one buys", async (t) => {
+  const s = await server(t);
+  const start = Date.now() + 60_000;
+  t.equal((await putEvent(s.base, 'd', { stock: 5, start, pow: EASY_POW })).status, 201);
+  const old = await proof(s.base, 'd', 'ada');
+  t.same((await buy(s.base, 'd', 'ada', withAltcha(old))).c, 3, 'before the start: 3 (the solution checked, and remembered)');
+  const cost2 = { ...EASY_POW, cost: 2 };
+  t.equal((await putEvent(s.base, 'd', { stock: 5, start: Date.now() - 1_000, pow: cost2 })).status, 200, 'opened now, another cost');
+  t.same((await buy(s.base, 'd', 'ada', withAltcha(old))).c, 15, 'the old cost: 15');
+  const fresh = await proof(s.base, 'd', 'ada');
+  t.same((await buy(s.base, 'd', 'ada', withAltcha(fresh))).c, 0, 'a challenge of the new cost: won');
+});
+
+t.test('proof of work with a draw: only proven buys enter; the draw verifies', async (t) => {
+  const s = await server(t, '2');
+  const start = Date.now() + 2_000;
+  const res = await fetch(`${s.base}/admin/events/pd`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ stock: 5, start, end: start + 3_600_000, drawMs: 1_000, pow: EASY_POW }),
+  });
+  t.equal(res.status, 201);
+  const users = Array.from({ length: 20 }, (_, i) => `p${i}`);
+  const sols = await Promise.all(users.map((u) => proof(s.base, 'pd', u)));
+  const wait = start + 20 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const [proven, bare, stolen] = await Promise.all([
+    Promise.all(users.map((u, i) => buy(s.base, 'pd', u, withAltcha(sols[i] as string)))),
+    Promise.all(Array.from({ length: 10 }, (_, i) => buy(s.base, 'pd', `bare${i}`))),
+    Promise.all(Array.from({ length: 10 }, (_, i) => buy(s.base, 'pd', `thief${i}`, withAltcha(sols[i] as string)))),
+  ]);
+  t.ok([...bare, ...stolen].every((a) => a.c === 15), 'without their own solution: 15, at once');
+  t.same(proven.filter((a) => a.c === 0).length, 5, 'five proven entrants won');
+  t.ok(proven.every((a) => a.c === 0 || a.c === 1), 'the others: sold out');
+  const view = (await (await fetch(`${s.base}/events/pd`)).json()) as { entrants: number };
+  t.equal(view.entrants, 20, 'only the proven users entered');
+  const v = await drawVerify(s.base, 'pd');
+  t.ok(v.ok, v.lines.join('\n'));
 });
