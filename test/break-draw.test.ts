@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { drawVerify } from '../src/cli/draw-verify';
+import { commitOf } from '../src/events/draw';
 import { eventKeys } from '../src/redis/keys';
 import { defineScripts, drawDecide } from '../src/redis/scripts';
 import { ADMIN } from './helpers/app';
@@ -184,4 +185,79 @@ t.test('a draw decided with nobody in it, then the sale corrected (a new seed): 
   const fresh = await spawnServer(t, stack.env({ SECKILL_WORKERS: '1' }));
   const v = await drawVerify(fresh.base, 'dz');
   t.ok(v.ok, v.lines.join('\n'));
+});
+
+t.test('the same users on two instances (1 and 2 workers) at once, then SIGTERM of one in the window; a tampered list or another seed fails seckill draw verify', async (t) => {
+  const stack = await sharedStack(t);
+  const a = await spawnServer(t, stack.env({ SECKILL_WORKERS: '1' }));
+  const b = await spawnServer(t, stack.env({ SECKILL_WORKERS: '2' }));
+  const start = Date.now() + 1_500;
+  // Longer than a graceful stop waits for parked requests (SECKILL_QUEUE_TIMEOUT_MS + SECKILL_REDIS_TIMEOUT_MS + 1 s).
+  const drawMs = 6_000;
+  const stock = 15;
+  t.equal((await putDrawEvent(a.base, 'st', { stock, start, drawMs })).status, 201);
+  await until(async () => (await publicView(b.base, 'st')).drawMs === drawMs, 'b knows the event', 10_000, 20);
+  await sleepUntil(start + 20);
+  const users = Array.from({ length: 60 }, (_, i) => `s${i}`);
+  // Each user clicks four times at once: twice on a, twice on b (new connections: either worker).
+  const clicks = users.flatMap((u) => [click(a.base, 'st', u), click(a.base, 'st', u), click(b.base, 'st', u), click(b.base, 'st', u)]);
+  await until(async () => (await entrants(stack.redis, 'st')) === users.length, 'each user entered once', 5_000, 10);
+  // a stops gracefully in the window: it waits 3.5 s for the close, then its parked entrants hear 10 (their
+  // entries stand), and b decides at the close.
+  a.child.kill('SIGTERM');
+  t.equal(await a.exited, 0, 'a stopped cleanly');
+  const told = await Promise.all(clicks);
+  const onA = told.filter((x) => x.base === a.base);
+  const onB = told.filter((x) => x.base === b.base);
+  t.ok(onA.every((x) => x.code === 10 || x.code === -1), `a's parked entrants: 10 (${JSON.stringify(codes(onA))})`);
+  t.ok(onB.every((x) => [0, 1, 2].includes(x.code)), `b's: their result (${JSON.stringify(codes(onB))})`);
+  t.ok(onB.every((x) => x.at <= start + drawMs + 1_000), 'within drawMs + 1 s of the start');
+  const final = await checkSale(t, () => b.base, 'st', users, stock);
+  for (const u of users) {
+    const orders = new Set(told.filter((x) => x.user === u && (x.code === 0 || x.code === 2)).map((x) => x.order));
+    const f = final.find((x) => x.user === u) as Click;
+    if (f.code === 1) t.equal(orders.size, 0, `${u} lost: no click of theirs heard a win`);
+    else t.ok(orders.size <= 1 && (orders.size === 0 || orders.has(f.order)), `${u}: every win heard names one order`);
+  }
+  t.equal(Number(await stack.redis.hget(eventKeys('st').meta, 'drawEntrants')), users.length, 'four clicks each, one entry each');
+
+  // A server that lies: a copy of b's answers, tampered, must not verify.
+  const view = (await (await fetch(`${b.base}/events/st`)).json()) as Record<string, unknown>;
+  const draw = (await (await fetch(`${b.base}/events/st/draw`)).json()) as { drawSeed: string; stock: number; entrants: [string, number, number][] };
+  const http = await import('node:http');
+  let served: { view: unknown; draw: unknown } = { view, draw };
+  const liar = http.createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.url?.endsWith('/draw') ? served.draw : served.view));
+  });
+  await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+  t.teardown(() => liar.close());
+  const base = `http://127.0.0.1:${(liar.address() as { port: number }).port}`;
+  t.ok((await drawVerify(base, 'st')).ok, 'the untampered copy verifies');
+  const winner = draw.entrants.findIndex((e) => e[2] === 1);
+  const loser = draw.entrants.findIndex((e) => e[2] === 0);
+  const swapped = draw.entrants.map((e, i) => (i === winner ? [e[0], e[1], 0] : i === loser ? [e[0], e[1], 1] : e));
+  const otherSeed = 'ab'.repeat(32);
+  const tampered: [string, unknown, unknown][] = [
+    ['a winner and a loser swapped', view, { ...draw, entrants: swapped }],
+    ['another seed', view, { ...draw, drawSeed: otherSeed }],
+    ['another seed and its commit', { ...view, drawCommit: commitOf(otherSeed) }, { ...draw, drawSeed: otherSeed, drawCommit: commitOf(otherSeed) }],
+    ['an entrant left out', view, { ...draw, entrants: draw.entrants.filter((_, i) => i !== winner) }],
+    ['an entrant twice', view, { ...draw, entrants: [...draw.entrants, draw.entrants[0]] }],
+    ['a winner added', { ...view, entrants: users.length + 1 }, { ...draw, entrants: [['f'.repeat(64), 1, 1], ...draw.entrants] }],
+  ];
+  for (const [what, v, d] of tampered) {
+    served = { view: v, draw: d };
+    const r = await drawVerify(base, 'st');
+    t.notOk(r.ok, `${what}: NOT verified`);
+  }
+  // Malformed answers: a clear error, never a crash of the command.
+  for (const [what, d] of [['no list', { ...draw, entrants: undefined }], ['a list of numbers', { ...draw, entrants: [1, 2, 3] }], ['null', null]] as const) {
+    served = { view, draw: d };
+    const r = await drawVerify(base, 'st').then(
+      (x) => (x.ok ? 'verified' : 'not verified'),
+      (err: Error) => `${err.name}: ${err.message}`,
+    );
+    t.ok(r === 'not verified' || r.startsWith('ConfigError'), `${what}: ${r}`);
+  }
 });

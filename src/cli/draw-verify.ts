@@ -10,6 +10,15 @@ interface PublishedDraw {
   readonly entrants: [key: string, asked: number, won: number][];
 }
 
+/** The shape `GET /events/{e}/draw` answers; anything else is no draw to check (a clear error, not a TypeError). */
+function isPublishedDraw(v: unknown): v is PublishedDraw {
+  if (typeof v !== 'object' || v === null) return false;
+  const d = v as Record<string, unknown>;
+  const entry = (e: unknown): boolean =>
+    Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && Number.isInteger(e[1]) && Number.isInteger(e[2]);
+  return typeof d.drawSeed === 'string' && typeof d.drawCommit === 'string' && Number.isInteger(d.stock) && Array.isArray(d.entrants) && d.entrants.every(entry);
+}
+
 export interface VerifyReport {
   readonly ok: boolean;
   readonly lines: string[];
@@ -44,11 +53,12 @@ export async function drawVerify(base: string, event: string, user?: string): Pr
   const root = base.replace(/\/+$/, '');
   const view = await getJson(`${root}/events/${encodeURIComponent(event)}`);
   if (view.status !== 200) throw new ConfigError(`draw verify: no event "${event}" at ${root} (${view.status})`);
-  const shown = view.body as { drawCommit?: string; drawSeed?: string; entrants?: number };
+  const shown = (typeof view.body === 'object' && view.body !== null ? view.body : {}) as { drawCommit?: string; drawSeed?: string; entrants?: number };
   if (shown.drawCommit === undefined) throw new ConfigError(`draw verify: "${event}" has no draw`);
   const got = await getJson(`${root}/events/${encodeURIComponent(event)}/draw`);
   if (got.status !== 200) throw new ConfigError(`draw verify: the draw of "${event}" is not published: ${(got.body as { error?: string }).error ?? got.status}`);
-  const draw = got.body as PublishedDraw;
+  const draw = got.body;
+  if (!isPublishedDraw(draw)) throw new ConfigError(`draw verify: ${root}/events/${event}/draw did not answer a published draw (seed, stock and a list of [key, asked, won])`);
   const lines: string[] = [];
   let ok = true;
   const check = (pass: boolean, what: string): void => {
