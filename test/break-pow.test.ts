@@ -203,6 +203,14 @@ t.test("the difficulty corrected before any buyer: a solution of the old one is 
   t.same((await buy(s.base, 'd', 'ada', withAltcha(old))).c, 15, 'the old cost: 15');
   const fresh = await proof(s.base, 'd', 'ada');
   t.same((await buy(s.base, 'd', 'ada', withAltcha(fresh))).c, 0, 'a challenge of the new cost: won');
+
+  // Only the counter range corrected (the one part of the difficulty a challenge does not carry in its own parameters).
+  t.equal((await putEvent(s.base, 'r', { stock: 5, start, pow: EASY_POW })).status, 201);
+  const before = await proof(s.base, 'r', 'bob');
+  t.same((await buy(s.base, 'r', 'bob', withAltcha(before))).c, 3, 'before the start: 3 (checked and remembered)');
+  t.equal((await putEvent(s.base, 'r', { stock: 5, start: Date.now() - 1_000, pow: { ...EASY_POW, counter: [100, 200] } })).status, 200, 'opened now, another counter range');
+  t.same((await buy(s.base, 'r', 'bob', withAltcha(before))).c, 15, 'a challenge of the old range: 15, even remembered');
+  t.same((await buy(s.base, 'r', 'bob', withAltcha(await proof(s.base, 'r', 'bob')))).c, 0, 'one of the new range: won');
 });
 
 t.test('proof of work with a draw: only proven buys enter; the draw verifies', async (t) => {

@@ -63,7 +63,11 @@ const deriveKeyOf = (l: Libs, algorithm: string): DeriveKeyFunction => (algorith
 interface Binding {
   readonly e: string;
   readonly u: string;
+  /** The event's counter range when it was made (`min-max`): the one part of the difficulty the challenge does not carry itself. */
+  readonly r: string;
 }
+
+const rangeOf = (pow: PowDifficulty): string => `${pow.counter[0]}-${pow.counter[1]}`;
 
 /**
  * A new challenge for `user` in `event`, of the event's difficulty, expiring
@@ -72,7 +76,7 @@ interface Binding {
  */
 export async function makeChallenge(keys: PowKeys, pow: PowDifficulty, event: string, user: string, endMs: number): Promise<Challenge> {
   const l = await loadLibs();
-  const binding: Binding = { e: event, u: user };
+  const binding: Binding = { e: event, u: user, r: rangeOf(pow) };
   return l.lib.createChallenge({
     algorithm: pow.algorithm,
     cost: pow.cost,
@@ -209,7 +213,7 @@ export class PowVerifier {
     const data = parameters.data;
     if (!isObject(data) || data.e !== event || data.u !== user) return false;
     // A challenge of another difficulty (the event was corrected since) is refused: fetch a new one.
-    if (parameters.algorithm !== pow.algorithm || parameters.cost !== pow.cost) return false;
+    if (parameters.algorithm !== pow.algorithm || parameters.cost !== pow.cost || data.r !== rangeOf(pow)) return false;
     const expiresAt = parameters.expiresAt;
     if (typeof expiresAt !== 'number' || !(expiresAt * 1000 > nowMs)) return false;
     const known = this.accepted.get(signature);
