@@ -7,7 +7,7 @@ import { TokenBucket } from './token-bucket';
 import { logRepeated } from '../log-repeat';
 import { Stage } from '../events/answer-counts';
 import type { Ticket, TicketLine, TicketSink } from './ticket';
-import { parseHolding } from '../redis/lots';
+import { parseHolding, type Holding } from '../redis/lots';
 import { DrawDesk } from './draw-desk';
 
 /** How much earlier than Redis' clock says a won order's payment deadline is taken to be (at most half of payWithin). */
@@ -248,17 +248,14 @@ export class Consumer<T extends Ticket> {
         const before = event.remaining;
         if (stock !== null) event.syncRemaining(Number(stock));
         // A lots event's user may hold orders from before: this request won when their newest order is of its q and
-        // SKU and holds units this process had not heard of (a retry would otherwise be another order).
-        const heldBefore = event.lots ? batch.map((t) => event.heldBy(t.user)) : [];
+        // SKU and holds units this process had not heard of (a retry would otherwise be another order). A user
+        // twice in the batch: each order is matched to one request at most, the later requests to the later orders.
+        const won = event.lots ? this.lotsWon(event, batch, orders) : [];
         batch.forEach((t, i) => {
           if (event.lots) {
-            const h = parseHolding(orders[i]);
-            const last = h.orders[h.orders.length - 1];
-            const won = last !== undefined && h.units > (heldBefore[i] ?? 0) && last.q === (t.q ?? 1) && last.sku === (event.skuIds[t.sku ?? 0] ?? '');
-            const q = t.q ?? 1;
-            event.holdAtLeast(t.user, h.units - (won ? q : 0));
-            if (won) event.heardLot(t.user, Outcome.Won, last.order, q);
-            return this.sink.settle(t, won ? Outcome.Won : Outcome.Unavailable, won ? last.order : 0, Stage.Redis, won ? q : 0);
+            const w = won[i];
+            if (w !== undefined) event.heardLot(t.user, Outcome.Won, w, t.q ?? 1);
+            return this.sink.settle(t, w !== undefined ? Outcome.Won : Outcome.Unavailable, w ?? 0, Stage.Redis, w !== undefined ? (t.q ?? 1) : 0);
           }
           const order = Number(orders[i] ?? 0);
           const code = order > 0 ? Outcome.Won : Outcome.Unavailable;
@@ -277,6 +274,36 @@ export class Consumer<T extends Ticket> {
     // Stopping: what Redis did stays in Redis (the user's next click there is answered from it).
     this.unknown.delete(batch);
     this.fail(batch, Outcome.Unavailable, Stage.Queue);
+  }
+
+  /**
+   * Which requests of a lots batch of unknown fate won, from their users'
+   * buyers values (`orders`, one per request): request i's order number, or
+   * undefined. Walks each user's orders from the newest and the batch from
+   * its last request, so one order is never credited to two requests; raises
+   * each user's known units to what Redis holds less the units credited here
+   * (heardLot adds those back), so they never exceed Redis'.
+   */
+  private lotsWon(event: SaleEvent, batch: T[], orders: (string | null)[]): (number | undefined)[] {
+    const won: (number | undefined)[] = [];
+    const seen = new Map<string, { h: Holding; heard: number; taken: number; units: number }>();
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const t = batch[i] as T;
+      let u = seen.get(t.user);
+      if (u === undefined) {
+        u = { h: parseHolding(orders[i]), heard: event.heldBy(t.user), taken: 0, units: 0 };
+        seen.set(t.user, u);
+      }
+      const order = u.h.orders[u.h.orders.length - 1 - u.taken];
+      const q = t.q ?? 1;
+      if (order !== undefined && u.h.units - u.units > u.heard && order.q === q && order.sku === (event.skuIds[t.sku ?? 0] ?? '')) {
+        won[i] = order.order;
+        u.taken++;
+        u.units += q;
+      }
+    }
+    for (const [user, u] of seen) event.holdAtLeast(user, u.h.units - u.units);
+    return won;
   }
 
   /** Settles every ticket of `event` still waiting in the line with `code` at once (the event was paused). */
