@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import t, { type Test } from 'tap';
+import { parseSkus } from '../src/cli/event-put';
 import { parseHolding } from '../src/redis/lots';
 import { ADMIN, putEvent, testApp, token, type TestApp } from './helpers/app';
 import { exchange } from './helpers/raw';
@@ -80,6 +81,23 @@ t.test('q and sku of every bad shape: 400 and code 9, nothing changed', async (t
   }
   t.same(await state(redis, 'one'), plainBefore, 'the plain event: nothing changed');
   t.same(await buyLot(app.base, 'bad', 'w', '?q=3&sku=Blue'), { status: 200, c: 0, o: 3, q: 3 }, 'the SKU as defined, its case kept: sold');
+});
+
+t.test('a SKU id that is a property of every object (__proto__) is refused, not silently dropped', async (t) => {
+  const app = await testApp(t);
+  const now = Date.now();
+  const res = await fetch(`${app.base}/admin/events/proto`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: `{"start":${now - 1000},"end":${now + 60_000},"skus":{"__proto__":5,"red":3}}`,
+  });
+  const body = await res.text();
+  t.equal(res.status, 400, `refused: ${body}`);
+  t.match(body, /__proto__/, 'the message names it');
+  t.equal(app.catalog.get('proto'), undefined, 'no event made');
+  t.throws(() => parseSkus('__proto__=5,red=3'), /__proto__/, 'seckill event put --skus: refused too');
+  t.throws(() => parseSkus('red=5,red=3'), /given twice/, 'an id given twice: refused, not the last one kept');
+  t.same(parseSkus('constructor=2,toString=1'), { constructor: 2, toString: 1 }, 'other names of Object.prototype are plain ids');
 });
 
 t.test('the WebSocket buy frame with q and sku of wrong types: [id, 9], nothing changed, the connection lives', async (t) => {

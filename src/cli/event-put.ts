@@ -39,7 +39,10 @@ export function parseSkus(text: string): Record<string, number> {
   for (const part of text.split(',')) {
     const m = /^\s*([A-Za-z0-9_-]{1,32})\s*=\s*(\d+)\s*$/.exec(part);
     if (m === null) throw new ConfigError(`--skus: expected id=stock,id=stock (red=500,blue=300), got "${text}"`);
-    skus[m[1] as string] = Number(m[2]);
+    const id = m[1] as string;
+    // Neither may vanish: a second stock of an id would replace the first, and __proto__ names no key of an object.
+    if (id === '__proto__' || Object.hasOwn(skus, id)) throw new ConfigError(`--skus: "${id}" cannot be a SKU id here (given twice, or __proto__)`);
+    skus[id] = Number(m[2]);
   }
   return skus;
 }

@@ -17,7 +17,8 @@ export const MAX_DRAW_MS = 10_000;
 export const MAX_LIMIT = 100;
 /** The most SKUs an event may have. */
 export const MAX_SKUS = 100;
-export const SKU_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** A SKU id; `__proto__` is none (it would name an object's prototype, not a key, and vanish from the definition). */
+export const SKU_ID = /^(?!__proto__$)[A-Za-z0-9_-]{1,32}$/;
 /** A start this far in the past (or more) is taken for a mistake, unless it is `now` or the event's own start. */
 export const PAST_START_MS = 60_000;
 
@@ -142,7 +143,7 @@ function parseSkus(input: unknown): Record<string, number> | undefined | string 
   if (entries.length < 1 || entries.length > MAX_SKUS) return shape;
   const skus: Record<string, number> = {};
   for (const [id, n] of entries) {
-    if (!SKU_ID.test(id)) return `SKU id "${id.slice(0, 40)}" must match [A-Za-z0-9_-]{1,32}`;
+    if (!SKU_ID.test(id)) return `SKU id "${id.slice(0, 40)}" must match [A-Za-z0-9_-]{1,32} (and not be __proto__)`;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_STOCK) return `SKU ${id}: stock must be a whole number from 1 to ${MAX_STOCK}`;
     skus[id] = n;
   }
