@@ -10,9 +10,10 @@ export interface BuyAsk {
 /**
  * Reads a buy's query, `q=2&sku=red` (either may be left out; the event
  * decides whether they fit: src/admission/admission.ts). A q that is not a
- * whole number from 1 to MAX_Q reads as 0; so does any other parameter, or
- * one given twice. Only called when there is a query: the plain buy reads
- * nothing here.
+ * whole number from 1 to MAX_Q reads as 0; so does q or sku given twice.
+ * Any other parameter is left alone (a cache-buster such as `_=1712345`
+ * changed nothing before lots existed, and still changes nothing). Only
+ * called when there is a query: the plain buy reads nothing here.
  */
 export function parseBuyQuery(query: string): BuyAsk {
   let q = 1;
@@ -29,7 +30,7 @@ export function parseBuyQuery(query: string): BuyAsk {
     } else if (key === 'sku' && (seen & 2) === 0) {
       seen |= 2;
       sku = /^[A-Za-z0-9_-]{1,32}$/.test(value) ? value : '\u0000';
-    } else {
+    } else if (key === 'q' || key === 'sku') {
       return { q: 0, sku };
     }
   }
