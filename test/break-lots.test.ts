@@ -12,22 +12,9 @@ import { exchange } from './helpers/raw';
 import { sharedStack } from './helpers/shared-stack';
 import { until } from './helpers/wait';
 import { WsClient } from './helpers/ws';
+import { buyLot, type LotAnswer } from './helpers/lots';
 
 /** Attacks on events sold in lots (issue 23): hostile input, limit races, faults; each answer must stay true. */
-
-interface Lot {
-  readonly status: number;
-  readonly c: number;
-  readonly o?: number;
-  readonly q?: number;
-  readonly k?: number;
-  readonly n?: number;
-}
-
-async function buyLot(base: string, event: string, user: string, query = ''): Promise<Lot> {
-  const res = await fetch(`${base}/events/${event}/buy${query}`, { method: 'POST', headers: { authorization: `Bearer ${token(user)}` } });
-  return { status: res.status, ...((await res.json()) as Omit<Lot, 'status'>) };
-}
 
 async function put(base: string, event: string, def: Record<string, unknown>): Promise<Response> {
   return putEvent(base, event, def as never);
@@ -185,10 +172,10 @@ t.test('a batch whose reply never came, with the same user twice in it: the retr
 });
 
 /** One buy on a fresh connection of a real server process: its answer, or the error that ended it. */
-async function buyFresh(base: string, event: string, user: string, q: number, sku: string): Promise<Lot | { c: -1 }> {
+async function buyFresh(base: string, event: string, user: string, q: number, sku: string): Promise<LotAnswer | { c: -1 }> {
   try {
     const res = await fetch(`${base}/events/${event}/buy?q=${q}&sku=${sku}`, { method: 'POST', headers: { authorization: `Bearer ${token(user)}`, connection: 'close' } });
-    return { status: res.status, ...((await res.json()) as Omit<Lot, 'status'>) };
+    return { status: res.status, ...((await res.json()) as Omit<LotAnswer, 'status'>) };
   } catch {
     return { c: -1 };
   }

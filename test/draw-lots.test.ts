@@ -6,10 +6,11 @@ import { EventStore } from '../src/events/event-store';
 import { connectMysql } from '../src/orders/mysql';
 import { reconcileEvent } from '../src/orders/reconcile';
 import { parseHolding } from '../src/redis/lots';
-import { ADMIN, testApp, token, type TestApp } from './helpers/app';
+import { ADMIN, testApp, type TestApp } from './helpers/app';
 import { sleepUntil } from './helpers/draw';
 import { testMysql } from './helpers/services';
 import { until } from './helpers/wait';
+import { buyLot, lotQuery, type LotAnswer } from './helpers/lots';
 
 /**
  * The draw at the opening on an event sold in lots (issues 23 and 24): each
@@ -19,20 +20,6 @@ import { until } from './helpers/wait';
  * seed; MySQL and reconcile agree in units. A draw with SKUs is refused at
  * the put, naming both fields.
  */
-
-interface Answer {
-  readonly status: number;
-  readonly c: number;
-  readonly o?: number;
-  readonly q?: number;
-  readonly k?: number;
-  readonly n?: number;
-}
-
-async function buyLot(base: string, event: string, user: string, q: number): Promise<Answer> {
-  const res = await fetch(`${base}/events/${event}/buy?q=${q}`, { method: 'POST', headers: { authorization: `Bearer ${token(user)}` } });
-  return { status: res.status, ...((await res.json()) as Omit<Answer, 'status'>) };
-}
 
 async function put(base: string, event: string, def: Record<string, unknown>): Promise<{ status: number; body: { error?: string; c?: number } }> {
   const res = await fetch(`${base}/admin/events/${event}`, {
@@ -84,7 +71,7 @@ t.test('limit 2 on two instances: each entrant its q all or nothing, once; loser
     const first = { user: u, base: i % 2 === 0 ? a.base : b.base, q: asks[i] as number };
     return i % 5 === 0 ? [first, { user: u, base: i % 2 === 0 ? b.base : a.base, q: 3 - (asks[i] as number) }] : [first];
   });
-  const answers = await Promise.all(clicks.map(async (c) => ({ ...c, a: await buyLot(c.base, 'dl', c.user, c.q) })));
+  const answers = await Promise.all(clicks.map(async (c) => ({ ...c, a: await buyLot(c.base, 'dl', c.user, lotQuery(c.q)) })));
   t.ok(answers.every((x) => [0, 1, 14].includes(x.a.c)), `every entrant answered 0, 1 or 14: ${JSON.stringify(answers.filter((x) => ![0, 1, 14].includes(x.a.c)).map((x) => x.a))}`);
 
   const view = (await (await fetch(`${a.base}/events/dl/draw`)).json()) as { drawSeed: string; stock: number; entrants: [string, number, number][] };
@@ -96,7 +83,7 @@ t.test('limit 2 on two instances: each entrant its q all or nothing, once; loser
   const left = stock - sold;
   t.ok(sold > 0 && sold <= stock, `${sold} units drawn of ${stock}`);
 
-  const perUser = new Map<string, Answer[]>();
+  const perUser = new Map<string, LotAnswer[]>();
   for (const x of answers) perUser.set(x.user, [...(perUser.get(x.user) ?? []), x.a]);
   users.forEach((u, i) => {
     const entry = listed.get(entrantKey(u));
@@ -121,8 +108,8 @@ t.test('limit 2 on two instances: each entrant its q all or nothing, once; loser
   const twoWinner = users.find((u) => (expect.get(entrantKey(u)) ?? 0) === 2);
   // (Asked where they heard their result: an instance that has not heard of their units may say 1 first, as true.)
   const home = (u: string): string => (users.indexOf(u) % 2 === 0 ? a.base : b.base);
-  if (twoWinner !== undefined) t.match(await buyLot(home(twoWinner), 'dl', twoWinner, 1), { c: 2 }, 'a winner of 2 holds the limit: 2');
-  if (oneWinner !== undefined) t.match(await buyLot(home(oneWinner), 'dl', oneWinner, 2), { c: 13, k: 1 }, 'a winner of 1 asking 2 more: 13, k 1');
+  if (twoWinner !== undefined) t.match(await buyLot(home(twoWinner), 'dl', twoWinner, lotQuery(1)), { c: 2 }, 'a winner of 2 holds the limit: 2');
+  if (oneWinner !== undefined) t.match(await buyLot(home(oneWinner), 'dl', oneWinner, lotQuery(2)), { c: 13, k: 1 }, 'a winner of 1 asking 2 more: 13, k 1');
 
   // Redis in units: the buyers hash holds what the answers say, nobody above the limit.
   const holdings = await a.redis.hgetall('sk:{dl}:buyers');

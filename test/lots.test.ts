@@ -6,22 +6,9 @@ import { readFrame, answerFrame, requestFrame, isRequest, frameFits } from '../s
 import { parseBuyQuery } from '../src/http/buy-query';
 import { parseDefinition } from '../src/events/definition';
 import { parseSkus } from '../src/cli/event-put';
+import { buyLot, type LotAnswer } from './helpers/lots';
 
 /** Events sold in lots (issue 23): a limit of units per user, quantities, SKUs; the answers and their counts. */
-
-interface LotAnswer {
-  readonly status: number;
-  readonly c: number;
-  readonly o?: number;
-  readonly q?: number;
-  readonly k?: number;
-  readonly n?: number;
-}
-
-async function buyLot(base: string, event: string, user: string, query = ''): Promise<LotAnswer> {
-  const res = await fetch(`${base}/events/${event}/buy${query}`, { method: 'POST', headers: { authorization: `Bearer ${token(user)}` } });
-  return { status: res.status, ...((await res.json()) as Omit<LotAnswer, 'status'>) };
-}
 
 t.test('a limit of 3 and two SKUs: q units a buy, all or nothing, the limit over every order', async (t) => {
   const app = await testApp(t);
