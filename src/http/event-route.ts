@@ -88,7 +88,7 @@ export function registerEventRoute(routes: Routes, { catalog, redis, store }: Ev
       // A failed read is not kept: the next request reads again.
       list.catch(() => lists.delete(id));
     }
-    answerLater(x, list);
+    answerLater(x, event.id, list);
   });
   routes.any('/events/:event/draw', (x) => writeMethodNotAllowed(x, 'GET', Format.Json));
 }
@@ -112,7 +112,7 @@ async function publish(event: SaleEvent, redis: RedisClient, store: EventStore |
   });
 }
 
-function answerLater(x: Exchange, list: Promise<string>): void {
+function answerLater(x: Exchange, eventId: string, list: Promise<string>): void {
   x.onAbort();
   list.then(
     (body) =>
@@ -122,7 +122,7 @@ function answerLater(x: Exchange, list: Promise<string>): void {
         x.end(body);
       }),
     (err: unknown) => {
-      logRepeated('warn', { event: 'draw', err }, 'could not read a draw');
+      logRepeated('warn', { event: eventId, err }, 'could not read a draw');
       x.later(() => writeJson(x, 503, { c: Outcome.Unavailable, error: 'could not read the draw: retry' }));
     },
   );
