@@ -69,6 +69,7 @@
 ]]
 local rcall = redis.call
 -- #include clock.lua
+-- #include orders.lua
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dueKey, ownersKey, expiredKey = KEYS[6], KEYS[7], KEYS[8]
 
@@ -154,44 +155,11 @@ for c = 1, n, CHUNK do
   end
 end
 local wins = #winners
--- The count of orders in the stream starts again from what the stream
--- holds when it is empty (it heals after the stream alone was lost), and
--- from its length when absent (a stream of one-order entries written before
--- the count existed).
-local queued = 0
-if wins > 0 then
-  local len = rcall('XLEN', ordersKey)
-  if len > 0 then
-    queued = tonumber(meta[6]) or len
-  end
-end
-for c = 1, wins, CHUNK do
-  local last = math.min(wins, c + CHUNK - 1)
-  local first = firstWin + c - 1
-  local marks, entry, due, owners = {}, {'o', first}, {}, {}
-  if payMs > 0 then
-    entry[3], entry[4] = 'd', deadline
-  end
-  for i = c, last do
-    local user, order = winners[i], first + i - c
-    marks[#marks + 1] = user
-    marks[#marks + 1] = order
-    entry[#entry + 1] = 'u'
-    entry[#entry + 1] = user
-    if payMs > 0 then
-      due[#due + 1] = deadline
-      due[#due + 1] = order
-      owners[#owners + 1] = order
-      owners[#owners + 1] = user
-    end
-  end
-  rcall('HSET', buyersKey, unpack(marks))
-  if payMs > 0 then
-    rcall('ZADD', dueKey, unpack(due))
-    rcall('HSET', ownersKey, unpack(owners))
-  end
-  rcall('XADD', ordersKey, '*', unpack(entry))
-end
+local queued = unpersistedBefore(ordersKey, meta[6], wins)
+writeWins(buyersKey, ordersKey, dueKey, ownersKey, wins, firstWin, payMs, deadline, function(i, order)
+  local user = winners[i]
+  return user, order, nil, user
+end)
 if remaining ~= before then
   rcall('SET', stockKey, remaining)
   rcall('SET', seqKey, seq)

@@ -48,6 +48,7 @@
 local rcall = redis.call
 -- #include clock.lua
 -- #include lots.lua
+-- #include orders.lua
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dueKey, ownersKey, expiredKey = KEYS[6], KEYS[7], KEYS[8]
 
@@ -183,47 +184,11 @@ for c = 1, n, CHUNK do
 end
 
 local won = #wins
-local queued = 0
-if won > 0 then
-  local len = rcall('XLEN', ordersKey)
-  if len > 0 then
-    queued = tonumber(meta[6]) or len
-  end
-end
-for c = 1, won, CHUNK do
-  local last = math.min(won, c + CHUNK - 1)
-  local first = firstWin + c - 1
-  local marks, entry, due, owners = {}, {'o', first}, {}, {}
-  if payMs > 0 then
-    entry[3], entry[4] = 'd', deadline
-  end
-  for i = c, last do
-    local w, order = wins[i], first + i - c
-    marks[#marks + 1] = w[1]
-    marks[#marks + 1] = w[5]
-    entry[#entry + 1] = 'u'
-    entry[#entry + 1] = w[1]
-    entry[#entry + 1] = 'q'
-    entry[#entry + 1] = w[2]
-    entry[#entry + 1] = 'k'
-    entry[#entry + 1] = w[3]
-    entry[#entry + 1] = 'n'
-    entry[#entry + 1] = w[4]
-    if payMs > 0 then
-      due[#due + 1] = deadline
-      due[#due + 1] = order
-      owners[#owners + 1] = order
-      owners[#owners + 1] = w[2] .. ',' .. w[3] .. ',' .. w[1]
-    end
-  end
-  -- A user with two wins in the batch is written twice here: the later value holds both.
-  rcall('HSET', buyersKey, unpack(marks))
-  if payMs > 0 then
-    rcall('ZADD', dueKey, unpack(due))
-    rcall('HSET', ownersKey, unpack(owners))
-  end
-  rcall('XADD', ordersKey, '*', unpack(entry))
-end
+local queued = unpersistedBefore(ordersKey, meta[6], won)
+writeWins(buyersKey, ordersKey, dueKey, ownersKey, won, firstWin, payMs, deadline, function(i)
+  local w = wins[i]
+  return w[1], w[5], {'q', w[2], 'k', w[3], 'n', w[4]}, w[2] .. ',' .. w[3] .. ',' .. w[1]
+end)
 if remaining ~= before then
   local set = {}
   for id in pairs(changed) do

@@ -63,6 +63,7 @@
 local rcall = redis.call
 -- #include clock.lua
 -- #include lots.lua
+-- #include orders.lua
 local metaKey, stockKey, buyersKey, ordersKey, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local dueKey, ownersKey, drawKey, entrantsKey = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
@@ -174,48 +175,14 @@ if status == 0 then
     end
   end
   local wins = #winners
-  local queued = 0
-  if wins > 0 then
-    local len = rcall('XLEN', ordersKey)
-    if len > 0 then
-      queued = tonumber(meta[6]) or len
+  local queued = unpersistedBefore(ordersKey, meta[6], wins)
+  writeWins(buyersKey, ordersKey, dueKey, ownersKey, wins, firstWin, payMs, deadline, function(i, order)
+    local user, lot = winners[i], lots[i]
+    if lot then
+      return user, lot[3], {'q', lot[1], 'k', '', 'n', lot[2]}, lot[1] .. ',,' .. user
     end
-  end
-  for c = 1, wins, CHUNK do
-    local last = math.min(wins, c + CHUNK - 1)
-    local first = firstWin + c - 1
-    local marks, entry, due, owners = {}, {'o', first}, {}, {}
-    if payMs > 0 then
-      entry[3], entry[4] = 'd', deadline
-    end
-    for i = c, last do
-      local user, order, lot = winners[i], first + i - c, lots[i]
-      marks[#marks + 1] = user
-      marks[#marks + 1] = lot and lot[3] or order
-      entry[#entry + 1] = 'u'
-      entry[#entry + 1] = user
-      if lot then
-        entry[#entry + 1] = 'q'
-        entry[#entry + 1] = lot[1]
-        entry[#entry + 1] = 'k'
-        entry[#entry + 1] = ''
-        entry[#entry + 1] = 'n'
-        entry[#entry + 1] = lot[2]
-      end
-      if payMs > 0 then
-        due[#due + 1] = deadline
-        due[#due + 1] = order
-        owners[#owners + 1] = order
-        owners[#owners + 1] = lot and (lot[1] .. ',,' .. user) or user
-      end
-    end
-    rcall('HSET', buyersKey, unpack(marks))
-    if payMs > 0 then
-      rcall('ZADD', dueKey, unpack(due))
-      rcall('HSET', ownersKey, unpack(owners))
-    end
-    rcall('XADD', ordersKey, '*', unpack(entry))
-  end
+    return user, order, nil, user
+  end)
   if wins > 0 then
     rcall('SET', stockKey, remaining)
     rcall('SET', seqKey, seq)
