@@ -3,6 +3,7 @@ import type net from 'node:net';
 import t, { type Test } from 'tap';
 import { eventKeys } from '../src/redis/keys';
 import { ADMIN, putEvent, token } from './helpers/app';
+import { EASY_POW } from './helpers/pow';
 import { ask, bearer, chunked, json, known, rawRequest, serve, WORKER_COUNTS, type Served } from './helpers/contract';
 import { buyRequest, connect } from './helpers/raw';
 import { until } from './helpers/wait';
@@ -30,7 +31,16 @@ function hangups(): Hangup[] {
   // A pause or resume with a chunked body nobody reads (the route takes none).
   const chunkedPause = rawRequest('POST', '/admin/events/ab/pause', { ...bearer(ADMIN), 'transfer-encoding': 'chunked' }, chunked('{"why":"x"}'));
   const chunkedResume = rawRequest('POST', '/admin/events/ab/resume', { ...bearer(ADMIN), 'transfer-encoding': 'chunked' }, chunked('{"why":"x"}'));
+  const chunkedLot = rawRequest('POST', '/events/lt/buy?q=2&sku=red', { ...bearer(token('chunky-lot')), 'transfer-encoding': 'chunked' }, chunked('x'.repeat(40)));
   return [
+    // Issues 23 and 24: a buy in lots (whole and cut), the lots order list (read from Redis and MySQL), a challenge
+    // (a key derivation the client may leave during), a buy without its proof (15), a draw not drawn (404/409).
+    { route: 'buy in lots', bytes: rawRequest('POST', '/events/lt/buy?q=2&sku=red', { ...bearer(token('lot-clicker')), 'content-length': '0' }) },
+    { route: 'buy in lots mid-body', bytes: chunkedLot, cut: chunkedLot.length - 8 },
+    { route: 'lots order list', bytes: rawRequest('GET', '/events/lt/order', bearer(token('lot-buyer'))) },
+    { route: 'challenge', bytes: rawRequest('GET', '/events/pw/challenge', bearer(token('solver'))) },
+    { route: 'buy without proof', bytes: rawRequest('POST', '/events/pw/buy', { ...bearer(token('prover')), 'content-length': '0' }) },
+    { route: 'draw list', bytes: rawRequest('GET', '/events/ab/draw') },
     { route: 'GET /healthz', bytes: rawRequest('GET', '/healthz') },
     { route: 'HEAD /healthz', bytes: rawRequest('HEAD', '/healthz') },
     { route: 'GET /readyz', bytes: rawRequest('GET', '/readyz') },
@@ -129,8 +139,11 @@ for (const workers of WORKER_COUNTS) {
     const slow = await serve(t, workers, { SECKILL_QUEUE_RATE: '1', SECKILL_QUEUE_BURST: '1', SECKILL_QUEUE_TIMEOUT_MS: '60000', SECKILL_QUEUE_CAPACITY: '600' });
     t.equal((await putEvent(s.base, 'ab', { stock: 1_000_000, start: 'now', end: 4_000_000_000_000 })).status, 201);
     t.equal((await putEvent(s.base, 'pay', { stock: 10, payWithin: 3600 })).status, 201);
-    for (const e of ['ab', 'pay']) await known(s, e);
+    t.equal((await putEvent(s.base, 'lt', { stock: 1_000_000, limit: 2, skus: { red: 500_000, blue: 500_000 } })).status, 201);
+    t.equal((await putEvent(s.base, 'pw', { stock: 10, pow: EASY_POW })).status, 201);
+    for (const e of ['ab', 'pay', 'lt', 'pw']) await known(s, e);
     t.equal(json(await ask(s.port, 'POST', '/events/pay/buy', bearer(token('payer0')))).c, 0);
+    t.equal(json(await ask(s.port, 'POST', '/events/lt/buy?q=2&sku=blue', bearer(token('lot-buyer')))).c, 0);
     t.equal((await putEvent(slow.base, 'park', { stock: 1_000_000 })).status, 201);
     await known(slow, 'park');
     const pids = { main: s.servingPids(), slow: slow.servingPids() };

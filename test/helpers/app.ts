@@ -59,7 +59,7 @@ export async function buy(base: string, event: string, user: string | undefined,
 export async function putEvent(
   base: string,
   event: string,
-  def: { stock: number; start?: number | string; end?: number | string; name?: string; payWithin?: number; pow?: unknown },
+  def: { stock: number; start?: number | string; end?: number | string; name?: string; payWithin?: number; pow?: unknown; limit?: number; skus?: Record<string, number>; drawMs?: number },
 ): Promise<Response> {
   const now = Date.now();
   return fetch(`${base}/admin/events/${event}`, {
